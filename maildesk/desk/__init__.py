@@ -1,0 +1,1 @@
+"""Pure decisions of the desk: threading, lifecycle, rules, calendars. No I/O."""

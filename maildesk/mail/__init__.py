@@ -1,0 +1,1 @@
+"""Parsing, classifying and composing mail; no database, broker or network."""
