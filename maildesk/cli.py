@@ -1,0 +1,251 @@
+"""The `maildesk` command: parse, call a service, print. The only module that imports click."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import click
+
+from maildesk import config
+from maildesk.config import Settings
+from maildesk.daemon import Daemon
+from maildesk.domain import Envelope, Status
+from maildesk.errors import ConfigError, MaildeskError, MessageRejected, StoreError
+from maildesk.intake import accept_raw
+from maildesk.logs import configure_logging
+from maildesk.services import agents as agent_service
+from maildesk.services import tickets as ticket_service
+from maildesk.services.runtime import Runtime, utcnow
+from maildesk.store import migrate
+from maildesk.store.db import Database
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# sysexits.h: what an MTA's pipe transport understands.
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear line and exit; the only way maildesk exits with an error."""
+    click.echo(f"maildesk: {message}", err=True)
+    sys.exit(code)
+
+
+def reported(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn maildesk errors into one line on stderr and exit status 2."""
+    @wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except MaildeskError as exc:
+            fail(str(exc))
+    return wrapper
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    """Load (once) the settings named by --config or $MAILDESK_CONFIG."""
+    obj: dict[str, Any] = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = config.load(config.config_path(obj.get("config_path"), os.environ))
+        configure_logging(obj["settings"].log_level)
+    settings: Settings = obj["settings"]
+    return settings
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="Config file (default: $MAILDESK_CONFIG, else ./maildesk.conf).")
+@click.version_option(package_name="maildesk")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """maildesk: a help desk that lives in email."""
+    ctx.ensure_object(dict)["config_path"] = config_path
+
+
+@main.command()
+@click.pass_context
+@reported
+def init(ctx: click.Context) -> None:
+    """Create the data directory and create or upgrade the database."""
+    settings = settings_of(ctx)
+    settings.desk.data_dir.mkdir(parents=True, exist_ok=True)
+    config.resolve_secret(settings)
+    db = Database(settings.database.url)
+    before, after = migrate.upgrade(db)
+    db.dispose()
+    if before is None:
+        state = "created"
+    else:
+        state = "already current" if before == after else f"upgraded from {before}"
+    click.echo(f"database {state} at revision {after}; data in {settings.desk.data_dir}")
+
+
+@main.command()
+@click.pass_context
+@reported
+def serve(ctx: click.Context) -> None:
+    """Receive mail over SMTP/LMTP, process it and send replies, until SIGTERM."""
+    Daemon(Runtime.build(settings_of(ctx))).run()
+
+
+@main.command()
+@click.option("--sender", "-f", "mail_from", default=None, help="Envelope sender (MTA's ${sender}).")
+@click.option("--recipient", "-r", "rcpt_to", multiple=True, help="Envelope recipient (MTA's ${recipient}).")
+@click.pass_context
+def ingest(ctx: click.Context, mail_from: str | None, rcpt_to: tuple[str, ...]) -> None:
+    """Store one message from stdin (for an MTA pipe). Exit 0 stored, 75 try later, 65 refused."""
+    try:
+        settings = settings_of(ctx)
+        runtime = Runtime.build(settings)
+    except (ConfigError, StoreError) as exc:
+        # Temporary for the MTA: the mail stays queued there while the admin fixes this.
+        fail(str(exc), EX_TEMPFAIL)
+    raw = sys.stdin.buffer.read(settings.smtp.max_message_size + 1)
+    envelope = Envelope(mail_from=mail_from, rcpt_to=rcpt_to, source="pipe")
+    try:
+        accepted = accept_raw(runtime.db, raw, envelope, utcnow(), settings.smtp.max_message_size)
+    except MessageRejected as exc:
+        fail(str(exc), EX_DATAERR)
+    except MaildeskError as exc:
+        fail(f"could not store the message: {exc}", EX_TEMPFAIL)
+    if settings.broker.url == "embedded":
+        # No separate worker exists: process now. Stored is what the exit status promises;
+        # a failure here is left for the daemon's sweep.
+        try:
+            for outbox_id in runtime.process(accepted.inbound_id).outbox_ids:
+                runtime.deliver(outbox_id)
+        except MaildeskError as exc:
+            click.echo(f"maildesk: stored as {accepted.inbound_id}, processing deferred: {exc}", err=True)
+    click.echo(f"stored as inbound {accepted.inbound_id}" + ("" if accepted.new else " (duplicate)"))
+
+
+@main.group()
+def tickets() -> None:
+    """List, show and change tickets."""
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{value!r} is not a date like 2026-11-22 or 2026-11-22T09:00")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@tickets.command("list")
+@click.option("--status", default="", help="Comma-separated statuses.")
+@click.option("--category", default="")
+@click.option("--requester", default="", help="Part of the requester's address.")
+@click.option("--text", default="", help="Words in the subject or any message.")
+@click.option("--since", default=None, help="Created at or after (ISO date).")
+@click.option("--until", default=None, help="Created before (ISO date).")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+@reported
+def tickets_list(ctx: click.Context, status: str, category: str, requester: str, text: str,
+                 since: str | None, until: str | None, limit: int, as_json: bool) -> None:
+    """List tickets, newest first."""
+    for s in filter(None, status.split(",")):
+        if s not in Status.__members__.values():
+            fail(f"unknown status {s!r} (one of {', '.join(Status)})")
+    rows = ticket_service.list_tickets(
+        Runtime.build(settings_of(ctx)).db,
+        ticket_service.TicketFilter(status=status, category=category, requester=requester, text=text,
+                                    since=_when(since), until=_when(until), limit=limit))
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"#{r.id:<6} {r.status:<9} {r.priority:<7} {r.category:<12} {r.updated:%Y-%m-%d %H:%M} "
+                   f"{r.requester:<30} {r.subject}")
+
+
+@tickets.command("show")
+@click.argument("ticket_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+@reported
+def tickets_show(ctx: click.Context, ticket_id: int, as_json: bool) -> None:
+    """Show a ticket and its thread."""
+    detail = ticket_service.show_ticket(Runtime.build(settings_of(ctx)).db, ticket_id)
+    if as_json:
+        click.echo(json.dumps(detail.as_json(), ensure_ascii=False, indent=2))
+        return
+    r = detail.row
+    click.echo(f"#{r.id} {r.subject}\nstatus {r.status} · priority {r.priority} · category {r.category}")
+    click.echo("participants: " + ", ".join(f"{e} ({role})" for e, role in detail.participants))
+    for m in detail.messages:
+        click.echo(f"\n--- {m.direction} from {m.sender} at {m.date:%Y-%m-%d %H:%M} [{m.verdict}]")
+        if m.attachments:
+            click.echo("attachments: " + ", ".join(m.attachments))
+        click.echo(m.text)
+    click.echo("\nevents:")
+    for e in detail.events:
+        click.echo(f"  {e['at']} {e['actor']} {e['kind']} {e.get('reason', '')}")
+
+
+@tickets.command("set-status")
+@click.argument("ticket_id", type=int)
+@click.argument("status", type=click.Choice([s.value for s in Status]))
+@click.option("--reason", default="", help="Why; shown to the requester.")
+@click.pass_context
+@reported
+def tickets_set_status(ctx: click.Context, ticket_id: int, status: str, reason: str) -> None:
+    """Change a ticket's status and send the requester the status notice."""
+    runtime = Runtime.build(settings_of(ctx))
+    ids = ticket_service.set_status(runtime.db, runtime.desk.notifier, ticket_id, Status(status),
+                                    "admin:cli", reason, utcnow())
+    for outbox_id in ids:
+        runtime.deliver(outbox_id)  # Also recoverable by the daemon's sweep if this fails.
+    click.echo(f"#{ticket_id} is now {status}" + (f"; notice queued ({len(ids)})" if ids else ""))
+
+
+@main.group()
+def agents() -> None:
+    """Manage the agents who answer tickets."""
+
+
+@agents.command("add")
+@click.argument("email")
+@click.option("--name", default="")
+@click.pass_context
+@reported
+def agents_add(ctx: click.Context, email: str, name: str) -> None:
+    """Add an agent (or re-activate one)."""
+    row = agent_service.add_agent(Runtime.build(settings_of(ctx)).db, email, name, utcnow())
+    click.echo(f"agent {row.email} ({row.name or 'no name'}) active")
+
+
+@agents.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@reported
+def agents_list(ctx: click.Context, as_json: bool) -> None:
+    """List agents."""
+    rows = agent_service.list_agents(Runtime.build(settings_of(ctx)).db)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in rows], ensure_ascii=False))
+        return
+    for r in rows:
+        click.echo(f"{r.email:<40} {r.name:<30} {'active' if r.active else 'removed'}")
+
+
+@agents.command("remove")
+@click.argument("email")
+@click.pass_context
+@reported
+def agents_remove(ctx: click.Context, email: str) -> None:
+    """Remove an agent (kept in history, no longer notified)."""
+    agent_service.remove_agent(Runtime.build(settings_of(ctx)).db, email)
+    click.echo(f"agent {email} removed")

@@ -1,0 +1,88 @@
+"""`maildesk serve`: the SMTP listener, worker threads and the periodic sweep in one process."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import timedelta
+from types import FrameType
+
+from maildesk.domain import Envelope
+from maildesk.intake import accept_raw
+from maildesk.services.runtime import Runtime, utcnow
+from maildesk.sweeper import recover
+from maildesk.tasks import Handlers, Jobs, make_broker
+from maildesk.transports.smtp_in import DeskHandler, SmtpFront
+
+log = logging.getLogger(__name__)
+
+
+class Daemon:
+    """Wires the front end to the queue and runs until SIGTERM or SIGINT."""
+
+    def __init__(self, runtime: Runtime, workers: bool = True) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.workers = workers
+        self.stopping = threading.Event()
+        self.jobs = Jobs(make_broker(self.settings.broker.url),
+                         Handlers(process=self._process, deliver=self._deliver))
+        self.front: SmtpFront | None = None
+
+    def _process(self, inbound_id: int) -> tuple[int, ...]:
+        return self.runtime.process(inbound_id).outbox_ids
+
+    def _deliver(self, outbox_id: int) -> None:
+        self.runtime.deliver(outbox_id)
+
+    def accept(self, raw: bytes, envelope: Envelope) -> int:
+        """Store one received message (called by the front end, off its event loop)."""
+        s = self.settings
+        return accept_raw(self.runtime.db, raw, envelope, utcnow(), s.smtp.max_message_size).inbound_id
+
+    def accepts_recipient(self, address: str) -> bool:
+        """Whether `address` is ours: the desk address or an alias, with any +detail."""
+        local, _, domain = address.lower().rpartition("@")
+        base = local.split("+", 1)[0]
+        return f"{base}@{domain}" in self.settings.desk.own_addresses
+
+    def run(self) -> None:
+        """Start everything, sweep every interval, and stop cleanly on a signal."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        if self.workers:
+            self.jobs.start_workers(self.settings.broker.worker_threads)
+        self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
+        if self.settings.smtp.enabled:
+            handler = DeskHandler(self.accept, self.jobs.enqueue_inbound, self.accepts_recipient,
+                                  self.settings.smtp.lmtp)
+            self.front = SmtpFront(self.settings.smtp, handler)
+            self.front.start()
+        log.info("maildesk ready (broker %s, %d worker threads)", self.settings.broker.url,
+                 self.settings.broker.worker_threads if self.workers else 0)
+        try:
+            while not self.stopping.wait(self.settings.sweep.interval_seconds):
+                self._sweep(first=False)
+        finally:
+            self.shutdown()
+
+    def _sweep(self, first: bool) -> None:
+        stuck = timedelta(0) if first else timedelta(seconds=self.settings.sweep.stuck_after_seconds)
+        try:
+            recover(self.runtime.db, utcnow(), stuck, self.jobs.enqueue_inbound, self.jobs.enqueue_outbox)
+        except Exception:  # The store may be down for a moment; the next round tries again.
+            log.exception("sweep failed")
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        self.stopping.set()
+
+    def shutdown(self) -> None:
+        """Stop accepting mail first, then let workers finish what they hold."""
+        if self.front is not None:
+            self.front.stop()
+            self.front = None
+        self.jobs.stop_workers()
+        self.runtime.db.dispose()
+        log.info("maildesk stopped")

@@ -1,0 +1,64 @@
+"""The one root of maildesk's errors.
+
+    MaildeskError
+    ├── ConfigError            a config file or value is wrong; names the file and key
+    ├── StoreError             the database could not take or give data
+    │   └── StoreUnavailable   ...and trying again later may work (SMTP 451, exit 75)
+    ├── MessageRejected        an inbound message will never be accepted (too big, empty)
+    ├── MailParseError         raw bytes could not be turned into a message
+    ├── TicketNotFound         a ticket id names no ticket
+    ├── InvalidTransition      a status change the lifecycle does not allow
+    └── DeliveryError          outbound mail could not be handed over
+        ├── TransientDeliveryError   try again later
+        └── PermanentDeliveryError   do not try again
+
+Expected outcomes (a follow-up, a new ticket, a suppressed acknowledgement) are
+values, never exceptions. Third-party errors are re-raised as one of these
+`from` the original at the module that owns the library.
+"""
+
+from __future__ import annotations
+
+
+class MaildeskError(Exception):
+    """Raised for any failure maildesk knows how to report."""
+
+
+class ConfigError(MaildeskError):
+    """Raised when the configuration file or one of its values is wrong."""
+
+
+class StoreError(MaildeskError):
+    """Raised when the database rejects or loses an operation."""
+
+
+class StoreUnavailable(StoreError):
+    """Raised when the database cannot be reached or is busy; retrying may work."""
+
+
+class MessageRejected(MaildeskError):
+    """Raised when an inbound message is refused for good (too large, empty)."""
+
+
+class MailParseError(MaildeskError):
+    """Raised when raw bytes cannot be turned into a parsed message."""
+
+
+class TicketNotFound(MaildeskError):
+    """Raised when a ticket id names no ticket."""
+
+
+class InvalidTransition(MaildeskError):
+    """Raised when a status change is not allowed by the lifecycle."""
+
+
+class DeliveryError(MaildeskError):
+    """Raised when an outbound message could not be handed to the relay."""
+
+
+class TransientDeliveryError(DeliveryError):
+    """Raised when delivery failed in a way that a later retry may fix."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Raised when delivery failed for good (5xx from the relay, bad address)."""

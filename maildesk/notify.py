@@ -1,0 +1,136 @@
+"""Who gets which notice, rendered and composed into drafts for the outbox.
+
+Nothing here touches the database or the network: the pipeline and the
+services hand in what they loaded and write the drafts to the outbox in the
+same transaction as the ticket change (DESIGN.md decision 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from maildesk.config import Settings
+from maildesk.domain import Address
+from maildesk.mail.compose import OutgoingMail, compose, new_message_id
+from maildesk.mail.tags import make_tag, tag_subject
+from maildesk.render import ContextValue, Renderer
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the desk signs its mail."""
+
+    name: str
+    address: str
+    instance: str
+    message_id_domain: str
+    loop_token: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Identity:
+        """The identity configured in [desk]."""
+        desk = settings.desk
+        return cls(name=desk.name, address=desk.address, instance=desk.instance,
+                   message_id_domain=f"maildesk.{desk.domain}", loop_token=desk.address.lower())
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    """The ticket facts a notice may show."""
+
+    id: int
+    subject: str
+    status: str
+    priority: str
+    category: str
+    language: str
+    requester: Address
+
+
+@dataclass(frozen=True)
+class MailSummary:
+    """The facts of one message a notice may quote: who wrote, what is new, what came with it."""
+
+    sender: Address
+    text: str
+    attachments: tuple[str, ...]
+    message_id: str
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A composed message ready to be stored as an outbox row."""
+
+    kind: str
+    message_id: str
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    raw: bytes
+
+
+class Notifier:
+    """Renders the desk's templates into drafts; one per recipient so each can be retried alone."""
+
+    def __init__(self, renderer: Renderer, identity: Identity) -> None:
+        self.renderer = renderer
+        self.identity = identity
+
+    def acknowledgement(self, ticket: TicketSummary, mail: MailSummary, now: datetime) -> Draft:
+        """The acknowledgement to the requester of a new ticket, threaded on their mail."""
+        return self._draft("ack", ticket, (ticket.requester,), self._context(ticket, mail), now,
+                           in_reply_to=mail.message_id, references=(*mail.references, mail.message_id),
+                           auto_submitted="auto-replied")
+
+    def agent_notice(self, kind: str, ticket: TicketSummary, agent: Address, mail: MailSummary,
+                     now: datetime) -> Draft:
+        """A new-ticket (`agent_new`) or requester-reply (`agent_reply`) notice to one agent."""
+        return self._draft(kind, ticket, (agent,), self._context(ticket, mail), now,
+                           in_reply_to=mail.message_id, references=(mail.message_id,),
+                           auto_submitted="auto-generated")
+
+    def status_notice(self, ticket: TicketSummary, to: Sequence[Address], reason: str,
+                      thread: Sequence[str], now: datetime) -> Draft:
+        """The status-update notice for the status the ticket is now in."""
+        context = self._context(ticket, None) | {"reason": reason}
+        return self._draft(f"status_{ticket.status}", ticket, tuple(to), context, now,
+                           in_reply_to=thread[-1] if thread else "", references=tuple(thread),
+                           auto_submitted="auto-generated")
+
+    def _context(self, ticket: TicketSummary, mail: MailSummary | None) -> dict[str, ContextValue]:
+        # An allow-list: templates see these values and nothing else.
+        tag = make_tag(ticket.id, self.identity.instance)
+        context: dict[str, ContextValue] = {
+            "desk_name": self.identity.name,
+            "ticket_id": ticket.id,
+            "tag": tag,
+            "subject": ticket.subject or "(no subject)",
+            "tagged_subject": tag_subject(ticket.subject, ticket.id, self.identity.instance),
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "category": ticket.category,
+            "requester_name": ticket.requester.name,
+            "requester_email": ticket.requester.email,
+            "reason": "",
+        }
+        if mail is not None:
+            context |= {"from_name": mail.sender.name or mail.sender.email, "from_email": mail.sender.email,
+                        "text": mail.text, "attachments": list(mail.attachments)}
+        return context
+
+    def _draft(self, kind: str, ticket: TicketSummary, to: tuple[Address, ...],
+               context: dict[str, ContextValue], now: datetime, *, in_reply_to: str,
+               references: tuple[str, ...], auto_submitted: str) -> Draft:
+        rendered = self.renderer.render(kind, ticket.language, context)
+        message_id = new_message_id(self.identity.message_id_domain)
+        desk = Address(self.identity.address, self.identity.name)
+        raw = compose(OutgoingMail(
+            sender=desk, to=to, subject=rendered.subject, text=rendered.body, message_id=message_id,
+            date=now, loop_token=self.identity.loop_token, reply_to=desk,
+            in_reply_to=in_reply_to, references=tuple(r for r in references if r),
+            auto_submitted=auto_submitted,
+        ))
+        return Draft(kind=kind, message_id=message_id, mail_from=self.identity.address,
+                     rcpt_to=tuple(a.email for a in to), raw=raw)

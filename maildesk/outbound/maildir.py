@@ -1,0 +1,42 @@
+"""Deliver into a local Maildir: the default when no relay is configured.
+
+The file name is derived from the Message-ID, so delivering the same outbox
+row twice (a retry after a crash) finds the file already there and writes
+nothing: each message appears exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+from maildesk.errors import TransientDeliveryError
+
+
+class MaildirSender:
+    """Writes each message to `new/` via `tmp/`, as the Maildir convention asks."""
+
+    def __init__(self, root: str) -> None:
+        self.root = Path(root)
+        self._host = socket.gethostname().replace("/", "_").replace(":", "_")
+
+    def send(self, mail_from: str, rcpt_to: list[str], raw: bytes, message_id: str) -> None:
+        """Write `raw` once; envelope fields go into a Return-Path/Delivered-To prefix."""
+        name = f"maildesk.{hashlib.sha256(message_id.encode()).hexdigest()[:32]}.{self._host}"
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            final = self.root / "new" / name
+            if final.exists() or (self.root / "cur" / f"{name}:2,").exists():
+                return
+            tmp = self.root / "tmp" / name
+            envelope = f"Return-Path: <{mail_from}>\r\n" + "".join(f"Delivered-To: {r}\r\n" for r in rcpt_to)
+            with open(tmp, "wb") as fh:
+                fh.write(envelope.encode("utf-8") + raw)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except OSError as exc:
+            raise TransientDeliveryError(f"cannot write to maildir {self.root}: {exc}") from exc

@@ -1,0 +1,233 @@
+"""Process one stored inbound message into the ticket desk, in one transaction.
+
+parse → classify → thread → apply (ticket, message, attachments, events,
+outbox rows, inbound marked done) → commit. Running it twice on the same row
+does nothing the second time; a failure leaves the row to be retried and,
+after the configured number of attempts, quarantined with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime
+
+from maildesk.config import Settings
+from maildesk.desk.threading import FollowUp, NewTicket, ThreadDecision, ThreadFacts, decide_thread
+from maildesk.domain import Address, Direction, InboundState, OutboxId, Status, TicketId
+from maildesk.errors import MailParseError
+from maildesk.mail.autodetect import MailKind, OwnIdentity, Verdict, classify
+from maildesk.mail.parse import ParsedMail, parse_message
+from maildesk.mail.quotes import split_reply
+from maildesk.mail.tags import find_ticket_id
+from maildesk.notify import Draft, MailSummary, Notifier, TicketSummary
+from maildesk.store import repo
+from maildesk.store.blobs import BlobStore
+from maildesk.store.db import Database, Session
+from maildesk.store.models import Attachment, Inbound, Message, Ticket
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What processing one inbound row did; `outbox_ids` are to be delivered after the commit."""
+
+    inbound_id: int
+    state: InboundState | None
+    ticket_id: TicketId | None = None
+    outbox_ids: tuple[OutboxId, ...] = ()
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Desk:
+    """What the pipeline works with, built once per process."""
+
+    db: Database
+    settings: Settings
+    notifier: Notifier
+    blobs: BlobStore
+
+    @property
+    def own(self) -> OwnIdentity:
+        """Our identity as the machine-mail classifier needs it."""
+        return OwnIdentity(instance=self.notifier.identity.loop_token,
+                           addresses=self.settings.desk.own_addresses,
+                           message_id_domain=self.notifier.identity.message_id_domain)
+
+
+def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
+    """Turn inbound row `inbound_id` into ticket changes; never raises for a bad message."""
+    with desk.db.transaction() as session:
+        row = session.get(Inbound, inbound_id)
+        if row is None or row.state != InboundState.RECEIVED:
+            return Outcome(inbound_id, None, reason="already handled or unknown")
+        raw, mail_from = row.raw, row.mail_from
+    try:
+        parsed = parse_message(raw)
+        verdict = classify(parsed.message, mail_from, desk.own)
+        sender = parsed.sender or _envelope_sender(mail_from)
+        if sender is None:
+            raise MailParseError("no sender: neither a From: address nor an envelope sender")
+        attachments = tuple(desk.blobs.put(a.data) for a in parsed.attachments)
+        return _apply(desk, inbound_id, parsed, sender, verdict, attachments, now)
+    except MailParseError as exc:
+        return _quarantine(desk, inbound_id, str(exc), now)
+    except Exception as exc:  # A bug or a store failure must not kill the worker; count and retry.
+        log.exception("inbound=%s processing failed", inbound_id)
+        return _record_failure(desk, inbound_id, exc, now)
+
+
+def _envelope_sender(mail_from: str | None) -> Address | None:
+    return Address(mail_from) if mail_from and "@" in mail_from else None
+
+
+def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, verdict: Verdict,
+           blobs: tuple[str, ...], now: datetime) -> Outcome:
+    with desk.db.transaction() as session:
+        row = session.get(Inbound, inbound_id)
+        if row is None or row.state != InboundState.RECEIVED:
+            return Outcome(inbound_id, None, reason="handled by another worker")
+        row.verdict = verdict.kind.value
+        if verdict.kind is MailKind.OWN:
+            return _finish(row, InboundState.IGNORED, None, (), "our own mail came back: " +
+                           ", ".join(verdict.reasons), now)
+        if parsed.message_id:
+            done = repo.ticket_with_inbound_message(session, parsed.message_id)
+            if done is not None:
+                return _finish(row, InboundState.DUPLICATE, TicketId(done), (),
+                               "Message-ID already on a ticket", now)
+        decision = _decide(desk, session, parsed, sender, verdict, now)
+        ticket, drafts = _carry_out(desk, session, decision, parsed, sender, verdict, row, blobs, now)
+        ids = tuple(OutboxId(repo.add_outbox(session, ticket.id, d.kind, d.message_id, d.mail_from,
+                                             d.rcpt_to, d.raw, now)) for d in drafts)
+        return _finish(row, InboundState.DONE, TicketId(ticket.id), ids, decision.reason, now)
+
+
+def _finish(row: Inbound, state: InboundState, ticket_id: TicketId | None, ids: tuple[OutboxId, ...],
+            reason: str, now: datetime) -> Outcome:
+    row.state, row.ticket_id, row.processed_at, row.error = state, ticket_id, now, ""
+    log.info("inbound=%s message-id=<%s> ticket=%s %s: %s", row.id, row.message_id, ticket_id, state, reason)
+    return Outcome(row.id, state, ticket_id, ids, reason)
+
+
+def _decide(desk: Desk, session: Session, parsed: ParsedMail, sender: Address, verdict: Verdict,
+            now: datetime) -> ThreadDecision:
+    tag = find_ticket_id(parsed.subject, desk.settings.desk.instance)
+    tagged = repo.ticket_view(session, tag) if tag is not None else None
+    nearest, ours = repo.tickets_cited(session, parsed.thread_ids)
+    referenced = repo.ticket_view(session, nearest) if nearest is not None else None
+    return decide_thread(ThreadFacts(
+        sender=sender.key, tagged=tagged, referenced=referenced, cites_our_mail_on=ours,
+        machine=verdict.machine, now=now, reopen_closed_days=desk.settings.tickets.reopen_closed_days))
+
+
+def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: ParsedMail, sender: Address,
+               verdict: Verdict, row: Inbound, blobs: tuple[str, ...],
+               now: datetime) -> tuple[Ticket, list[Draft]]:
+    requester = repo.contact_for(session, sender, now)
+    if isinstance(decision, NewTicket):
+        ticket = _open_ticket(desk, session, decision, parsed, requester.id, verdict, now)
+    else:
+        ticket = _follow_up(session, decision, requester.id, verdict, now)
+    new_text = split_reply(parsed.text).new_text if isinstance(decision, FollowUp) else parsed.text
+    message = Message(ticket_id=ticket.id, inbound_id=row.id, direction=Direction.INBOUND,
+                      message_id=parsed.message_id, from_email=sender.key, from_name=sender.name,
+                      subject=parsed.subject, text=parsed.text, new_text=new_text,
+                      verdict=verdict.kind.value, created_at=now)
+    session.add(message)
+    session.flush()
+    for part, digest in zip(parsed.attachments, blobs, strict=True):
+        session.add(Attachment(message_id=message.id, filename=part.filename[:512],
+                               content_type=part.content_type[:255], size=len(part.data), sha256=digest))
+    summary = MailSummary(sender=sender, text=new_text,
+                          attachments=tuple(a.filename for a in parsed.attachments),
+                          message_id=parsed.message_id, references=parsed.references)
+    return ticket, _notices(desk, session, ticket, decision, summary, verdict, now)
+
+
+def _open_ticket(desk: Desk, session: Session, decision: NewTicket, parsed: ParsedMail, requester_id: int,
+                 verdict: Verdict, now: datetime) -> Ticket:
+    ticket = Ticket(subject=parsed.subject[:2000], status=Status.NEW, priority="normal", category="other",
+                    queue="", language=desk.settings.desk.language, requester_id=requester_id,
+                    linked_ticket_id=decision.linked_to, close_reason="", created_at=now, updated_at=now)
+    session.add(ticket)
+    session.flush()
+    repo.add_participant(session, ticket.id, requester_id, "requester")
+    for address in (*parsed.to, *parsed.cc):
+        if address.key not in desk.settings.desk.own_addresses:
+            repo.add_participant(session, ticket.id, repo.contact_for(session, address, now).id, "cc")
+    repo.add_event(session, ticket.id, now, "system", "created", decision.reason,
+                   verdict=verdict.kind.value, linked_to=decision.linked_to)
+    return ticket
+
+
+def _follow_up(session: Session, decision: FollowUp, requester_id: int, verdict: Verdict,
+               now: datetime) -> Ticket:
+    ticket = session.get(Ticket, decision.ticket_id)
+    assert ticket is not None  # threading only names tickets it found in this transaction
+    repo.add_participant(session, ticket.id, requester_id, "cc")
+    actor = f"contact:{requester_id}"
+    repo.add_event(session, ticket.id, now, actor, "reply", decision.reason, verdict=verdict.kind.value)
+    if decision.new_status is not None and decision.new_status != ticket.status:
+        repo.add_event(session, ticket.id, now, actor, "status", decision.reason,
+                       old=ticket.status, new=decision.new_status)
+        ticket.status = decision.new_status
+        ticket.closed_at = None
+        ticket.close_reason = ""
+    ticket.updated_at = now
+    return ticket
+
+
+def _notices(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecision, mail: MailSummary,
+             verdict: Verdict, now: datetime) -> list[Draft]:
+    if verdict.machine:
+        # Never answer a machine, and do not wake agents for it either; it is on the ticket.
+        repo.add_event(session, ticket.id, now, "system", "suppressed", "machine mail: " +
+                       ", ".join(verdict.reasons))
+        return []
+    summary = _summary(session, ticket)
+    drafts: list[Draft] = []
+    if isinstance(decision, NewTicket):
+        drafts.append(desk.notifier.acknowledgement(summary, mail, now))
+    kind = "agent_new" if isinstance(decision, NewTicket) else "agent_reply"
+    for agent in repo.active_agents(session):
+        if agent.key != mail.sender.key:
+            drafts.append(desk.notifier.agent_notice(kind, summary, agent, mail, now))
+    return drafts
+
+
+def _summary(session: Session, ticket: Ticket) -> TicketSummary:
+    requester = repo.participants(session, ticket.id)[0][0]
+    return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
+                         category=ticket.category, language=ticket.language, requester=requester)
+
+
+def _quarantine(desk: Desk, inbound_id: int, reason: str, now: datetime) -> Outcome:
+    with desk.db.transaction() as session:
+        row = session.get(Inbound, inbound_id)
+        if row is None or row.state != InboundState.RECEIVED:
+            return Outcome(inbound_id, None, reason="handled by another worker")
+        row.state, row.error, row.processed_at = InboundState.QUARANTINED, reason, now
+    log.warning("inbound=%s quarantined: %s", inbound_id, reason)
+    return Outcome(inbound_id, InboundState.QUARANTINED, reason=reason)
+
+
+def _record_failure(desk: Desk, inbound_id: int, exc: Exception, now: datetime) -> Outcome:
+    detail = "".join(traceback.format_exception_only(exc)).strip()
+    try:
+        with desk.db.transaction() as session:
+            row = session.get(Inbound, inbound_id)
+            if row is None or row.state != InboundState.RECEIVED:
+                return Outcome(inbound_id, None, reason="handled by another worker")
+            row.attempts += 1
+            row.error = detail
+            if row.attempts >= desk.settings.sweep.max_process_attempts:
+                row.state, row.processed_at = InboundState.QUARANTINED, now
+                log.error("inbound=%s quarantined after %d attempts: %s", inbound_id, row.attempts, detail)
+                return Outcome(inbound_id, InboundState.QUARANTINED, reason=detail)
+    except Exception:  # The store itself is down: the sweep will find the row still received.
+        log.exception("inbound=%s could not record the failure", inbound_id)
+    return Outcome(inbound_id, None, reason=detail)

@@ -1,0 +1,71 @@
+"""Render notice templates. The only module that imports Jinja2.
+
+Templates are files an admin controls; mail content only ever arrives as
+values in the context, never as template source, and the sandbox keeps a
+template from reaching into Python objects. A rendered template is plain
+text whose first line is ``Subject: …`` followed by a blank line and the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from maildesk.errors import ConfigError
+
+BUILTIN = Path(__file__).with_name("templates")
+ContextValue = str | int | bool | None | list["ContextValue"] | Mapping[str, "ContextValue"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered notice: one-line subject and body text."""
+
+    subject: str
+    body: str
+
+
+class Renderer:
+    """Finds `<lang>/<name>.txt.j2` in the admin's folder, then in the built-in one, English last."""
+
+    def __init__(self, override: Path | None = None) -> None:
+        paths = [str(p) for p in (override, BUILTIN) if p is not None]
+        self._env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(paths),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,  # Plain-text mail; HTML is never sent from templates.
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, name: str, language: str, context: Mapping[str, ContextValue]) -> Rendered:
+        """Render template `name` in `language` (falling back to English) with `context`."""
+        candidates = [f"{language}/{name}.txt.j2", f"en/{name}.txt.j2"]
+        try:
+            template = self._env.select_template(candidates)
+            text = template.render(dict(context))
+        except jinja2.TemplateNotFound as exc:
+            raise ConfigError(f"no template {candidates[0]} (nor the English one)") from exc
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"template {name} ({language}) failed: {exc}") from exc
+        return _split(name, text)
+
+    def exists(self, name: str, language: str) -> bool:
+        """Whether a template for `name` exists in `language` itself (no fallback)."""
+        try:
+            self._env.get_template(f"{language}/{name}.txt.j2")
+        except jinja2.TemplateNotFound:
+            return False
+        return True
+
+
+def _split(name: str, text: str) -> Rendered:
+    head, _, body = text.lstrip("\n").partition("\n")
+    if not head.lower().startswith("subject:"):
+        raise ConfigError(f"template {name} must start with a 'Subject:' line")
+    return Rendered(subject=" ".join(head[len("subject:"):].split()), body=body.lstrip("\n"))

@@ -1,0 +1,1 @@
+"""Operations the CLI offers on tickets and agents, each one transaction."""

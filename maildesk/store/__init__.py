@@ -1,0 +1,1 @@
+"""The database: models, engine and sessions, blobs, migrations. The only owner of SQLAlchemy and Alembic."""

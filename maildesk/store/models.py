@@ -1,0 +1,227 @@
+"""The tables: SQLAlchemy 2 typed models with named constraints and indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite needs INTEGER (not BIGINT) for a rowid alias; PostgreSQL gets BIGINT.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Inbound(Base):
+    """A raw message exactly as it arrived, committed before the sender hears 250."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (
+        Index("ix_inbound_state_received", "state", "received_at"),
+        Index("ix_inbound_message_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(String(32))
+    mail_from: Mapped[str | None] = mapped_column(String(512))
+    rcpt_to: Mapped[list[str]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    size: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="received")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[str] = mapped_column(String(32), default="")
+    processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    ticket_id: Mapped[int | None] = mapped_column(Id, ForeignKey("tickets.id"))
+
+
+class Contact(Base):
+    """A person (or robot) who wrote to us or whom we wrote to."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Agent(Base):
+    """Someone who answers tickets; managed with `maildesk agents`."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(256), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Ticket(Base):
+    """One request; its id is the number in the tag and is never reused."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_requester", "requester_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    category: Mapped[str] = mapped_column(String(64), default="other")
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    requester_id: Mapped[int] = mapped_column(Id, ForeignKey("contacts.id"))
+    assignee_id: Mapped[int | None] = mapped_column(Id, ForeignKey("agents.id"))
+    linked_ticket_id: Mapped[int | None] = mapped_column(Id, ForeignKey("tickets.id"))
+    close_reason: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class Participant(Base):
+    """Who may write on a ticket and receives its public updates."""
+
+    __tablename__ = "participants"
+    __table_args__ = (UniqueConstraint("ticket_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Id, ForeignKey("tickets.id"))
+    contact_id: Mapped[int] = mapped_column(Id, ForeignKey("contacts.id"))
+    role: Mapped[str] = mapped_column(String(16))
+
+
+class Message(Base):
+    """One entry in a ticket's thread: a mail in, a reply out, or an internal note."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_ticket", "ticket_id", "created_at"),
+        Index("ix_messages_message_id", "message_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Id, ForeignKey("tickets.id"))
+    inbound_id: Mapped[int | None] = mapped_column(Id, ForeignKey("inbound.id"), unique=True)
+    direction: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    from_email: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(256), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    new_text: Mapped[str] = mapped_column(Text, default="")
+    verdict: Mapped[str] = mapped_column(String(32), default="human")
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Attachment(Base):
+    """A file on a message; its bytes live in the blob store under their sha256."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    message_id: Mapped[int] = mapped_column(Id, ForeignKey("messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(512))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Event(Base):
+    """Who did what to a ticket, when, and why."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_ticket", "ticket_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Id, ForeignKey("tickets.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Outbox(Base):
+    """A composed message waiting to go out; its Message-ID is fixed so a retry sends the same mail."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(Id, ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    mail_from: Mapped[str] = mapped_column(String(320))
+    rcpt_to: Mapped[list[str]] = mapped_column(JSON)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class KeyValue(Base):
+    """Small facts the daemon keeps between runs (last sweep, fetch state)."""
+
+    __tablename__ = "kv"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,200 @@
+"""Queries and writes the pipeline and services share; plain values in and out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from maildesk.desk.threading import TicketView
+from maildesk.domain import Address, Status
+from maildesk.store.models import (
+    Agent,
+    Contact,
+    Event,
+    Inbound,
+    KeyValue,
+    Message,
+    Outbox,
+    Participant,
+    Ticket,
+)
+
+
+def contact_for(session: Session, address: Address, now: datetime) -> Contact:
+    """The contact for `address`, created on first sight; a known contact gains a missing name."""
+    contact = session.scalars(select(Contact).where(Contact.email == address.key)).one_or_none()
+    if contact is None:
+        contact = Contact(email=address.key, name=address.name, created_at=now)
+        session.add(contact)
+        session.flush()
+    elif address.name and not contact.name:
+        contact.name = address.name
+    return contact
+
+
+def ticket_view(session: Session, ticket_id: int) -> TicketView | None:
+    """What threading needs of ticket `ticket_id`, or None if there is no such ticket."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        return None
+    emails = session.scalars(
+        select(Contact.email).join(Participant, Participant.contact_id == Contact.id)
+        .where(Participant.ticket_id == ticket_id)
+    ).all()
+    return TicketView(id=ticket.id, status=Status(ticket.status), participants=frozenset(emails),
+                      closed_at=ticket.closed_at)
+
+
+def tickets_cited(session: Session, thread_ids: Sequence[str]) -> tuple[int | None, frozenset[int]]:
+    """For the Message-IDs a mail answers: the ticket of the nearest known one, and the tickets
+    whose mail *we sent* is among them (proof that the writer received our mail)."""
+    if not thread_ids:
+        return None, frozenset()
+    ours = dict(session.execute(
+        select(Outbox.message_id, Outbox.ticket_id).where(Outbox.message_id.in_(thread_ids))).all())
+    theirs = dict(session.execute(
+        select(Message.message_id, Message.ticket_id).where(Message.message_id.in_(thread_ids))).all())
+    nearest = next((ours.get(i) or theirs.get(i) for i in thread_ids if i in ours or i in theirs), None)
+    return nearest, frozenset(t for t in ours.values() if t is not None)
+
+
+def add_participant(session: Session, ticket_id: int, contact_id: int, role: str) -> bool:
+    """Put a contact on a ticket unless already there; True when added."""
+    exists = session.scalars(select(Participant.id).where(
+        Participant.ticket_id == ticket_id, Participant.contact_id == contact_id)).first()
+    if exists is not None:
+        return False
+    session.add(Participant(ticket_id=ticket_id, contact_id=contact_id, role=role))
+    return True
+
+
+def participants(session: Session, ticket_id: int) -> list[tuple[Address, str]]:
+    """The ticket's participants with their roles, requester first."""
+    rows = session.execute(
+        select(Contact.email, Contact.name, Participant.role)
+        .join(Participant, Participant.contact_id == Contact.id)
+        .where(Participant.ticket_id == ticket_id).order_by(Participant.id)).all()
+    return [(Address(email, name), role) for email, name, role in rows]
+
+
+def active_agents(session: Session) -> list[Address]:
+    """Every active agent's address."""
+    rows = session.execute(select(Agent.email, Agent.name).where(Agent.active.is_(True))
+                           .order_by(Agent.id)).all()
+    return [Address(email, name) for email, name in rows]
+
+
+def add_event(session: Session, ticket_id: int, now: datetime, actor: str, kind: str,
+              reason: str = "", **detail: Any) -> None:
+    """Record who did what to a ticket and why."""
+    session.add(Event(ticket_id=ticket_id, at=now, actor=actor, kind=kind, detail=detail, reason=reason))
+
+
+def add_outbox(session: Session, ticket_id: int | None, kind: str, message_id: str, mail_from: str,
+               rcpt_to: Iterable[str], raw: bytes, now: datetime) -> int:
+    """Store a composed message for delivery; return its outbox id."""
+    row = Outbox(ticket_id=ticket_id, kind=kind, message_id=message_id, mail_from=mail_from,
+                 rcpt_to=list(rcpt_to), raw=raw, state="pending", attempts=0, created_at=now,
+                 next_attempt_at=now, last_error="")
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def thread_message_ids(session: Session, ticket_id: int) -> list[str]:
+    """Message-IDs of the ticket's thread, oldest first: theirs and ours, for References."""
+    theirs = session.execute(select(Message.created_at, Message.message_id)
+                             .where(Message.ticket_id == ticket_id, Message.message_id != "")).all()
+    ours = session.execute(select(Outbox.created_at, Outbox.message_id)
+                           .where(Outbox.ticket_id == ticket_id, Outbox.kind.in_(("ack", "reply"))
+                                  | Outbox.kind.like("status_%"))).all()
+    return [mid for _, mid in sorted([*theirs, *ours])]
+
+
+def find_inbound_by_digest(session: Session, digest: str) -> int | None:
+    """The inbound row already holding these exact bytes, if any."""
+    return session.scalars(select(Inbound.id).where(Inbound.sha256 == digest)).first()
+
+
+def ticket_with_inbound_message(session: Session, message_id: str) -> int | None:
+    """The ticket that already holds a received mail with this Message-ID (a re-delivery)."""
+    return session.scalars(select(Message.ticket_id).where(
+        Message.message_id == message_id, Message.direction == "inbound")).first()
+
+
+@dataclass(frozen=True)
+class ClaimedOutbox:
+    """An outbox row this worker holds until its lease ends."""
+
+    id: int
+    ticket_id: int | None
+    message_id: str
+    mail_from: str
+    rcpt_to: list[str]
+    raw: bytes
+    attempts: int
+
+
+def claim_outbox(session: Session, outbox_id: int, now: datetime,
+                 lease_until: datetime) -> ClaimedOutbox | None:
+    """Take row `outbox_id` if it is pending and due: a conditional UPDATE, so two workers never both win."""
+    taken = session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.state == "pending", Outbox.next_attempt_at <= now)
+        .values(next_attempt_at=lease_until, attempts=Outbox.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(taken, "rowcount", 0) != 1:
+        return None
+    row = session.get(Outbox, outbox_id)
+    assert row is not None
+    session.refresh(row)
+    return ClaimedOutbox(row.id, row.ticket_id, row.message_id, row.mail_from, list(row.rcpt_to), row.raw,
+                         row.attempts)
+
+
+def mark_outbox_sent(session: Session, outbox_id: int, now: datetime) -> None:
+    """Record a successful delivery."""
+    session.execute(update(Outbox).where(Outbox.id == outbox_id)
+                    .values(state="sent", sent_at=now, last_error=""))
+
+
+def mark_outbox_failed(session: Session, outbox_id: int, error: str, final: bool, retry_at: datetime) -> None:
+    """Record a failed attempt: give up when `final`, else try again at `retry_at`."""
+    values: dict[str, Any] = {"last_error": error[:4000], "next_attempt_at": retry_at}
+    if final:
+        values["state"] = "failed"
+    session.execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
+
+
+def stuck_inbound_ids(session: Session, received_before: datetime, limit: int) -> list[int]:
+    """Inbound rows not yet processed that arrived before `received_before`, oldest first."""
+    return list(session.scalars(select(Inbound.id).where(
+        Inbound.state == "received", Inbound.received_at <= received_before)
+        .order_by(Inbound.id).limit(limit)))
+
+
+def due_outbox_ids(session: Session, now: datetime, limit: int) -> list[int]:
+    """Pending outbox rows whose next attempt is due, oldest first."""
+    return list(session.scalars(select(Outbox.id).where(
+        Outbox.state == "pending", Outbox.next_attempt_at <= now).order_by(Outbox.id).limit(limit)))
+
+
+def set_value(session: Session, key: str, value: str) -> None:
+    """Remember a small fact under `key`."""
+    row = session.get(KeyValue, key)
+    if row is None:
+        session.add(KeyValue(key=key, value=value))
+    else:
+        row.value = value
+
+
+def get_value(session: Session, key: str) -> str | None:
+    """A fact remembered under `key`, if any."""
+    row = session.get(KeyValue, key)
+    return None if row is None else row.value

@@ -1,0 +1,37 @@
+"""Find rows left unfinished (a crash, a lost queue message, a retry that is due) and queue them again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from maildesk.store import repo
+from maildesk.store.db import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """How many rows one recovery round queued again."""
+
+    inbound: int
+    outbox: int
+
+
+def recover(db: Database, now: datetime, stuck_after: timedelta, enqueue_inbound: Callable[[int], None],
+            enqueue_outbox: Callable[[int], None], limit: int = 5000) -> Recovered:
+    """Queue inbound rows still `received` after `stuck_after`, and outbox rows that are due."""
+    with db.transaction() as session:
+        inbound = repo.stuck_inbound_ids(session, now - stuck_after, limit)
+        outbox = repo.due_outbox_ids(session, now, limit)
+        repo.set_value(session, "last_sweep", now.isoformat())
+    for inbound_id in inbound:
+        enqueue_inbound(inbound_id)
+    for outbox_id in outbox:
+        enqueue_outbox(outbox_id)
+    if inbound or outbox:
+        log.info("sweep queued %d inbound and %d outbox rows again", len(inbound), len(outbox))
+    return Recovered(len(inbound), len(outbox))

@@ -1,0 +1,1 @@
+"""Front ends that receive mail: SMTP/LMTP (aiosmtpd) and, later, IMAP."""
