@@ -27,7 +27,8 @@ the winner's first):
    parameters ignored; an empty or broken value counts as automatic, as RFC 3834 §2 only exempts
    ``no``), ``X-Auto-Response-Suppress: All|OOF|AutoReply``, ``X-Autoreply``, ``X-Autorespond``,
    ``Precedence: auto_reply``, ``X-Loop``, a null reverse-path, senders MAILER-DAEMON / postmaster /
-   no-reply / root / abuse (RELIABILITY.md C, "No-reply address pattern").
+   no-reply (From: or reverse-path) and root / abuse (From: only: an envelope from root@ is a local
+   ``.forward`` re-sending someone's mail) -- RELIABILITY.md C, "No-reply address pattern".
 7. LIST -- ``Precedence: bulk|junk|list``, ``List-Id`` and the RFC 2369 ``List-*`` fields, list robots
    (``owner-*``, ``*-request``, ``*-bounces``, LISTSERV, majordomo).
 8. Weak subject signal -- see below.
