@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import wraps
+from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
@@ -15,11 +16,15 @@ import click
 from maildesk import config
 from maildesk.config import Settings
 from maildesk.daemon import Daemon
+from maildesk.doctor import checks as doctor_checks
+from maildesk.doctor import run_checks
 from maildesk.domain import Envelope, Status
 from maildesk.errors import ConfigError, MaildeskError, MessageRejected, StoreError
 from maildesk.intake import accept_raw
 from maildesk.logs import configure_logging
 from maildesk.services import agents as agent_service
+from maildesk.services import importer
+from maildesk.services import mailboxes as mailbox_service
 from maildesk.services import tickets as ticket_service
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.store import migrate
@@ -249,3 +254,61 @@ def agents_remove(ctx: click.Context, email: str) -> None:
     """Remove an agent (kept in history, no longer notified)."""
     agent_service.remove_agent(Runtime.build(settings_of(ctx)).db, email)
     click.echo(f"agent {email} removed")
+
+@main.group()
+def mailboxes() -> None:
+    """The IMAP mailboxes maildesk reads ([[imap]] in the config)."""
+
+
+@mailboxes.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+@reported
+def mailboxes_status(ctx: click.Context, as_json: bool) -> None:
+    """Per account: last successful fetch, errors, backlog, token expiry. Exit 1 if any is failing."""
+    settings = settings_of(ctx)
+    reports = mailbox_service.account_reports(Runtime.build(settings).db, settings)
+    if as_json:
+        click.echo(json.dumps([r.as_json() for r in reports], ensure_ascii=False, indent=2))
+    elif not reports:
+        click.echo("no [[imap]] mailboxes configured")
+    now = utcnow()
+    for report in [] if as_json else reports:
+        click.echo("\n".join(report.lines(now)))
+    if any(r.state is not None and r.state.failing_since is not None for r in reports):
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_context
+def doctor(ctx: click.Context) -> None:
+    """Check the config, the database schema and the login to every IMAP mailbox; exit 1 on any failure."""
+    try:
+        settings = settings_of(ctx)
+    except ConfigError as exc:
+        click.echo(f"FAIL config: {exc}")
+        sys.exit(1)
+    failed = False
+    for result in run_checks(doctor_checks(settings)):
+        click.echo(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.detail}")
+        failed = failed or not result.ok
+    if failed:
+        sys.exit(1)
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+@reported
+def import_backlog(ctx: click.Context, path: Path) -> None:
+    """Load a backlog from an mbox file or a Maildir; running it again creates nothing new."""
+    runtime = Runtime.build(settings_of(ctx))
+    backlog = importer.open_backlog(path)
+    tally = importer.ImportTally()
+    with click.progressbar(backlog.messages(), length=len(backlog), label=f"importing {backlog.kind}",
+                           file=sys.stderr) as messages:
+        for raw in messages:
+            importer.import_one(runtime, raw, tally)
+    deferred = f", {tally.deferred} left for the sweep" if tally.deferred else ""
+    click.echo(f"{len(backlog)} messages: {tally.new} new, {tally.duplicate} already stored, "
+               f"{tally.refused} refused{deferred}")

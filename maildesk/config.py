@@ -13,7 +13,7 @@ import re
 import secrets
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,8 @@ class DeskSettings:
     secret: str
     data_dir: Path
     templates_dir: Path | None
+    # Where alerts about the desk itself go (a mailbox failing for too long); "" = log only.
+    admin: str = ""
 
     @property
     def domain(self) -> str:
@@ -115,6 +117,7 @@ class Settings:
     tickets: TicketSettings
     sweep: SweepSettings
     log_level: str
+    imap: tuple[ImapAccount, ...] = ()
 
 
 # One entry per key: (expected type(s), default). `None` as default means required.
@@ -129,6 +132,7 @@ SCHEMA: dict[str, dict[str, _Spec]] = {
         "secret": (str, ""),
         "data_dir": (str, "var"),
         "templates_dir": (str, ""),
+        "admin": (str, ""),
     },
     "database": {"url": (str, "")},
     "broker": {"url": (str, "embedded"), "worker_threads": (int, 4)},
@@ -177,8 +181,10 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    values = _checked(path, data)
-    return _build(path.resolve(), values, env)
+    tables = {k: v for k, v in data.items() if k not in TABLE_ARRAYS}
+    values = _checked(path, tables)
+    settings = _build(path.resolve(), values, env)
+    return replace(settings, imap=_imap_accounts(path, data.get("imap", []), path.resolve().parent, env))
 
 
 def _checked(path: Path, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -270,6 +276,7 @@ def _desk(path: Path, d: dict[str, Any], base: Path) -> DeskSettings:
         secret=d["secret"],
         data_dir=(base / d["data_dir"]).resolve(),
         templates_dir=(base / d["templates_dir"]).resolve() if d["templates_dir"] else None,
+        admin=_address(path, "desk.admin", d["admin"]) if d["admin"] else "",
     )
 
 
@@ -362,3 +369,133 @@ def resolve_secret(settings: Settings) -> str:
     finally:
         tmp.unlink()
     return keyfile.read_text(encoding="ascii").strip()
+
+
+# --- [[imap]]: mailboxes to read, any number (an array of tables, so outside SCHEMA) -------------
+
+TABLE_ARRAYS = ("imap",)
+IMAP_TLS = ("imaps", "starttls", "plain")
+IMAP_AFTER = ("move", "flag")
+IMAP_AUTH = ("password", "xoauth2")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+IMAP_SCHEMA: dict[str, _Spec] = {
+    "name": (str, ""),
+    "host": (str, None),
+    "port": (int, 0),
+    "tls": (str, "imaps"),
+    "username": (str, None),
+    "auth": (str, "password"),
+    "password": (str, ""),
+    "password_env": (str, ""),
+    "password_file": (str, ""),
+    "oauth2_token_command": (str, ""),
+    "oauth2_token_file": (str, ""),
+    "folder": (str, "INBOX"),
+    "after": (str, "move"),
+    "move_to": (str, "maildesk/processed"),
+    "queue": (str, ""),
+    "category": (str, ""),
+    "idle": (bool, True),
+    "poll_interval_seconds": ((int, float), 60),
+    "batch_size": (int, 50),
+    "timeout": ((int, float), 60),
+    "alert_after_seconds": ((int, float), 1800),
+}
+
+
+@dataclass(frozen=True)
+class ImapAccount:
+    """One `[[imap]]` mailbox: where it is, how to log in, and what to do with mail once stored.
+
+    Secrets from a file or a token helper are read at each login (so a rotated
+    secret needs no restart); `password` holds a literal or $password_env value.
+    """
+
+    name: str
+    host: str
+    port: int
+    tls: str
+    username: str
+    auth: str
+    password: str
+    password_file: Path | None
+    oauth2_token_command: str
+    oauth2_token_file: Path | None
+    folder: str
+    after: str
+    move_to: str
+    queue: str
+    category: str
+    idle: bool
+    poll_interval_seconds: float
+    batch_size: int
+    timeout: float
+    alert_after_seconds: float
+
+
+def _imap_accounts(path: Path, given: Any, base: Path, env: Mapping[str, str]) -> tuple[ImapAccount, ...]:
+    if not isinstance(given, list) or not all(isinstance(t, dict) for t in given):
+        raise ConfigError(f"{path}: imap must be written as [[imap]] sections")
+    accounts = tuple(_imap_account(path, i, t, base, env) for i, t in enumerate(given))
+    names = [a.name for a in accounts]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError(f"{path}: two [[imap]] sections are named {name!r}; give each a unique name")
+    return accounts
+
+
+def _imap_account(path: Path, index: int, table: dict[str, Any], base: Path,
+                  env: Mapping[str, str]) -> ImapAccount:
+    section = f"imap[{index}]"
+    for key in table:
+        if key not in IMAP_SCHEMA:
+            raise ConfigError(f"{path}: unknown key {section}.{key}")
+    v = {key: _value(path, section, key, spec, table) for key, spec in IMAP_SCHEMA.items()}
+    name = v["name"] or f"imap{index + 1}"
+    # The name travels in inbound.source ("imap:NAME", 32 characters at most).
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,27}", name):
+        raise ConfigError(f"{path}: {section}.name = {name!r} should be 1-27 letters, digits, . - or _")
+    section = f"imap {name!r}"
+    for key, allowed in (("tls", IMAP_TLS), ("after", IMAP_AFTER), ("auth", IMAP_AUTH)):
+        if v[key] not in allowed:
+            raise ConfigError(f"{path}: {section}: {key} = {v[key]!r} should be one of {', '.join(allowed)}")
+    if v["tls"] == "plain" and v["host"] not in _LOOPBACK:
+        # Credentials in clear text over a network: only ever acceptable on this machine (tests).
+        raise ConfigError(f"{path}: {section}: tls = \"plain\" is allowed only for a loopback host")
+    port = v["port"] or (993 if v["tls"] == "imaps" else 143)
+    if not 0 < port < 65536:
+        raise ConfigError(f"{path}: {section}: port = {port} should be between 1 and 65535")
+    return ImapAccount(
+        name=name, host=v["host"], port=port, tls=v["tls"], username=v["username"], auth=v["auth"],
+        password=_imap_password(path, section, v, env),
+        password_file=(base / v["password_file"]).resolve() if v["password_file"] else None,
+        oauth2_token_command=v["oauth2_token_command"],
+        oauth2_token_file=(base / v["oauth2_token_file"]).resolve() if v["oauth2_token_file"] else None,
+        folder=v["folder"], after=v["after"], move_to=v["move_to"], queue=v["queue"], category=v["category"],
+        idle=v["idle"],
+        poll_interval_seconds=float(_positive(path, f"{section}: poll_interval_seconds",
+                                              v["poll_interval_seconds"])),
+        batch_size=_positive(path, f"{section}: batch_size", v["batch_size"]),
+        timeout=float(_positive(path, f"{section}: timeout", v["timeout"])),
+        alert_after_seconds=float(_not_negative(path, f"{section}: alert_after_seconds",
+                                                v["alert_after_seconds"])),
+    )
+
+
+def _imap_password(path: Path, section: str, v: dict[str, Any], env: Mapping[str, str]) -> str:
+    """The literal or environment password, after checking exactly one secret source fits `auth`."""
+    if v["auth"] == "xoauth2":
+        sources = [k for k in ("oauth2_token_command", "oauth2_token_file") if v[k]]
+    else:
+        sources = [k for k in ("password", "password_env", "password_file") if v[k]]
+    if len(sources) != 1:
+        wanted = ("oauth2_token_command or oauth2_token_file" if v["auth"] == "xoauth2"
+                  else "password, password_env or password_file")
+        raise ConfigError(f"{path}: {section}: set exactly one of {wanted} (auth = {v['auth']!r})")
+    if v["password_env"]:
+        if v["password_env"] not in env:
+            raise ConfigError(f"{path}: {section}: password_env names ${v['password_env']}, which is not set")
+        return str(env[v["password_env"]])
+    return str(v["password"])
+

@@ -13,6 +13,7 @@ from maildesk.intake import accept_raw
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.sweeper import recover
 from maildesk.tasks import Handlers, Jobs, make_broker
+from maildesk.transports.imap_fetch import Fetchers
 from maildesk.transports.smtp_in import DeskHandler, SmtpFront
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class Daemon:
         self.jobs = Jobs(make_broker(self.settings.broker.url),
                          Handlers(process=self._process, deliver=self._deliver))
         self.front: SmtpFront | None = None
+        self.fetchers = Fetchers()
 
     def _process(self, inbound_id: int) -> tuple[int, ...]:
         return self.runtime.process(inbound_id).outbox_ids
@@ -59,6 +61,7 @@ class Daemon:
                                   self.settings.smtp.lmtp)
             self.front = SmtpFront(self.settings.smtp, handler)
             self.front.start()
+        self.start_fetchers()
         log.info("maildesk ready (broker %s, %d worker threads)", self.settings.broker.url,
                  self.settings.broker.worker_threads if self.workers else 0)
         try:
@@ -66,6 +69,11 @@ class Daemon:
                 self._sweep(first=False)
         finally:
             self.shutdown()
+
+    def start_fetchers(self) -> None:
+        """One IMAP fetcher thread per `[[imap]]` account; they end when `stopping` is set."""
+        self.fetchers.start(self.settings, self.runtime.db, self.jobs.enqueue_inbound,
+                            self.jobs.enqueue_outbox, self.stopping)
 
     def _sweep(self, first: bool) -> None:
         stuck = timedelta(0) if first else timedelta(seconds=self.settings.sweep.stuck_after_seconds)
@@ -80,6 +88,8 @@ class Daemon:
 
     def shutdown(self) -> None:
         """Stop accepting mail first, then let workers finish what they hold."""
+        self.stopping.set()
+        self.fetchers.join()
         if self.front is not None:
             self.front.stop()
             self.front = None

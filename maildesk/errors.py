@@ -8,9 +8,11 @@
     ├── MailParseError         raw bytes could not be turned into a message
     ├── TicketNotFound         a ticket id names no ticket
     ├── InvalidTransition      a status change the lifecycle does not allow
-    └── DeliveryError          outbound mail could not be handed over
-        ├── TransientDeliveryError   try again later
-        └── PermanentDeliveryError   do not try again
+    ├── DeliveryError          outbound mail could not be handed over
+    │   ├── TransientDeliveryError   try again later
+    │   └── PermanentDeliveryError   do not try again
+    └── MailboxUnavailable     an IMAP mailbox could not be reached or read; retry later
+        └── MailboxAuthError   ...because the server refused our credentials or token
 
 Expected outcomes (a follow-up, a new ticket, a suppressed acknowledgement) are
 values, never exceptions. Third-party errors are re-raised as one of these
@@ -62,3 +64,11 @@ class TransientDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """Raised when delivery failed for good (5xx from the relay, bad address)."""
+
+
+class MailboxUnavailable(MaildeskError):
+    """Raised when an IMAP mailbox cannot be reached, read or changed; a later retry may work."""
+
+
+class MailboxAuthError(MailboxUnavailable):
+    """Raised when an IMAP server refuses the login (wrong password, expired OAuth2 token)."""

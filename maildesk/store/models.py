@@ -225,3 +225,24 @@ class KeyValue(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+class ImapFolderState(Base):
+    """How far the fetcher got in one IMAP account's folder, and how healthy that account is."""
+
+    __tablename__ = "imap_state"
+    __table_args__ = (UniqueConstraint("account", "folder"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    folder: Mapped[str] = mapped_column(String(512))
+    # UIDs mean something only under the UIDVALIDITY they were seen with (RFC 3501 2.3.1.1).
+    uidvalidity: Mapped[int | None] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    backlog: Mapped[int] = mapped_column(Integer, default=0)
+    fetched: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_success_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
