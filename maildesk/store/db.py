@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +20,15 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from maildesk.errors import StoreError, StoreUnavailable
 
-__all__ = ["Database", "Session", "make_engine"]
+__all__ = ["Database", "Session", "make_engine", "translated"]
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_MS = 30_000
+READ_ONLY = "maildesk_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -37,8 +38,10 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": SQLITE_BUSY_MS / 1000,
-                                                                  "check_same_thread": False})
+    # A pool of open connections: closing the last connection to a WAL database checkpoints it,
+    # which would otherwise happen after every transaction.
+    engine = create_engine(url, pool_size=8, max_overflow=8,
+                           connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False})
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
@@ -56,7 +59,24 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers take no write lock: in WAL mode they see the last commit and never wait.
+    reading = conn.get_execution_options().get(READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Re-raise database failures as ours: StoreUnavailable when retrying may help, else StoreError."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailable(f"database connection lost: {exc.orig}") from exc
+        raise StoreError(f"database error: {exc.orig}") from exc
+    except OSError as exc:  # SQLite's directory cannot be created, a socket path is wrong...
+        raise StoreUnavailable(f"database unavailable: {exc}") from exc
 
 
 class Database:
@@ -64,8 +84,14 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        with translated():
+            self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        # SQLite has one writer at a time. Threads of this process queue on a Python lock instead
+        # of SQLite's busy handler, which sleeps in growing steps and wastes most of the time.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
 
     @property
     def is_sqlite(self) -> bool:
@@ -76,25 +102,30 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """A session that commits on a clean exit and rolls back on error.
 
-        Database failures leave as StoreUnavailable (connection lost, locked:
-        worth retrying) or StoreError, so callers never see SQLAlchemy types.
+        Database failures leave as StoreUnavailable or StoreError (see `translated`),
+        so callers never see SQLAlchemy types.
         """
-        session = self._sessions()
+        with self._write_lock:
+            session = self._sessions()
+            try:
+                with translated():
+                    yield session
+                    session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads only: it never waits for writers (nor blocks them) on SQLite."""
+        session = self._readers()
         try:
-            yield session
-            session.commit()
-        except OperationalError as exc:
-            session.rollback()
-            raise StoreUnavailable(f"database unavailable: {exc.orig}") from exc
-        except DBAPIError as exc:
-            session.rollback()
-            if exc.connection_invalidated:
-                raise StoreUnavailable(f"database connection lost: {exc.orig}") from exc
-            raise StoreError(f"database error: {exc.orig}") from exc
-        except BaseException:
-            session.rollback()
-            raise
+            with translated():
+                yield session
         finally:
+            session.rollback()
             session.close()
 
     def dispose(self) -> None:

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from maildesk.store.db import Database
+from maildesk.store.db import Database, translated
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -25,7 +25,7 @@ def upgrade(db: Database) -> tuple[str | None, str]:
     """Bring the schema to the newest revision; return (revision before, revision after)."""
     before = current_revision(db)
     cfg = _config(db)
-    with db.engine.begin() as connection:
+    with translated(), db.engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
     return before, head_revision()
@@ -33,7 +33,7 @@ def upgrade(db: Database) -> tuple[str | None, str]:
 
 def current_revision(db: Database) -> str | None:
     """The schema revision the database is at, or None when it was never initialised."""
-    with db.engine.connect() as connection:
+    with translated(), db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -1,0 +1,187 @@
+"""Shared test fixtures: a config on disk, a migrated SQLite desk, a real `maildesk serve`, the corpus."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from maildesk import config
+from maildesk.config import Settings
+from maildesk.services.runtime import Runtime
+from maildesk.store import migrate
+from maildesk.store.db import Database
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def write_config(directory: Path, extra: str = "", smtp: str = "", outbound: str = "", **desk: str) -> Path:
+    """A maildesk.conf in `directory` with a free SMTP port, a local outbox and fast sweeps.
+
+    `smtp` and `outbound` add lines to those tables, `extra` adds whole tables at the end."""
+    fields = {"address": "support@example.org", "name": "Example Support"} | desk
+    # A value that is already TOML (a list) goes in as it is; the rest are strings.
+    desk_lines = "\n".join(f"{k} = {v}" if v.startswith("[") else f'{k} = "{v}"' for k, v in fields.items())
+    path = directory / "maildesk.conf"
+    path.write_text(
+        f"[desk]\n{desk_lines}\n"
+        f'[smtp]\nlisten = "127.0.0.1:{free_port()}"\n{smtp}'
+        "[sweep]\ninterval_seconds = 0.5\nstuck_after_seconds = 5\n"
+        f"[outbound]\ntimeout = 1\nretry_base_seconds = 1\n{outbound}"
+        f"{extra}",
+        encoding="utf-8",
+    )
+    return path
+
+
+def make_mail(sender: str = "Bob <bob@client.example>", to: str = "support@example.org",
+              subject: str = "Printer broken", body: str = "My printer does not print.",
+              message_id: str | None = None, **headers: str) -> bytes:
+    """A plain human mail as bytes; extra headers given as keyword arguments (underscores → dashes)."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = "Fri, 20 Nov 2026 10:00:00 +0000"
+    msg["Message-ID"] = f"<{message_id or os.urandom(8).hex()}@client.example>"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Validated settings for a desk living in tmp_path."""
+    return config.load(write_config(tmp_path))
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    """A desk on a freshly migrated SQLite database, delivering into a local Maildir."""
+    db = Database(settings.database.url)
+    migrate.upgrade(db)
+    db.dispose()
+    rt = Runtime.build(settings)
+    yield rt
+    rt.db.dispose()
+
+
+def outbox_files(settings: Settings) -> list[bytes]:
+    """Every message delivered to the local Maildir outbox, oldest first."""
+    new = Path(settings.outbound.url.removeprefix("maildir:")) / "new"
+    if not new.exists():
+        return []
+    return [p.read_bytes() for p in sorted(new.iterdir(), key=lambda p: p.stat().st_mtime_ns)]
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `check` until it is true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def query(settings: Settings, sql: str, *args: object) -> list[tuple[object, ...]]:
+    """Read the SQLite database directly, the way an admin with sqlite3 would."""
+    path = settings.database.url.removeprefix("sqlite:///")
+    with sqlite3.connect(path, timeout=30) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+class ServeProcess:
+    """`maildesk serve` as a real subprocess on its own config."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self.settings = config.load(config_path)
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = config_path.parent / "serve.log"
+
+    def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run another `maildesk` command against the same config."""
+        return subprocess.run([sys.executable, "-m", "maildesk", "--config", str(self.config_path), *args],
+                              input=stdin, capture_output=True, timeout=120)
+
+    def start(self) -> ServeProcess:
+        """Start the daemon and wait until its SMTP port answers."""
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "maildesk", "--config", str(self.config_path), "serve"],
+                stdout=log, stderr=subprocess.STDOUT)
+        wait_for(self._listening, 20, f"maildesk serve to listen (see {self.log})")
+        return self
+
+    def _listening(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"maildesk serve exited: {self.log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection((self.settings.smtp.host, self.settings.smtp.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, as in a power cut of the process."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def stop(self) -> int:
+        """SIGTERM and wait; returns the exit status."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(30)
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """A factory for initialised `maildesk serve` daemons; all are stopped at the end."""
+    started: list[ServeProcess] = []
+
+    def factory(extra: str = "", smtp: str = "", **desk: str) -> ServeProcess:
+        path = write_config(tmp_path, extra, smtp, **desk)
+        daemon = ServeProcess(path)
+        result = daemon.cli("init")
+        assert result.returncode == 0, result.stderr
+        started.append(daemon)
+        return daemon
+
+    yield factory
+    for daemon in started:
+        if daemon.proc is not None and daemon.proc.poll() is None:
+            daemon.proc.kill()
+            daemon.proc.wait(10)
+
+
+def corpus_root() -> Path:
+    """The shared corpus; skipped when absent on a user's machine, a failure under CI."""
+    if CORPUS.is_dir():
+        return CORPUS
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the shared corpus is missing at {CORPUS}")
+    pytest.skip(f"shared corpus not found at {CORPUS} (it sits beside the repository in CI)")
