@@ -1,18 +1,27 @@
-"""Build outbound messages with the email package's policy, so no header can be injected."""
+"""Build outbound messages; every header value is checked so none can be injected."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address as HeaderAddress
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr
 
 from maildesk.domain import Address
 
 LOOP_HEADER = "X-Maildesk-Loop"
+_WIRE = compat32.clone(linesep="\r\n")
+# One addr-spec: no spaces, brackets, commas, quotes or control characters around a single @.
+_ADDR_SPEC = re.compile(r"^[^\s<>\"(),;:\\\[\]@\x00-\x1f]+@[^\s<>\"(),;:\\\[\]@\x00-\x1f]+$")
+_MSG_ID = re.compile(r"^[^\s<>\x00-\x1f]+$")
 
 
 @dataclass(frozen=True)
@@ -49,34 +58,78 @@ def new_message_id(domain: str) -> str:
 
 
 def compose(mail: OutgoingMail) -> bytes:
-    """The RFC 5322 bytes of `mail`, with CRLF line ends, ready for SMTP or a Maildir."""
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = _header_address(mail.sender)
-    msg["To"] = [_header_address(a) for a in mail.to]
-    if mail.cc:
-        msg["Cc"] = [_header_address(a) for a in mail.cc]
-    if mail.reply_to:
-        msg["Reply-To"] = _header_address(mail.reply_to)
-    msg["Subject"] = mail.subject
-    msg["Date"] = format_datetime(mail.date)
-    msg["Message-ID"] = f"<{mail.message_id}>"
-    if mail.in_reply_to:
-        msg["In-Reply-To"] = f"<{mail.in_reply_to}>"
-    if mail.references:
-        msg["References"] = " ".join(f"<{r}>" for r in mail.references)
-    if mail.auto_submitted:
+    """The RFC 5322 bytes of `mail`, with CRLF line ends, ready for SMTP or a Maildir.
+
+    Built with the compat32 classes, which are several times faster than the
+    modern policy for writing; in exchange every header value is checked here
+    for CR, LF and NUL, so nothing in a subject or name can start a new header.
+    """
+    body: Message = MIMEText(mail.text, "plain", "utf-8")
+    if mail.attachments:
+        outer: Message = MIMEMultipart("mixed")
+        outer.attach(body)
+        for att in mail.attachments:
+            outer.attach(_attachment(att))
+        body = outer
+    headers = [
+        ("From", _address(mail.sender)),
+        ("To", ", ".join(_address(a) for a in mail.to)),
+        ("Cc", ", ".join(_address(a) for a in mail.cc)),
+        ("Reply-To", _address(mail.reply_to) if mail.reply_to else ""),
+        ("Subject", _text(mail.subject)),
+        ("Date", format_datetime(mail.date)),
+        ("Message-ID", f"<{_id(mail.message_id)}>"),
+        ("In-Reply-To", f"<{_id(mail.in_reply_to)}>" if mail.in_reply_to else ""),
+        ("References", " ".join(f"<{_id(r)}>" for r in _trimmed(mail.references))),
         # RFC 3834: tells well-behaved robots not to answer us, which keeps loops from starting.
-        msg["Auto-Submitted"] = mail.auto_submitted
-        msg["X-Auto-Response-Suppress"] = "All"
-    msg[LOOP_HEADER] = mail.loop_token
-    msg.set_content(mail.text, charset="utf-8")
-    for att in mail.attachments:
-        maintype, _, subtype = att.content_type.partition("/")
-        msg.add_attachment(att.data, maintype=maintype or "application",
-                           subtype=subtype or "octet-stream", filename=att.filename)
-    return msg.as_bytes()
+        ("Auto-Submitted", mail.auto_submitted),
+        ("X-Auto-Response-Suppress", "All" if mail.auto_submitted else ""),
+        (LOOP_HEADER, _clean(mail.loop_token)),
+    ]
+    mime_headers = body.items()
+    for name, _ in mime_headers:
+        del body[name]
+    # Ours first, then the MIME ones, the order mail clients and people expect to read.
+    for name, value in [*headers, *mime_headers]:
+        if value:
+            body[name] = value
+    return body.as_bytes(policy=_WIRE)
 
 
-def _header_address(address: Address) -> HeaderAddress:
-    # HeaderAddress validates the addr-spec and refuses CR/LF, so a hostile name cannot add headers.
-    return HeaderAddress(display_name=address.name, addr_spec=address.email)
+def _trimmed(references: tuple[str, ...], keep: int = 10) -> tuple[str, ...]:
+    # RFC 5322 3.6.4 lets a long thread keep its first id and the latest ones; clients thread on those.
+    return references if len(references) <= keep else (references[0], *references[-(keep - 1):])
+
+
+def _clean(value: str) -> str:
+    if any(c in value for c in "\r\n\0"):
+        raise ValueError(f"line break or NUL in a header value: {value!r}")
+    return value
+
+
+def _text(value: str) -> str:
+    """An unstructured header value, RFC 2047-encoded when it is not plain ASCII."""
+    value = _clean(value)
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _address(address: Address) -> str:
+    _clean(address.name)
+    if not _ADDR_SPEC.match(address.email):
+        raise ValueError(f"not a single mail address: {address.email!r}")
+    return formataddr((address.name, address.email), charset="utf-8")
+
+
+def _id(message_id: str) -> str:
+    if not _MSG_ID.match(message_id):
+        raise ValueError(f"not a Message-ID: {message_id!r}")
+    return message_id
+
+
+def _attachment(att: OutgoingAttachment) -> Message:
+    maintype, _, subtype = att.content_type.partition("/")
+    part = MIMEBase(maintype or "application", subtype or "octet-stream")
+    part.set_payload(att.data)
+    encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", _clean(att.filename)))
+    return part

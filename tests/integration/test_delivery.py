@@ -78,7 +78,7 @@ def test_temporary_failure_is_retried_with_the_same_message_id(tmp_path: Path, s
     rt = _runtime(tmp_path, port)
     outbox_id = _one_ack(rt)
     handler.answers.append("451 4.3.0 try later")
-    first = rt.deliver(outbox_id)
+    first = deliver(rt.db, rt.sender, rt.settings.outbound, outbox_id, NOW)
     assert first.state == OutboxState.PENDING
     (due,) = query(rt.settings, "select next_attempt_at from outbox")
     assert due[0] is not None
