@@ -142,20 +142,19 @@ class ClaimedOutbox:
 
 def claim_outbox(session: Session, outbox_id: int, now: datetime,
                  lease_until: datetime) -> ClaimedOutbox | None:
-    """Take row `outbox_id` if it is pending and due: a conditional UPDATE, so two workers never both win."""
+    """Take row `outbox_id` if it is pending and due: one conditional UPDATE, so two workers never both win."""
     taken = session.execute(
         update(Outbox)
         .where(Outbox.id == outbox_id, Outbox.state == "pending", Outbox.next_attempt_at <= now)
         .values(next_attempt_at=lease_until, attempts=Outbox.attempts + 1)
+        .returning(Outbox.id, Outbox.ticket_id, Outbox.message_id, Outbox.mail_from, Outbox.rcpt_to,
+                   Outbox.raw, Outbox.attempts)
         .execution_options(synchronize_session=False)
-    )
-    if getattr(taken, "rowcount", 0) != 1:
+    ).first()
+    if taken is None:
         return None
-    row = session.get(Outbox, outbox_id)
-    assert row is not None
-    session.refresh(row)
-    return ClaimedOutbox(row.id, row.ticket_id, row.message_id, row.mail_from, list(row.rcpt_to), row.raw,
-                         row.attempts)
+    row_id, ticket_id, message_id, mail_from, rcpt_to, raw, attempts = taken
+    return ClaimedOutbox(row_id, ticket_id, message_id, mail_from, list(rcpt_to), raw, attempts)
 
 
 def mark_outbox_sent(session: Session, outbox_id: int, now: datetime) -> None:
