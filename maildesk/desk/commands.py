@@ -1,0 +1,138 @@
+"""Commands at the top of an agent's reply (``#status pending``, ``#assign bob``, ``#note``). Pure.
+
+Commands are lines starting with ``#word`` before the first line of text;
+blank lines between them are allowed. A line like ``#42 is fixed`` is text,
+not a command. Any unknown or malformed command makes the whole mail a
+refusal: nothing is changed and nothing is relayed, so a typo can never send
+half an intention to a customer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from maildesk.domain import Priority, Status
+
+_COMMAND = re.compile(r"^#(?P<name>[a-z][a-z_-]*)\b\s*(?P<args>.*)$", re.IGNORECASE)
+_ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[^@\s<>\"(),;:\\\[\]]+\.[^@\s<>\"(),;:\\\[\]]+$")
+SHORTCUTS = {"pending": Status.PENDING, "resolve": Status.RESOLVED, "close": Status.CLOSED,
+             "open": Status.OPEN, "cancel": Status.CANCELED}
+
+
+@dataclass(frozen=True)
+class SetStatus:
+    status: Status
+
+
+@dataclass(frozen=True)
+class SetPriority:
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class SetCategory:
+    category: str
+
+
+@dataclass(frozen=True)
+class Assign:
+    """`agent` is an agent's address or name as typed, 'me', or 'none'."""
+
+    agent: str
+
+
+@dataclass(frozen=True)
+class ChangeCc:
+    add: bool
+    address: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """The whole reply is internal."""
+
+
+Command = SetStatus | SetPriority | SetCategory | Assign | ChangeCc | Note
+
+
+@dataclass(frozen=True)
+class CommandError:
+    """The first bad line: its number (1-based), its text and what is wrong."""
+
+    line_no: int
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedCommands:
+    """The commands found, the text left once their lines are removed, or the first error."""
+
+    commands: tuple[Command, ...]
+    text: str
+    error: CommandError | None = None
+
+    @property
+    def is_note(self) -> bool:
+        """Whether `#note` was among the commands."""
+        return any(isinstance(c, Note) for c in self.commands)
+
+
+def parse_commands(text: str, categories: Collection[str]) -> ParsedCommands:
+    """Split the leading command lines of `text` from the rest and check each one."""
+    lines = text.splitlines()
+    commands: list[Command] = []
+    index = 0
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        m = _COMMAND.match(stripped)
+        if m is None:
+            break
+        result = _one(m["name"].lower(), m["args"].split(), categories)
+        if isinstance(result, str):
+            return ParsedCommands((), text, CommandError(index + 1, stripped, result))
+        commands.append(result)
+    else:
+        index = len(lines)
+    return ParsedCommands(tuple(commands), "\n".join(lines[index:]).strip("\n"))
+
+
+def _one(name: str, args: list[str], categories: Collection[str]) -> Command | str:
+    if name in SHORTCUTS:
+        return SetStatus(SHORTCUTS[name]) if not args else f"#{name} takes no argument"
+    if name == "note":
+        return Note() if not args else "#note takes no argument (write the note below it)"
+    if name == "status":
+        return _choice(args, Status, "#status", SetStatus)
+    if name == "priority":
+        return _choice(args, Priority, "#priority", SetPriority)
+    if name == "category":
+        if len(args) != 1 or args[0].lower() not in categories:
+            return f"#category needs one of: {', '.join(sorted(categories))}"
+        return SetCategory(args[0].lower())
+    if name == "assign":
+        return Assign(args[0]) if len(args) == 1 else "#assign needs an agent, 'me' or 'none'"
+    if name == "cc":
+        return _cc(args)
+    return f"unknown command #{name}"
+
+
+def _choice(args: list[str], kind: type[Status] | type[Priority], label: str,
+            make: type[SetStatus] | type[SetPriority]) -> Command | str:
+    values = [v.value for v in kind]
+    if len(args) != 1 or args[0].lower() not in values:
+        return f"{label} needs one of: {', '.join(values)}"
+    return make(kind(args[0].lower()))  # type: ignore[arg-type]
+
+
+def _cc(args: list[str]) -> Command | str:
+    if len(args) != 2 or args[0].lower() not in ("add", "remove"):
+        return "#cc needs 'add' or 'remove' and one address"
+    address = args[1].strip("<>")
+    if not _ADDRESS.match(address):
+        return f"#cc: {args[1]!r} is not a mail address"
+    return ChangeCc(args[0].lower() == "add", address.lower())
