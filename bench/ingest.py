@@ -93,7 +93,8 @@ def run_maildesk(count: int, clients: int, threads: int, work: Path) -> dict[str
                     f"[broker]\nworker_threads = {threads}\n[log]\nlevel = \"WARNING\"\n")
     cli = [sys.executable, "-m", "maildesk", "--config", str(conf)]
     subprocess.run([*cli, "init"], check=True, capture_output=True)
-    proc = subprocess.Popen([*cli, "serve"], stderr=open(work / "serve.log", "wb"))
+    with open(work / "serve.log", "wb") as log:
+        proc = subprocess.Popen([*cli, "serve"], stderr=log)
     try:
         wait_port(port)
         outbox = work / "var" / "outbox" / "new"

@@ -59,7 +59,7 @@ def test_bad_config_names_file_and_key(tmp_path: Path, text: str, needle: str) -
 
 def test_missing_file_says_how_to_start(tmp_path: Path) -> None:
     # A missing file points at the example to copy.
-    with pytest.raises(ConfigError, match="maildesk.conf.example"):
+    with pytest.raises(ConfigError, match=r"maildesk\.conf\.example"):
         config.load(tmp_path / "nope.conf", {})
 
 
