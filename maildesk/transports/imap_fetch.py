@@ -62,7 +62,7 @@ def login_for(account: ImapAccount, now: datetime) -> tuple[Login, OAuthToken | 
         try:
             secret = account.password_file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
-            raise MailboxAuthError(f"imap {account.name}: cannot read password_file: {exc}") from exc
+            raise MailboxAuthError(f"cannot read password_file: {exc}") from exc
         return Login(account.username, password=secret), None
     return Login(account.username, password=account.password), None
 
@@ -73,13 +73,13 @@ def _oauth_token(account: ImapAccount, now: datetime) -> OAuthToken:
             text = account.oauth2_token_file.read_text(encoding="utf-8")
             written = datetime.fromtimestamp(account.oauth2_token_file.stat().st_mtime, UTC)
         except OSError as exc:
-            raise MailboxAuthError(f"imap {account.name}: cannot read oauth2_token_file: {exc}") from exc
+            raise MailboxAuthError(f"cannot read oauth2_token_file: {exc}") from exc
         return parse_token(text, written)
     try:
         done = subprocess.run(shlex.split(account.oauth2_token_command), capture_output=True, text=True,
                               timeout=60, check=True)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise MailboxAuthError(f"imap {account.name}: oauth2_token_command failed: {exc}") from exc
+        raise MailboxAuthError(f"oauth2_token_command failed: {exc}") from exc
     return parse_token(done.stdout, now)
 
 
@@ -121,6 +121,10 @@ class MailboxFetcher:
         """Connect, fetch, wait for news; after an error, back off and reconnect."""
         log.info("imap %s: fetching %s from %s:%s (%s mode)", self.account.name, self.account.folder,
                  self.account.host, self.account.port, self.account.after)
+        if self.account.queue or self.account.category:
+            # Stored as source "imap:NAME"; the routing step does not read per-mailbox defaults yet.
+            log.warning("imap %s: queue/category defaults are not applied yet; use rules on the recipient",
+                        self.account.name)
         while not self.stop.is_set():
             try:
                 self._connected_rounds()

@@ -54,11 +54,11 @@ def _mapped(account: ImapAccount, doing: str) -> Iterator[None]:
     try:
         yield
     except LoginError as exc:
-        raise MailboxAuthError(f"imap {account.name}: login as {account.username} at {account.host} "
+        raise MailboxAuthError(f"login as {account.username} at {account.host} "
                                f"refused: {_text(exc)}") from exc
     except (IMAPClientError, imaplib.IMAP4.error, OSError) as exc:
         # IMAP4.abort (connection dropped) and ssl.SSLError are subclasses of these.
-        raise MailboxUnavailable(f"imap {account.name}: {doing} failed at {account.host}:{account.port}: "
+        raise MailboxUnavailable(f"{doing} failed at {account.host}:{account.port}: "
                                  f"{_text(exc) or type(exc).__name__}") from exc
 
 
@@ -179,7 +179,7 @@ class ImapSession:
 
     def wait_for_news(self, seconds: float, stop: threading.Event) -> None:
         """Return when the folder changes, `seconds` pass or `stop` is set; IDLE when offered."""
-        if not self.supports_idle:
+        if not (self.account.idle and self.supports_idle):
             stop.wait(seconds)
             return
         deadline = time.monotonic() + min(seconds, _IDLE_MAX_SECONDS)

@@ -11,19 +11,20 @@ The server is stopped by the pid in base_dir/master.pid.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from imapclient import IMAPClient
 
 USER = "desk"
@@ -44,10 +45,8 @@ class Dovecot:
         """Stop the master process and wait until the port is closed."""
         pidfile = self.root / "run" / "master.pid"
         if pidfile.exists():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pidfile.read_text().strip()), signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         _wait(lambda: not _listening(self.host, self.port), 10, "dovecot to stop")
 
     def client(self) -> IMAPClient:
@@ -75,6 +74,11 @@ class Dovecot:
             client.select_folder(folder, readonly=True)
             return len(client.search(["SEEN"]))
 
+    def kick(self) -> None:
+        """Make the server drop every connection of the test user (doveadm kick), as a restart would."""
+        subprocess.run(["doveadm", "-c", str(self.root / "dovecot.conf"), "kick", self.user], check=True,
+                       capture_output=True, timeout=30)
+
     def restart(self) -> None:
         """Stop and start again on the same port (drops every connection)."""
         self.stop()
@@ -97,10 +101,7 @@ def start_dovecot(root: Path) -> Dovecot:
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     # Dovecot's unprivileged processes must traverse every level down to its files.
-    for path in (root, *root.parents):
-        if path == Path("/"):
-            break
-        path.chmod(path.stat().st_mode | 0o755)
+    root.chmod(0o755)
     os.chown(root / "mail", mail.pw_uid, mail.pw_gid)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     (root / "dovecot.conf").write_text(_CONFIG.format(
@@ -195,15 +196,14 @@ namespace inbox {{
 def imap_block(server: Dovecot, name: str = "support", after: str = "move", password: str | None = None,
                folder: str = "INBOX", **extra: str) -> str:
     """A `[[imap]]` section for `server`; `extra` values are TOML literals."""
-    lines = [f'name = "{name}"', f'host = "{server.host}"', f"port = {server.port}", 'tls = "plain"',
-             f'username = "{server.user}"', f'password = "{password or server.password}"',
-             f'folder = "{folder}"', f'after = "{after}"', "poll_interval_seconds = 2",
-             *(f"{k} = {v}" for k, v in extra.items())]
-    return "\n[[imap]]\n" + "\n".join(lines) + "\n"
+    keys = {"name": f'"{name}"', "host": f'"{server.host}"', "port": str(server.port), "tls": '"plain"',
+            "username": f'"{server.user}"', "password": f'"{password or server.password}"',
+            "folder": f'"{folder}"', "after": f'"{after}"', "poll_interval_seconds": "2"} | extra
+    return "\n[[imap]]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
 
 
 @pytest.fixture(name="dovecot")
-def dovecot_fixture(tmp_path: Path) -> Iterator[Dovecot]:
+def dovecot_fixture() -> Iterator[Dovecot]:
     """A Dovecot on a free loopback port with one test user and an empty mail folder.
 
     Skipped (with the reason) when dovecot is not installed; under CI (CI=true) that is a failure,
@@ -218,7 +218,11 @@ def dovecot_fixture(tmp_path: Path) -> Iterator[Dovecot]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but {missing}")
         pytest.skip(missing)
-    server = start_dovecot(tmp_path / "dovecot")
+    # Not under tmp_path: other pytest runs reset /tmp/pytest-of-<user> to 0700 at any moment, and
+    # Dovecot's unprivileged processes must traverse every parent folder.
+    root = Path(tempfile.mkdtemp(prefix="maildesk-dovecot-"))
+    server = start_dovecot(root)
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 

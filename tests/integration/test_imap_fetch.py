@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -34,4 +35,49 @@ def test_500_messages_appended_while_serving(dovecot: Dovecot, serve: Callable[.
         (TOTAL, TOTAL, "imap:support")]
     assert query(daemon.settings, "SELECT count(*) FROM tickets") == [(TOTAL,)]
     assert query(daemon.settings, "SELECT count(*) FROM outbox WHERE kind = 'ack'") == [(TOTAL,)]
+    assert daemon.stop() == 0
+
+
+def _batches(log_text: str) -> list[int]:
+    """The batch sizes the fetcher logged ("N of M messages stored"): M per round."""
+    return [int(m) for m in re.findall(r"\d+ of (\d+) messages stored", log_text)]
+
+
+def test_flag_mode_keeps_messages_and_never_refetches(dovecot: Dovecot,
+                                                      serve: Callable[..., ServeProcess]) -> None:
+    # Scenario: `flag` mode leaves messages in INBOX marked \Seen and never fetches a stored one twice,
+    # not even after a restart.
+    daemon = serve(extra=imap_block(dovecot, after="flag")).start()
+    dovecot.append(_mails("flag", 20))
+    wait_for(lambda: dovecot.seen_count("INBOX") == 20, 60, "20 messages flagged \\Seen")
+    assert _inbound(daemon) == 20
+    assert daemon.stop() == 0
+    offset = len(daemon.log.read_text())
+    daemon.start()
+    dovecot.append(_mails("late", 1))
+    wait_for(lambda: dovecot.seen_count("INBOX") == 21, 30, "the new message flagged")
+    assert _inbound(daemon) == 21
+    assert dovecot.count("INBOX") == 21 and dovecot.count(PROCESSED) == 0
+    assert _batches(daemon.log.read_text()[offset:]) == [1], "the restarted fetcher looked at more than the new mail"
+    assert daemon.stop() == 0
+
+
+def test_uidvalidity_change_stores_no_duplicates(dovecot: Dovecot, serve: Callable[..., ServeProcess]) -> None:
+    # Scenario: the folder is recreated with the same messages (new UIDVALIDITY): nothing is stored twice.
+    with dovecot.client() as client:
+        client.create_folder("Support")
+    mails = _mails("uv", 10)
+    dovecot.append(mails, "Support")
+    daemon = serve(extra=imap_block(dovecot, after="flag", folder="Support")).start()
+    wait_for(lambda: dovecot.seen_count("Support") == 10, 60, "10 messages fetched")
+    before = query(daemon.settings, "SELECT uidvalidity FROM imap_state")
+    with dovecot.client() as client:
+        client.delete_folder("Support")
+        client.create_folder("Support")
+    dovecot.append([*mails, *_mails("uv-new", 1)], "Support")
+    wait_for(lambda: _inbound(daemon) == 11 and dovecot.seen_count("Support") == 11, 60,
+             "the recreated folder re-checked and the one new message stored")
+    assert query(daemon.settings, "SELECT uidvalidity FROM imap_state") != before
+    assert "UIDVALIDITY of Support changed" in daemon.log.read_text()
+    wait_for(lambda: query(daemon.settings, "SELECT count(*) FROM tickets") == [(11,)], 30, "11 tickets")
     assert daemon.stop() == 0
