@@ -25,6 +25,7 @@ from maildesk.logs import configure_logging
 from maildesk.services import agents as agent_service
 from maildesk.services import importer
 from maildesk.services import mailboxes as mailbox_service
+from maildesk.services import rules as rules_service
 from maildesk.services import tickets as ticket_service
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.store import migrate
@@ -156,10 +157,11 @@ def _when(value: str | None) -> datetime | None:
 @click.option("--until", default=None, help="Created before (ISO date).")
 @click.option("--limit", default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.option("--spam", is_flag=True, help="List the tickets rules marked as spam (hidden otherwise).")
 @click.pass_context
 @reported
 def tickets_list(ctx: click.Context, status: str, category: str, requester: str, text: str,
-                 since: str | None, until: str | None, limit: int, as_json: bool) -> None:
+                 since: str | None, until: str | None, limit: int, as_json: bool, spam: bool) -> None:
     """List tickets, newest first."""
     for s in filter(None, status.split(",")):
         if s not in Status.__members__.values():
@@ -167,7 +169,7 @@ def tickets_list(ctx: click.Context, status: str, category: str, requester: str,
     rows = ticket_service.list_tickets(
         Runtime.build(settings_of(ctx)).db,
         ticket_service.TicketFilter(status=status, category=category, requester=requester, text=text,
-                                    since=_when(since), until=_when(until), limit=limit))
+                                    since=_when(since), until=_when(until), limit=limit, spam=spam))
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
         return
@@ -189,7 +191,12 @@ def tickets_show(ctx: click.Context, ticket_id: int, as_json: bool) -> None:
         return
     r = detail.row
     click.echo(f"#{r.id} {r.subject}\nstatus {r.status} · priority {r.priority} · category {r.category}")
+    tags = ", ".join(r.tags) or "-"
+    click.echo(f"queue {r.queue or '-'} · type {r.type} · tier {r.tier or '-'} · tags {tags}"
+               + (" · SPAM" if r.spam else ""))
     click.echo("participants: " + ", ".join(f"{e} ({role})" for e, role in detail.participants))
+    for hit in detail.rule_hits:
+        click.echo(f"rule {hit['rule']}: " + ", ".join(f"{k}={v}" for k, v in hit["set"].items()))
     for m in detail.messages:
         click.echo(f"\n--- {m.direction} from {m.sender} at {m.date:%Y-%m-%d %H:%M} [{m.verdict}]")
         if m.attachments:
@@ -255,6 +262,51 @@ def agents_remove(ctx: click.Context, email: str) -> None:
     agent_service.remove_agent(Runtime.build(settings_of(ctx)).db, email)
     click.echo(f"agent {email} removed")
 
+
+@main.group()
+def rules() -> None:
+    """Check the rule set and try it on a mail."""
+
+
+@rules.command("check")
+@click.pass_context
+def rules_check(ctx: click.Context) -> None:
+    """Validate queues, categories, calendars and rules: one line per problem, exit 1 if any."""
+    try:
+        problems = rules_service.check_rules(settings_of(ctx))
+    except ConfigError as exc:
+        problems = str(exc).splitlines()
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo("rules ok")
+
+
+@rules.command("test")
+@click.argument("mail_file", type=click.File("rb"))
+@click.option("--rcpt", "rcpt_to", multiple=True, help="Envelope recipient (default: none, To/Cc decide).")
+@click.option("--at", "at", default=None, help="Arrival instant, ISO (default: now; naive means UTC).")
+@click.pass_context
+@reported
+def rules_test(ctx: click.Context, mail_file: Any, rcpt_to: tuple[str, ...], at: str | None) -> None:
+    """Show, without writing anything, how a mail would be routed and answered."""
+    run = rules_service.dry_run(settings_of(ctx), mail_file.read(), rcpt_to, _when(at) or utcnow())
+    o = run.outcome
+    for label, value in (("queue", o.queue or "-"), ("also addressed to", ", ".join(o.other_queues) or "-"),
+                         ("category", o.category), ("priority", o.priority), ("type", o.type),
+                         ("assignee", o.assignee or "-"), ("tier", o.tier or "-"), ("language", run.language),
+                         ("tags", ", ".join(o.tags) or "-"), ("spam", "yes" if o.spam else "no"),
+                         ("acknowledgement", run.acknowledgement),
+                         ("notify", ", ".join(f"{n.to} ({n.template})" for n in o.notify) or "-")):
+        click.echo(f"{label + ':':<19}{value}")
+    if run.machine:
+        click.echo(f"{'machine mail:':<19}{run.machine}")
+    click.echo("rules matched:" + ("" if o.hits else " none"))
+    for hit in o.hits:
+        click.echo(f"  {hit.name}: " + ", ".join(f"{k}={v}" for k, v in hit.set_fields))
+
+
 @main.group()
 def mailboxes() -> None:
     """The IMAP mailboxes maildesk reads ([[imap]] in the config)."""
@@ -312,3 +364,4 @@ def import_backlog(ctx: click.Context, path: Path) -> None:
     deferred = f", {tally.deferred} left for the sweep" if tally.deferred else ""
     click.echo(f"{len(backlog)} messages: {tally.new} new, {tally.duplicate} already stored, "
                f"{tally.refused} refused{deferred}")
+

@@ -12,11 +12,14 @@ import os
 import re
 import secrets
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+from maildesk.domain import Priority
 from maildesk.errors import ConfigError
 
 ENV_VAR = "MAILDESK_CONFIG"
@@ -118,6 +121,8 @@ class Settings:
     sweep: SweepSettings
     log_level: str
     imap: tuple[ImapAccount, ...] = ()
+    # A factory because RoutingSettings is defined further down, with the code that reads it.
+    routing: RoutingSettings = field(default_factory=lambda: RoutingSettings())
 
 
 # One entry per key: (expected type(s), default). `None` as default means required.
@@ -158,6 +163,7 @@ SCHEMA: dict[str, dict[str, _Spec]] = {
         "max_process_attempts": (int, 3),
     },
     "log": {"level": (str, "INFO")},
+    "rules_defaults": {"importance_high": (bool, True)},
 }
 
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
@@ -181,9 +187,10 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    tables = {k: v for k, v in data.items() if k not in TABLE_ARRAYS}
+    tables = {k: v for k, v in data.items() if k not in TABLE_ARRAYS and k not in ROUTING_SECTIONS}
     values = _checked(path, tables)
     settings = _build(path.resolve(), values, env)
+    settings = replace(settings, routing=routing_settings(path, data, values["rules_defaults"]))
     return replace(settings, imap=_imap_accounts(path, data.get("imap", []), path.resolve().parent, env))
 
 
@@ -369,6 +376,414 @@ def resolve_secret(settings: Settings) -> str:
     finally:
         tmp.unlink()
     return keyfile.read_text(encoding="ascii").strip()
+
+
+# ---------------------------------------------------------------------------
+# Calendars, queues, categories and rules. These sections are tables of tables
+# or arrays of tables, so they are checked here, with the position in the key
+# (`rules[3].when.all[0].regex`), rather than by SCHEMA. Every faulty rule is
+# reported (one line each) so `maildesk rules check` can list them all at once.
+
+ROUTING_SECTIONS = ("calendars", "queues", "categories", "rules")
+DEFAULT_CALENDAR = "default"
+OTHER_CATEGORY = "other"
+PRIORITIES = tuple(p.value for p in Priority)
+TICKET_TYPES = ("request", "incident")
+TEXT_FIELDS = ("subject", "body", "text", "header")
+ADDRESS_FIELDS = ("recipient", "to_cc", "from", "from_domain")
+CONDITION_FIELDS = (*ADDRESS_FIELDS, *TEXT_FIELDS, "attachment", "hours")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_TEMPLATE = re.compile(r"^[a-z0-9_][a-z0-9_/-]{0,63}$")
+_CONDITION_KEYS = frozenset({"field", "match", "regex", "not", "case_sensitive", "header", "calendar",
+                             "all", "any"})
+_ACTION_KEYS = frozenset({"queue", "category", "type", "priority", "assignee", "tags", "tier", "language",
+                          "suppress_ack", "spam", "notify"})
+_RULE_KEYS = frozenset({"name", "description", "when", "then", "stop", "on_followups"})
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """Working hours as written in `[calendars.NAME]`; turned into a Calendar by maildesk.desk."""
+
+    name: str
+    tz: str
+    hours: tuple[tuple[str, str], ...] | str
+    holidays_country: str
+    holidays_subdiv: str
+    holidays: tuple[date, ...]
+    extra_working_days: tuple[date, ...]
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    """One `[[queues]]` entry: the support addresses it owns and what its tickets start with."""
+
+    name: str
+    addresses: tuple[str, ...]
+    agents: tuple[str, ...]
+    calendar: str
+    default_category: str
+    default_priority: str
+
+
+@dataclass(frozen=True)
+class CategorySettings:
+    """One `[[categories]]` entry; `titles` pairs a language with the title shown in it."""
+
+    name: str
+    titles: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class ConditionSettings:
+    """One test of a rule's `when`, or an `all`/`any` group of tests; `key` locates it in the file."""
+
+    key: str
+    field: str = ""
+    group: str = ""
+    children: tuple[ConditionSettings, ...] = ()
+    header: str = ""
+    patterns: tuple[str, ...] = ()
+    regex: bool = False
+    case_sensitive: bool = False
+    negate: bool = False
+    calendar: str = ""
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Send `template` about the ticket to the address `to`."""
+
+    to: str
+    template: str
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    """A rule's `then`: None (or empty, or False) leaves that field alone."""
+
+    queue: str | None = None
+    category: str | None = None
+    type: str | None = None
+    priority: str | None = None
+    assignee: str | None = None
+    tier: str | None = None
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+    suppress_ack: bool = False
+    spam: bool = False
+    notify: tuple[NotifySettings, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """One `[[rules]]` entry; `when` None means every mail."""
+
+    key: str
+    name: str
+    description: str
+    when: ConditionSettings | None
+    then: ActionSettings
+    stop: bool
+    on_followups: bool
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Everything that routes, classifies and prioritises a request."""
+
+    calendars: tuple[CalendarSettings, ...] = ()
+    queues: tuple[QueueSettings, ...] = ()
+    categories: tuple[CategorySettings, ...] = (CategorySettings(OTHER_CATEGORY, ()),)
+    rules: tuple[RuleSettings, ...] = ()
+    importance_high: bool = True
+
+
+def routing_settings(path: Path, data: Mapping[str, Any], defaults: Mapping[str, Any]) -> RoutingSettings:
+    """The routing sections of `data`, checked against each other; ConfigError lists every fault."""
+    calendars = _calendars(path, data.get("calendars", {}))
+    names = {c.name for c in calendars} | {DEFAULT_CALENDAR}
+    categories = _categories(path, data.get("categories", []))
+    known_categories = {c.name for c in categories}
+    queues = _queues(path, data.get("queues", []), names, known_categories)
+    known = _Known(queues=frozenset(q.name for q in queues), categories=frozenset(known_categories),
+                   calendars=frozenset(names))
+    rules = _rules(path, data.get("rules", []), known)
+    return RoutingSettings(calendars=calendars, queues=queues, categories=categories, rules=rules,
+                           importance_high=defaults["importance_high"])
+
+
+@dataclass(frozen=True)
+class _Known:
+    queues: frozenset[str]
+    categories: frozenset[str]
+    calendars: frozenset[str]
+
+
+def _fault(path: Path, key: str, value: Any, expected: str) -> ConfigError:
+    return ConfigError(f"{path}: {key} = {value!r} should be {expected}")
+
+
+def _table(path: Path, key: str, value: Any, allowed: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _fault(path, key, value, "a table")
+    for name in value:
+        if name not in allowed:
+            raise ConfigError(f"{path}: unknown key {key}.{name} (known: {', '.join(sorted(allowed))})")
+    return value
+
+
+def _typed(path: Path, key: str, table: Mapping[str, Any], name: str, kind: type, default: Any) -> Any:
+    return _value(path, key, name, (kind, default), table)
+
+
+def _array(path: Path, section: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _fault(path, section, value, f"an array of tables ([[{section}]])")
+    return value
+
+
+def _name(path: Path, key: str, value: Any, seen: set[str]) -> str:
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise _fault(path, key, value, "a name of lowercase letters, digits, - or _")
+    if value in seen:
+        raise ConfigError(f"{path}: {key} = {value!r} is used twice")
+    seen.add(value)
+    return value
+
+
+def _strings(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(s, str) and s for s in items):
+        raise _fault(path, key, value, "a non-empty string or list of non-empty strings")
+    return tuple(items)
+
+
+def _calendars(path: Path, given: Any) -> tuple[CalendarSettings, ...]:
+    keys = frozenset({"tz", "hours", "holidays_country", "holidays_subdiv", "holidays", "extra_working_days"})
+    if not isinstance(given, dict):
+        raise _fault(path, "calendars", given, "a table of [calendars.NAME] tables")
+    out = []
+    for name, spec in given.items():
+        key = f"calendars.{name}"
+        _name(path, key, name, set())
+        table = _table(path, key, spec, keys)
+        out.append(CalendarSettings(
+            name=name,
+            tz=_zone(path, f"{key}.tz", _typed(path, key, table, "tz", str, "UTC")),
+            hours=_hours(path, f"{key}.hours", table.get("hours", "24/7")),
+            holidays_country=_typed(path, key, table, "holidays_country", str, ""),
+            holidays_subdiv=_typed(path, key, table, "holidays_subdiv", str, ""),
+            holidays=_dates(path, f"{key}.holidays", table.get("holidays", [])),
+            extra_working_days=_dates(path, f"{key}.extra_working_days", table.get("extra_working_days", [])),
+        ))
+    return tuple(out)
+
+
+def _zone(path: Path, key: str, value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise _fault(path, key, value, "an IANA time zone such as Europe/Kyiv") from None
+    return value
+
+
+def _hours(path: Path, key: str, value: Any) -> tuple[tuple[str, str], ...] | str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return tuple(value.items())
+    raise _fault(path, key, value, '"24/7" or a table like { "mon-fri" = "09:00-18:00" }')
+
+
+def _dates(path: Path, key: str, value: Any) -> tuple[date, ...]:
+    out = []
+    for item in value if isinstance(value, list) else [value]:
+        try:
+            day = item if isinstance(item, date) else date.fromisoformat(item)
+        except (TypeError, ValueError):
+            raise _fault(path, key, item, "a date such as 2026-12-25") from None
+        out.append(day)
+    return tuple(out)
+
+
+def _categories(path: Path, given: Any) -> tuple[CategorySettings, ...]:
+    seen: set[str] = set()
+    out = []
+    for i, spec in enumerate(_array(path, "categories", given)):
+        key = f"categories[{i}]"
+        table = _table(path, key, spec, frozenset({"name", "title"}))
+        name = _name(path, f"{key}.name", table.get("name"), seen)
+        titles = table.get("title", {})
+        if not isinstance(titles, dict) or not all(k in LANGUAGES and isinstance(v, str)
+                                                   for k, v in titles.items()):
+            raise _fault(path, f"{key}.title", titles,
+                         f"a table of titles by language ({', '.join(LANGUAGES)})")
+        out.append(CategorySettings(name=name, titles=tuple(titles.items())))
+    if OTHER_CATEGORY not in seen:
+        # "Other" always exists: it is where a request no rule recognises lands.
+        out.append(CategorySettings(OTHER_CATEGORY, ()))
+    return tuple(out)
+
+
+def _queues(path: Path, given: Any, calendars: set[str], categories: set[str]) -> tuple[QueueSettings, ...]:
+    keys = frozenset({"name", "addresses", "agents", "calendar", "default_category", "default_priority"})
+    seen: set[str] = set()
+    owner: dict[str, str] = {}
+    out = []
+    for i, spec in enumerate(_array(path, "queues", given)):
+        key = f"queues[{i}]"
+        table = _table(path, key, spec, keys)
+        name = _name(path, f"{key}.name", table.get("name"), seen)
+        addresses = tuple(_address(path, f"{key}.addresses", a).lower()
+                          for a in _typed(path, key, table, "addresses", list, []))
+        for address in addresses:
+            if address in owner:
+                raise ConfigError(
+                    f"{path}: {key}.addresses: {address} already belongs to queue {owner[address]}")
+            owner[address] = name
+        out.append(QueueSettings(
+            name=name,
+            addresses=addresses,
+            agents=tuple(_address(path, f"{key}.agents", a).lower()
+                         for a in _typed(path, key, table, "agents", list, [])),
+            calendar=_one_of(path, f"{key}.calendar",
+                             _typed(path, key, table, "calendar", str, DEFAULT_CALENDAR), calendars),
+            default_category=_one_of(path, f"{key}.default_category",
+                                     _typed(path, key, table, "default_category", str, OTHER_CATEGORY),
+                                     categories),
+            default_priority=_one_of(path, f"{key}.default_priority",
+                                     _typed(path, key, table, "default_priority", str, "normal"), PRIORITIES),
+        ))
+    return tuple(out)
+
+
+def _one_of(path: Path, key: str, value: Any, allowed: Iterable[str]) -> str:
+    choices = sorted(allowed) if isinstance(allowed, set | frozenset) else list(allowed)
+    if value not in choices:
+        raise _fault(path, key, value, "one of " + ", ".join(choices))
+    return str(value)
+
+
+def _rules(path: Path, given: Any, known: _Known) -> tuple[RuleSettings, ...]:
+    seen: set[str] = set()
+    out: list[RuleSettings] = []
+    faults: list[str] = []
+    for i, spec in enumerate(_array(path, "rules", given)):
+        try:
+            out.append(_rule(path, f"rules[{i}]", spec, known, seen))
+        except ConfigError as exc:
+            faults.append(str(exc))
+    if faults:
+        raise ConfigError("\n".join(faults))
+    return tuple(out)
+
+
+def _rule(path: Path, key: str, spec: Any, known: _Known, seen: set[str]) -> RuleSettings:
+    table = _table(path, key, spec, _RULE_KEYS)
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{path}: {key}.name is required (a short unique name)")
+    if name in seen:
+        raise ConfigError(f"{path}: {key}.name = {name!r} is used by an earlier rule")
+    seen.add(name)
+    try:
+        when = _condition(path, f"{key}.when", table["when"], known) if "when" in table else None
+        if "then" not in table:
+            raise ConfigError(f"{path}: {key}.then is required (what the rule sets)")
+        return RuleSettings(
+            key=key, name=name, description=_typed(path, key, table, "description", str, ""), when=when,
+            then=_actions(path, f"{key}.then", table["then"], known),
+            stop=_typed(path, key, table, "stop", bool, False),
+            on_followups=_typed(path, key, table, "on_followups", bool, False),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (rule {name!r})") from None
+
+
+def _condition(path: Path, key: str, spec: Any, known: _Known) -> ConditionSettings:
+    table = _table(path, key, spec, _CONDITION_KEYS)
+    negate = _typed(path, key, table, "not", bool, False)
+    groups = [g for g in ("all", "any") if g in table]
+    if groups:
+        if len(groups) > 1 or set(table) - {"not", groups[0]}:
+            raise ConfigError(f"{path}: {key} mixes {groups[0]} with other keys; nest them instead")
+        items = table[groups[0]]
+        if not isinstance(items, list) or not items:
+            raise _fault(path, f"{key}.{groups[0]}", items, "a non-empty list of conditions")
+        children = tuple(_condition(path, f"{key}.{groups[0]}[{i}]", c, known) for i, c in enumerate(items))
+        return ConditionSettings(key=key, group=groups[0], children=children, negate=negate)
+    field = _one_of(path, f"{key}.field", table.get("field"), CONDITION_FIELDS)
+    return ConditionSettings(key=key, field=field, negate=negate, **_test(path, key, field, table, known))
+
+
+def _test(path: Path, key: str, field: str, table: Mapping[str, Any], known: _Known) -> dict[str, Any]:
+    """The pattern part of a field condition, checked for what that field needs."""
+    if "header" in table and field != "header":
+        raise ConfigError(f"{path}: {key}.header only goes with field = \"header\"")
+    if "calendar" in table and field != "hours":
+        raise ConfigError(f"{path}: {key}.calendar only goes with field = \"hours\"")
+    if field == "attachment":
+        if "match" in table or "regex" in table:
+            raise ConfigError(f"{path}: {key}: field \"attachment\" takes no match or regex (use not = true)")
+        return {}
+    if field == "hours":
+        return {"patterns": (_one_of(path, f"{key}.match", table.get("match"), ("inside", "outside")),),
+                "calendar": _one_of(path, f"{key}.calendar", table.get("calendar", ""),
+                                    {"", *known.calendars})}
+    if ("match" in table) == ("regex" in table):
+        raise ConfigError(f"{path}: {key} needs exactly one of match (plain text) or regex")
+    case_sensitive = _typed(path, key, table, "case_sensitive", bool, False)
+    is_regex = "regex" in table
+    kind = "regex" if is_regex else "match"
+    patterns = _strings(path, f"{key}.{kind}", table[kind])
+    if is_regex:
+        for pattern in patterns:
+            _regex(path, f"{key}.regex", pattern, case_sensitive)
+    header: Any = ""
+    if field == "header":
+        header = table.get("header")
+        if not isinstance(header, str) or not re.fullmatch(r"[!-9;-~]+", header):
+            raise _fault(path, f"{key}.header", header, "a header name such as X-Priority")
+    return {"patterns": patterns, "regex": is_regex, "case_sensitive": case_sensitive, "header": header}
+
+
+def _regex(path: Path, key: str, pattern: str, case_sensitive: bool) -> None:
+    try:
+        re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"{path}: {key} = {pattern!r} is not a valid regular expression: {exc}") from None
+
+
+def _actions(path: Path, key: str, spec: Any, known: _Known) -> ActionSettings:
+    table = _table(path, key, spec, _ACTION_KEYS)
+    if not table:
+        raise ConfigError(f"{path}: {key} is empty; a rule must set something")
+
+    def pick(name: str, allowed: Iterable[str]) -> str | None:
+        return _one_of(path, f"{key}.{name}", table[name], allowed) if name in table else None
+
+    assignee = _address(path, f"{key}.assignee", table["assignee"]).lower() if "assignee" in table else None
+    tier = _typed(path, key, table, "tier", str, "") or None
+    tags = _strings(path, f"{key}.tags", table["tags"]) if "tags" in table else ()
+    notify = table.get("notify", [])
+    return ActionSettings(
+        queue=pick("queue", known.queues), category=pick("category", known.categories),
+        type=pick("type", TICKET_TYPES), priority=pick("priority", PRIORITIES), assignee=assignee,
+        tier=tier, language=pick("language", LANGUAGES), tags=tuple(t.lower() for t in tags),
+        suppress_ack=_typed(path, key, table, "suppress_ack", bool, False),
+        spam=_typed(path, key, table, "spam", bool, False),
+        notify=tuple(_notify(path, f"{key}.notify[{i}]", n)
+                     for i, n in enumerate(notify if isinstance(notify, list) else [notify])),
+    )
+
+
+def _notify(path: Path, key: str, spec: Any) -> NotifySettings:
+    table = _table(path, key, spec, frozenset({"to", "template"}))
+    template = _typed(path, key, table, "template", str, "notify")
+    if not _TEMPLATE.match(template):
+        raise _fault(path, f"{key}.template", template, "a template name such as notify_oncall")
+    return NotifySettings(to=_address(path, f"{key}.to", table.get("to")), template=template)
 
 
 # --- [[imap]]: mailboxes to read, any number (an array of tables, so outside SCHEMA) -------------

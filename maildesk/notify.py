@@ -78,11 +78,21 @@ class Notifier:
         self.renderer = renderer
         self.identity = identity
 
-    def acknowledgement(self, ticket: TicketSummary, mail: MailSummary, now: datetime) -> Draft:
-        """The acknowledgement to the requester of a new ticket, threaded on their mail."""
+    def acknowledgement(self, ticket: TicketSummary, mail: MailSummary, now: datetime,
+                        template: str = "ack") -> Draft:
+        """The acknowledgement to the requester of a new ticket, threaded on their mail.
+
+        `template` may name a category's own acknowledgement (`ack/<category>`)."""
         return self._draft("ack", ticket, (ticket.requester,), self._context(ticket, mail), now,
                            in_reply_to=mail.message_id, references=(*mail.references, mail.message_id),
-                           auto_submitted="auto-replied")
+                           auto_submitted="auto-replied", template=template)
+
+    def rule_notice(self, template: str, ticket: TicketSummary, to: Address, mail: MailSummary,
+                    now: datetime) -> Draft:
+        """A notice a rule asked for (e.g. the on-call address for an urgent mail at night)."""
+        return self._draft("rule_notify", ticket, (to,), self._context(ticket, mail), now,
+                           in_reply_to=mail.message_id, references=(mail.message_id,),
+                           auto_submitted="auto-generated", template=template)
 
     def agent_notice(self, kind: str, ticket: TicketSummary, agent: Address, mail: MailSummary,
                      now: datetime) -> Draft:
@@ -122,8 +132,8 @@ class Notifier:
 
     def _draft(self, kind: str, ticket: TicketSummary, to: tuple[Address, ...],
                context: dict[str, ContextValue], now: datetime, *, in_reply_to: str,
-               references: tuple[str, ...], auto_submitted: str) -> Draft:
-        rendered = self.renderer.render(kind, ticket.language, context)
+               references: tuple[str, ...], auto_submitted: str, template: str = "") -> Draft:
+        rendered = self.renderer.render(template or kind, ticket.language, context)
         message_id = new_message_id(self.identity.message_id_domain)
         desk = Address(self.identity.address, self.identity.name)
         raw = compose(OutgoingMail(

@@ -8,12 +8,14 @@ after the configured number of attempts, quarantined with its reason.
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from maildesk.config import Settings
+from maildesk.desk.rules import RuleOutcome
 from maildesk.desk.threading import FollowUp, NewTicket, ThreadDecision, ThreadFacts, decide_thread
 from maildesk.domain import Address, Direction, InboundState, OutboxId, Status, TicketId
 from maildesk.errors import MailParseError
@@ -22,6 +24,7 @@ from maildesk.mail.parse import ParsedMail, parse_message
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.notify import Draft, MailSummary, Notifier, TicketSummary
+from maildesk.routing import Routing, ack_template, apply_outcome, rule_notices
 from maildesk.store import repo
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database, Session
@@ -50,6 +53,11 @@ class Desk:
     notifier: Notifier
     blobs: BlobStore
 
+    @functools.cached_property
+    def routing(self) -> Routing:
+        """Queues, calendars and rules compiled from the settings, once per process."""
+        return Routing.from_settings(self.settings, self.notifier.renderer, datetime.now(UTC).date())
+
     @property
     def own(self) -> OwnIdentity:
         """Our identity as the machine-mail classifier needs it."""
@@ -60,7 +68,7 @@ class Desk:
 
 def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
     """Turn inbound row `inbound_id` into ticket changes; never raises for a bad message."""
-    with desk.db.transaction() as session:
+    with desk.db.reading() as session:
         row = session.get(Inbound, inbound_id)
         if row is None or row.state != InboundState.RECEIVED:
             return Outcome(inbound_id, None, reason="already handled or unknown")
@@ -132,6 +140,7 @@ def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: P
         ticket = _open_ticket(desk, session, decision, parsed, requester.id, verdict, now)
     else:
         ticket = _follow_up(session, decision, requester.id, verdict, now)
+    outcome = _apply_rules(desk, session, ticket, decision, parsed, row, now)
     new_text = split_reply(parsed.text).new_text if isinstance(decision, FollowUp) else parsed.text
     message = Message(ticket_id=ticket.id, inbound_id=row.id, direction=Direction.INBOUND,
                       message_id=parsed.message_id, from_email=sender.key, from_name=sender.name,
@@ -145,7 +154,7 @@ def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: P
     summary = MailSummary(sender=sender, text=new_text,
                           attachments=tuple(a.filename for a in parsed.attachments),
                           message_id=parsed.message_id, references=parsed.references)
-    return ticket, _notices(desk, session, ticket, decision, summary, verdict, now)
+    return ticket, _notices(desk, session, ticket, decision, summary, verdict, outcome, now)
 
 
 def _open_ticket(desk: Desk, session: Session, decision: NewTicket, parsed: ParsedMail, requester_id: int,
@@ -162,6 +171,15 @@ def _open_ticket(desk: Desk, session: Session, decision: NewTicket, parsed: Pars
     repo.add_event(session, ticket.id, now, "system", "created", decision.reason,
                    verdict=verdict.kind.value, linked_to=decision.linked_to)
     return ticket
+
+
+def _apply_rules(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecision, parsed: ParsedMail,
+                 row: Inbound, now: datetime) -> RuleOutcome:
+    # Rules see the instant the mail arrived, not when a (possibly late) worker got to it.
+    new = isinstance(decision, NewTicket)
+    outcome = desk.routing.evaluate(parsed, row.rcpt_to, row.received_at, None if new else ticket.queue)
+    apply_outcome(session, ticket, outcome, new, now)
+    return outcome
 
 
 def _follow_up(session: Session, decision: FollowUp, requester_id: int, verdict: Verdict,
@@ -182,7 +200,7 @@ def _follow_up(session: Session, decision: FollowUp, requester_id: int, verdict:
 
 
 def _notices(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecision, mail: MailSummary,
-             verdict: Verdict, now: datetime) -> list[Draft]:
+             verdict: Verdict, outcome: RuleOutcome, now: datetime) -> list[Draft]:
     if verdict.machine:
         # Never answer a machine, and do not wake agents for it either; it is on the ticket.
         repo.add_event(session, ticket.id, now, "system", "suppressed", "machine mail: " +
@@ -191,12 +209,26 @@ def _notices(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecis
     summary = _summary(session, ticket)
     drafts: list[Draft] = []
     if isinstance(decision, NewTicket):
-        drafts.append(desk.notifier.acknowledgement(summary, mail, now))
+        drafts.extend(_acknowledgement(desk, session, ticket, summary, mail, outcome, now))
     kind = "agent_new" if isinstance(decision, NewTicket) else "agent_reply"
-    for agent in repo.active_agents(session):
-        if agent.key != mail.sender.key:
+    # A queue that names its agents notifies only them; spam wakes nobody.
+    team = desk.routing.queue_agents(ticket.queue)
+    for agent in [] if ticket.spam else repo.active_agents(session):
+        if agent.key != mail.sender.key and (not team or agent.key in team):
             drafts.append(desk.notifier.agent_notice(kind, summary, agent, mail, now))
+    drafts.extend(rule_notices(desk.notifier, summary, mail, outcome, now))
     return drafts
+
+
+def _acknowledgement(desk: Desk, session: Session, ticket: Ticket, summary: TicketSummary, mail: MailSummary,
+                     outcome: RuleOutcome, now: datetime) -> list[Draft]:
+    if outcome.spam or outcome.suppress_ack:
+        why = "spam" if outcome.spam else "suppress_ack"
+        repo.add_event(session, ticket.id, now, "system", "suppressed",
+                       f"acknowledgement withheld by rules: {why}")
+        return []
+    template = ack_template(desk.notifier.renderer, ticket.category, ticket.language)
+    return [desk.notifier.acknowledgement(summary, mail, now, template)]
 
 
 def _summary(session: Session, ticket: Ticket) -> TicketSummary:

@@ -25,6 +25,7 @@ class TicketFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 100
+    spam: bool = False  # list the tickets rules marked as spam instead of the others
 
 
 @dataclass(frozen=True)
@@ -39,12 +40,18 @@ class TicketRow:
     requester: str
     created: datetime
     updated: datetime
+    queue: str = ""
+    type: str = "request"
+    tier: str = ""
+    tags: tuple[str, ...] = ()
+    spam: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape scripts rely on."""
         return {"id": self.id, "status": self.status, "priority": self.priority, "category": self.category,
                 "subject": self.subject, "requester": self.requester, "created": self.created.isoformat(),
-                "updated": self.updated.isoformat()}
+                "updated": self.updated.isoformat(), "queue": self.queue, "type": self.type,
+                "tier": self.tier, "tags": list(self.tags), "spam": self.spam}
 
 
 @dataclass(frozen=True)
@@ -76,20 +83,27 @@ class TicketDetail:
                           "text": m.text, "attachments": list(m.attachments), "verdict": m.verdict}
                          for m in self.messages],
             "events": list(self.events),
+            "rules": self.rule_hits,
         }
+
+    @property
+    def rule_hits(self) -> list[dict[str, Any]]:
+        """Every rule that matched the ticket's mail, oldest first, as {"rule", "set", "at"}."""
+        return [hit | {"at": e["at"]}
+                for e in self.events if e["kind"] == "rules" for hit in e.get("hits", [])]
 
 
 def list_tickets(db: Database, flt: TicketFilter) -> list[TicketRow]:
     """Tickets matching `flt`, newest first."""
-    with db.transaction() as session:
+    with db.reading() as session:
         return [TicketRow(**r) for r in queries.ticket_rows(session, flt.status, flt.category,
                                                               flt.requester, flt.text, flt.since,
-                                                              flt.until, flt.limit)]
+                                                              flt.until, flt.limit, flt.spam)]
 
 
 def show_ticket(db: Database, ticket_id: int) -> TicketDetail:
     """Ticket `ticket_id` with its thread; raises TicketNotFound."""
-    with db.transaction() as session:
+    with db.reading() as session:
         found = queries.ticket_detail(session, ticket_id)
         if found is None:
             raise TicketNotFound(f"no ticket #{ticket_id}")

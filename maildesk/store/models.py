@@ -114,6 +114,7 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_requester", "requester_id"),
+        Index("ix_tickets_spam_status", "spam", "status"),
         {"sqlite_autoincrement": True},
     )
 
@@ -131,6 +132,12 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # Set by rules (issue #5): request or incident, free-form tags, the customer tier SLAs
+    # read, and a spam flag that keeps the ticket stored but out of lists and unanswered.
+    type: Mapped[str] = mapped_column(String(16), default="request")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tier: Mapped[str] = mapped_column(String(32), default="")
+    spam: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Participant(Base):
@@ -225,6 +232,7 @@ class KeyValue(Base):
 
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
 
 class ImapFolderState(Base):
     """How far the fetcher got in one IMAP account's folder, and how healthy that account is."""

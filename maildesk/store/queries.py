@@ -19,13 +19,15 @@ def _rows_query() -> Select[Ticket, str]:
 def _row(ticket: Ticket, requester: str) -> dict[str, Any]:
     return {"id": ticket.id, "status": ticket.status, "priority": ticket.priority,
             "category": ticket.category, "subject": ticket.subject, "requester": requester,
-            "created": ticket.created_at, "updated": ticket.updated_at}
+            "created": ticket.created_at, "updated": ticket.updated_at, "queue": ticket.queue,
+            "type": ticket.type, "tier": ticket.tier, "tags": tuple(ticket.tags or ()), "spam": ticket.spam}
 
 
 def ticket_rows(session: Session, status: str, category: str, requester: str, text: str,
-                since: datetime | None, until: datetime | None, limit: int) -> list[dict[str, Any]]:
-    """Tickets matching every given filter, newest first."""
-    query = _rows_query()
+                since: datetime | None, until: datetime | None, limit: int,
+                spam: bool = False) -> list[dict[str, Any]]:
+    """Tickets matching every given filter, newest first; spam only when `spam`, else never."""
+    query = _rows_query().where(Ticket.spam.is_(spam))
     if status:
         query = query.where(Ticket.status.in_(status.split(",")))
     if category:
@@ -60,7 +62,7 @@ def ticket_detail(session: Session, ticket_id: int) -> Detail | None:
                          "text": m.new_text or m.text, "attachments": tuple(names), "verdict": m.verdict})
     events = [{"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "reason": e.reason, **e.detail}
               for e in session.scalars(select(Event).where(Event.ticket_id == ticket_id).order_by(Event.id))]
-    ticket, requester = found.tuple()
+    ticket, requester = found
     return _row(ticket, requester), people, messages, events
 
 

@@ -37,3 +37,9 @@ def deactivate(session: Session, email: str) -> bool:
         return False
     agent.active = False
     return True
+
+
+def active_agent_id(session: Session, email: str) -> int | None:
+    """The id of the active agent with address `email` (any case), or None."""
+    return session.scalars(select(Agent.id).where(Agent.email == email.strip().lower(),
+                                                  Agent.active.is_(True))).first()
