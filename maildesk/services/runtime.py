@@ -42,6 +42,9 @@ class Runtime:
         notifier = Notifier(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
         desk = Desk(db=db, settings=settings, notifier=notifier,
                     blobs=BlobStore(settings.desk.data_dir / "blobs"))
+        # Compile routing now: a bad calendar or notice template must stop start-up,
+        # not fail (and finally quarantine) the first mail.
+        _ = desk.routing
         return cls(settings=settings, desk=desk, sender=make_sender(settings.outbound))
 
     @property
