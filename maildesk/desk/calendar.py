@@ -42,6 +42,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
 
 _ONE_DAY = timedelta(days=1)
 _ZERO = timedelta(0)
+_ONE_SECOND = timedelta(seconds=1)
 
 #: How far ahead :func:`add_working` and :func:`next_working_instant` look
 #: before concluding the calendar cannot satisfy the request.  A calendar
@@ -128,9 +130,9 @@ class Calendar:
         object.__setattr__(self, "weekly", weekly)
         object.__setattr__(self, "holidays", holidays)
         object.__setattr__(self, "extra_working_days", tuple(sorted(extra.items())))
-        object.__setattr__(self, "_extra", extra)
+        object.__setattr__(self, "_extra", MappingProxyType(extra))
         # The sweep hashes the calendar on every per-day cache lookup; hashing
-        # the nested tuples each time would cost more than the lookup itself.
+        # the nested tuples each time costs several times the lookup itself.
         object.__setattr__(self, "_hash", hash((self.tz, weekly, holidays, self.extra_working_days)))
 
     def __hash__(self) -> int:
@@ -179,16 +181,17 @@ def _first_instant_at(zone: ZoneInfo, wall: datetime) -> datetime:
     For an existing wall time that is its (first, ``fold=0``) occurrence; for a
     wall time inside a spring-forward gap it is the transition instant.
     """
-    early = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    early = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
     if early.astimezone(zone).replace(tzinfo=None) == wall:
         return early
     # In a gap, fold=0 and fold=1 read the wall time with the offsets before and
     # after the change, which brackets the transition; zoneinfo does not expose
-    # transitions, so bisect (in whole seconds, as tz data is) for it.
+    # transitions, so bisect for it on whole seconds (tz data has no finer).
     late = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    lo, hi = min(early, late), max(early, late)
-    while hi - lo > timedelta(seconds=1):
-        mid = lo + timedelta(seconds=(hi - lo).total_seconds() // 2)
+    lo = min(early, late).replace(microsecond=0)
+    hi = max(early, late).replace(microsecond=0) + _ONE_SECOND
+    while hi - lo > _ONE_SECOND:
+        mid = lo + timedelta(seconds=int((hi - lo).total_seconds()) // 2)
         if mid.astimezone(zone).replace(tzinfo=None) >= wall:
             hi = mid
         else:
@@ -218,9 +221,12 @@ def _working_spans(cal: Calendar, since: datetime, until: datetime | None, days:
     a 24/7 calendar yields one span per day instead of never finishing a merge.
     """
     zone = cal.zone
-    # Start two days back: an interval may run up to 25 h past its start day's
-    # midnight, and at a midnight fall-back the wall date lags a day behind.
-    day = since.astimezone(zone).date() - 2 * _ONE_DAY
+    # Start one day back, for an overnight interval still running at `since`.
+    # Anything starting earlier has ended: it ends by the first instant the wall
+    # clock reads the midnight that began since's local date, which `since` is
+    # already past.  (At the far end one extra day is needed instead: inside a
+    # fall-back hour that recrosses midnight, the next day's hours have begun.)
+    day = since.astimezone(zone).date() - _ONE_DAY
     last = until.astimezone(zone).date() + _ONE_DAY if until is not None else day + days * _ONE_DAY
     frontier = since
     while day <= last:
@@ -248,9 +254,9 @@ def _utc(instant: datetime, name: str) -> datetime:
 def is_working(cal: Calendar, instant: datetime) -> bool:
     """Return whether ``instant`` lies inside working time (spans are half-open: start in, end out)."""
     t = _utc(instant, "instant")
-    for start, _end in _working_spans(cal, t, None, 4):
-        return start == t
-    return False
+    # Spans come clipped to start at t or later, so only the first can contain t.
+    first = next(_working_spans(cal, t, None, 3), None)
+    return first is not None and first[0] == t
 
 
 def next_working_instant(cal: Calendar, instant: datetime) -> datetime:
@@ -259,8 +265,9 @@ def next_working_instant(cal: Calendar, instant: datetime) -> datetime:
     Raises ValueError when there is no working time within SEARCH_LIMIT_DAYS.
     """
     t = _utc(instant, "instant")
-    for start, _end in _working_spans(cal, t, None, SEARCH_LIMIT_DAYS):
-        return start
+    first = next(_working_spans(cal, t, None, SEARCH_LIMIT_DAYS), None)
+    if first is not None:
+        return first[0]
     raise ValueError(f"calendar has no working time within {SEARCH_LIMIT_DAYS} days after {t}")
 
 
@@ -269,7 +276,7 @@ def add_working(cal: Calendar, start: datetime, delta: timedelta) -> datetime:
 
     A deadline landing exactly on the end of a working span is that end (Friday
     17:00 plus one hour in a 9-18 calendar is Friday 18:00, not Monday 09:00).
-    A zero ``delta`` returns ``start`` itself.  Raises ValueError for a negative
+    A zero ``delta`` returns the ``start`` instant.  Raises ValueError for a negative
     ``delta`` or when the calendar does not supply ``delta`` within
     SEARCH_LIMIT_DAYS (e.g. it has no working time at all).
     """
