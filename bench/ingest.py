@@ -55,7 +55,7 @@ def message(i: int) -> bytes:
     msg["Message-ID"] = f"<bench-{i}-{os.getpid()}@client.example>"
     msg["Date"] = "Fri, 20 Nov 2026 10:00:00 +0000"
     msg.set_content(f"Hello,\n\nrequest number {i}. The printer shows error {i % 13}.\n\nThanks\n" * 3)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # as MTAs send it
 
 
 def send_all(port: int, count: int, clients: int) -> tuple[float, float]:

@@ -108,6 +108,15 @@ class SweepSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """Who hears about what, and which proofs make a mail an agent's action."""
+
+    notify: str = "queue"
+    proofs: tuple[str, ...] = ("token",)
+    trusted_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration, passed explicitly to whoever needs it."""
 
@@ -120,6 +129,7 @@ class Settings:
     tickets: TicketSettings
     sweep: SweepSettings
     log_level: str
+    agents: AgentSettings = AgentSettings()
     imap: tuple[ImapAccount, ...] = ()
     # A factory because RoutingSettings is defined further down, with the code that reads it.
     routing: RoutingSettings = field(default_factory=lambda: RoutingSettings())
@@ -157,6 +167,7 @@ SCHEMA: dict[str, dict[str, _Spec]] = {
         "retry_base_seconds": (int, 30),
     },
     "tickets": {"reopen_closed_days": (int, 7)},
+    "agents": {"notify": (str, "queue"), "proofs": (list, ["token"]), "trusted_hosts": (list, [])},
     "sweep": {
         "interval_seconds": ((int, float), 60),
         "stuck_after_seconds": ((int, float), 120),
@@ -263,7 +274,25 @@ def _build(path: Path, v: dict[str, dict[str, Any]], env: Mapping[str, str]) -> 
                                            v["sweep"]["max_process_attempts"]),
         ),
         log_level=_log_level(path, v["log"]["level"]),
+        agents=_agents(path, v["agents"]),
     )
+
+
+AGENT_NOTIFY = ("all", "assignee", "queue")
+AGENT_PROOFS = ("token", "dkim", "auth-results")
+
+
+def _agents(path: Path, a: dict[str, Any]) -> AgentSettings:
+    if a["notify"] not in AGENT_NOTIFY:
+        known = ", ".join(AGENT_NOTIFY)
+        raise ConfigError(f"{path}: agents.notify = {a['notify']!r} should be one of {known}")
+    for proof in a["proofs"]:
+        if proof not in AGENT_PROOFS:
+            raise ConfigError(f"{path}: agents.proofs has {proof!r}; known: {', '.join(AGENT_PROOFS)}")
+    if not all(isinstance(h, str) and h for h in a["trusted_hosts"]):
+        raise ConfigError(f"{path}: agents.trusted_hosts should be a list of host names")
+    return AgentSettings(notify=a["notify"], proofs=tuple(a["proofs"]),
+                         trusted_hosts=tuple(a["trusted_hosts"]))
 
 
 def _desk(path: Path, d: dict[str, Any], base: Path) -> DeskSettings:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from maildesk.config import Settings
 from maildesk.domain import Address
-from maildesk.mail.compose import OutgoingMail, compose, new_message_id
+from maildesk.mail.compose import OutgoingAttachment, OutgoingMail, compose, new_message_id
 from maildesk.mail.tags import make_tag, tag_subject
 from maildesk.render import ContextValue, Renderer
 
@@ -58,6 +58,7 @@ class MailSummary:
     attachments: tuple[str, ...]
     message_id: str
     references: tuple[str, ...]
+    files: tuple[OutgoingAttachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,44 @@ class Notifier:
                            auto_submitted="auto-generated", template=template)
 
     def agent_notice(self, kind: str, ticket: TicketSummary, agent: Address, mail: MailSummary,
-                     now: datetime) -> Draft:
-        """A new-ticket (`agent_new`) or requester-reply (`agent_reply`) notice to one agent."""
+                     now: datetime, reply_to: Address | None = None,
+                     files: tuple[OutgoingAttachment, ...] = ()) -> Draft:
+        """A new-ticket (`agent_new`) or requester-reply (`agent_reply`) notice to one agent.
+
+        `reply_to` is the agent's signed address for this ticket, so answering the notice acts on it."""
         return self._draft(kind, ticket, (agent,), self._context(ticket, mail), now,
                            in_reply_to=mail.message_id, references=(mail.message_id,),
-                           auto_submitted="auto-generated")
+                           auto_submitted="auto-generated", reply_to=reply_to, files=files or mail.files)
+
+    def relay_reply(self, ticket: TicketSummary, agent: Address, people: Sequence[Address], text: str,
+                    files: tuple[OutgoingAttachment, ...], thread: Sequence[str], now: datetime,
+                    status_note: bool = False) -> Draft:
+        """An agent's answer as the requester (To) and the other participants (Cc) receive it.
+
+        It comes from the support address under the agent's name, threads on the conversation,
+        and carries no token: replies go back to the desk like any requester mail."""
+        context = self._context(ticket, None) | {
+            "text": text, "agent_name": agent.name or agent.email, "status_note": status_note}
+        via = f"{agent.name or agent.email.partition('@')[0]} via {self.identity.name}"
+        return self._draft("reply", ticket, tuple(people[:1]), context, now, cc=tuple(people[1:]),
+                           in_reply_to=thread[-1] if thread else "", references=tuple(thread),
+                           auto_submitted="", sender_name=via, files=files)
+
+    def agent_note(self, ticket: TicketSummary, to: Address, author: Address, text: str, now: datetime,
+                   reply_to: Address) -> Draft:
+        """An internal note from `author`, for another agent only."""
+        context = self._context(ticket, None) | {"text": text, "agent_name": author.name or author.email}
+        return self._draft("agent_note", ticket, (to,), context, now, in_reply_to="", references=(),
+                           auto_submitted="auto-generated", reply_to=reply_to)
+
+    def agent_error(self, agent: Address, subject: str, problem: str, message_id: str, ticket_id: int | None,
+                    now: datetime) -> Draft:
+        """Why an agent's mail changed nothing, sent back to that agent."""
+        summary = TicketSummary(id=ticket_id or 0, subject=subject, status="", priority="", category="",
+                                language="en", requester=agent)
+        context = self._context(summary, None) | {"problem": problem, "has_ticket": ticket_id is not None}
+        return self._draft("agent_error", summary, (agent,), context, now, in_reply_to=message_id,
+                           references=(message_id,), auto_submitted="auto-replied")
 
     def status_notice(self, ticket: TicketSummary, to: Sequence[Address], reason: str,
                       thread: Sequence[str], now: datetime) -> Draft:
@@ -132,15 +166,18 @@ class Notifier:
 
     def _draft(self, kind: str, ticket: TicketSummary, to: tuple[Address, ...],
                context: dict[str, ContextValue], now: datetime, *, in_reply_to: str,
-               references: tuple[str, ...], auto_submitted: str, template: str = "") -> Draft:
+               references: tuple[str, ...], auto_submitted: str, template: str = "",
+               reply_to: Address | None = None, cc: tuple[Address, ...] = (), sender_name: str = "",
+               files: tuple[OutgoingAttachment, ...] = ()) -> Draft:
         rendered = self.renderer.render(template or kind, ticket.language, context)
         message_id = new_message_id(self.identity.message_id_domain)
         desk = Address(self.identity.address, self.identity.name)
         raw = compose(OutgoingMail(
-            sender=desk, to=to, subject=rendered.subject, text=rendered.body, message_id=message_id,
-            date=now, loop_token=self.identity.loop_token, reply_to=desk,
+            sender=Address(self.identity.address, sender_name) if sender_name else desk,
+            to=to, cc=cc, subject=rendered.subject, text=rendered.body, message_id=message_id,
+            date=now, loop_token=self.identity.loop_token, reply_to=reply_to or desk,
             in_reply_to=in_reply_to, references=tuple(r for r in references if r),
-            auto_submitted=auto_submitted,
+            auto_submitted=auto_submitted, attachments=files,
         ))
         return Draft(kind=kind, message_id=message_id, mail_from=self.identity.address,
-                     rcpt_to=tuple(a.email for a in to), raw=raw)
+                     rcpt_to=tuple(a.email for a in (*to, *cc)), raw=raw)

@@ -14,12 +14,15 @@ import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from maildesk import agent_path
+from maildesk.agent_path import AgentDesk
 from maildesk.config import Settings
 from maildesk.desk.rules import RuleOutcome
 from maildesk.desk.threading import FollowUp, NewTicket, ThreadDecision, ThreadFacts, decide_thread
 from maildesk.domain import Address, Direction, InboundState, OutboxId, Status, TicketId
 from maildesk.errors import MailParseError
 from maildesk.mail.autodetect import MailKind, OwnIdentity, Verdict, classify
+from maildesk.mail.compose import OutgoingAttachment, UnsendableAddress
 from maildesk.mail.parse import ParsedMail, parse_message
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
@@ -31,6 +34,7 @@ from maildesk.store.db import Database, Session
 from maildesk.store.models import Attachment, Inbound, Message, Ticket
 
 log = logging.getLogger(__name__)
+NOTICE_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,12 @@ class Desk:
     settings: Settings
     notifier: Notifier
     blobs: BlobStore
+    secret: str = ""
+
+    @functools.cached_property
+    def agents(self) -> AgentDesk:
+        """The agent path's view of the desk."""
+        return AgentDesk(self.settings, self.notifier, self.blobs, self.secret)
 
     @functools.cached_property
     def routing(self) -> Routing:
@@ -77,6 +87,9 @@ def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
         parsed = parse_message(raw)
         verdict = classify(parsed.message, mail_from, desk.own)
         sender = parsed.sender or _envelope_sender(mail_from)
+        if sender is None and verdict.machine:
+            return _set_aside(desk, inbound_id, InboundState.IGNORED,
+                              "machine mail without a sender address: " + ", ".join(verdict.reasons), now)
         if sender is None:
             raise MailParseError("no sender: neither a From: address nor an envelope sender")
         attachments = tuple(desk.blobs.put(a.data) for a in parsed.attachments)
@@ -107,11 +120,28 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
             if done is not None:
                 return _finish(row, InboundState.DUPLICATE, TicketId(done), (),
                                "Message-ID already on a ticket", now)
+        auth, agent = agent_path.identify(desk.agents, session, parsed, row, sender)
+        if agent is not None:
+            return _agent_mail(desk, session, agent, parsed, row, verdict, blobs, now)
         decision = _decide(desk, session, parsed, sender, verdict, now)
         ticket, drafts = _carry_out(desk, session, decision, parsed, sender, verdict, row, blobs, now)
+        if auth.failed_claim:
+            # From: names an agent but nothing proves it: handled as a requester's mail, and recorded.
+            log.warning("inbound=%s failed agent authentication for %s: %s", row.id, sender.key, auth.reason)
+            repo.add_event(session, ticket.id, now, "system", "agent_auth_failed", auth.reason,
+                           sender=sender.key)
         ids = tuple(OutboxId(repo.add_outbox(session, ticket.id, d.kind, d.message_id, d.mail_from,
                                              d.rcpt_to, d.raw, now)) for d in drafts)
         return _finish(row, InboundState.DONE, TicketId(ticket.id), ids, decision.reason, now)
+
+
+def _agent_mail(desk: Desk, session: Session, agent: agent_path.AgentMail, parsed: ParsedMail, row: Inbound,
+                verdict: Verdict, blobs: tuple[str, ...], now: datetime) -> Outcome:
+    ticket_id, drafts, reason = agent_path.handle(desk.agents, session, agent, parsed, row, blobs,
+                                                  verdict.machine, now)
+    ids = tuple(OutboxId(repo.add_outbox(session, ticket_id, d.kind, d.message_id, d.mail_from, d.rcpt_to,
+                                         d.raw, now)) for d in drafts)
+    return _finish(row, InboundState.DONE, TicketId(ticket_id) if ticket_id else None, ids, reason, now)
 
 
 def _finish(row: Inbound, state: InboundState, ticket_id: TicketId | None, ids: tuple[OutboxId, ...],
@@ -153,8 +183,16 @@ def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: P
                                content_type=part.content_type[:255], size=len(part.data), sha256=digest))
     summary = MailSummary(sender=sender, text=new_text,
                           attachments=tuple(a.filename for a in parsed.attachments),
-                          message_id=parsed.message_id, references=parsed.references)
+                          message_id=parsed.message_id, references=parsed.references,
+                          files=_forwardable(parsed))
     return ticket, _notices(desk, session, ticket, decision, summary, verdict, outcome, now)
+
+
+def _forwardable(parsed: ParsedMail) -> tuple[OutgoingAttachment, ...]:
+    # Agents get the files with the notice unless they are too big for a mailbox; then only the names.
+    if sum(len(a.data) for a in parsed.attachments) > NOTICE_ATTACHMENT_LIMIT:
+        return ()
+    return tuple(OutgoingAttachment(a.filename, a.content_type, a.data) for a in parsed.attachments)
 
 
 def _open_ticket(desk: Desk, session: Session, decision: NewTicket, parsed: ParsedMail, requester_id: int,
@@ -212,12 +250,23 @@ def _notices(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecis
         drafts.extend(_acknowledgement(desk, session, ticket, summary, mail, outcome, now))
     kind = "agent_new" if isinstance(decision, NewTicket) else "agent_reply"
     # A queue that names its agents notifies only them; spam wakes nobody.
-    team = desk.routing.queue_agents(ticket.queue)
-    for agent in [] if ticket.spam else repo.active_agents(session):
-        if agent.key != mail.sender.key and (not team or agent.key in team):
-            drafts.append(desk.notifier.agent_notice(kind, summary, agent, mail, now))
+    for agent_id, agent in [] if ticket.spam else _agents_to_notify(desk, session, ticket):
+        if agent.key != mail.sender.key:
+            drafts.append(desk.notifier.agent_notice(kind, summary, agent, mail, now,
+                                                     reply_to=desk.agents.reply_to(ticket.id, agent_id)))
     drafts.extend(rule_notices(desk.notifier, summary, mail, outcome, now))
     return drafts
+
+
+def _agents_to_notify(desk: Desk, session: Session, ticket: Ticket) -> list[tuple[int, Address]]:
+    """`all`: every active agent; `queue`: the queue's team if it names one; `assignee`: the
+    assignee once there is one, else as `queue`."""
+    agents = repo.active_agents_with_ids(session)
+    mode = desk.settings.agents.notify
+    if mode == "assignee" and ticket.assignee_id is not None:
+        return [(i, a) for i, a in agents if i == ticket.assignee_id]
+    team = desk.routing.queue_agents(ticket.queue) if mode != "all" else frozenset()
+    return [(i, a) for i, a in agents if not team or a.key in team]
 
 
 def _acknowledgement(desk: Desk, session: Session, ticket: Ticket, summary: TicketSummary, mail: MailSummary,
@@ -228,7 +277,13 @@ def _acknowledgement(desk: Desk, session: Session, ticket: Ticket, summary: Tick
                        f"acknowledgement withheld by rules: {why}")
         return []
     template = ack_template(desk.notifier.renderer, ticket.category, ticket.language)
-    return [desk.notifier.acknowledgement(summary, mail, now, template)]
+    try:
+        return [desk.notifier.acknowledgement(summary, mail, now, template)]
+    except UnsendableAddress as exc:
+        # The ticket stands; only the acknowledgement cannot be written to this address.
+        log.warning("ticket=%s acknowledgement not sent: %s", ticket.id, exc)
+        repo.add_event(session, ticket.id, now, "system", "suppressed", f"acknowledgement not sent: {exc}")
+        return []
 
 
 def _summary(session: Session, ticket: Ticket) -> TicketSummary:
@@ -238,13 +293,18 @@ def _summary(session: Session, ticket: Ticket) -> TicketSummary:
 
 
 def _quarantine(desk: Desk, inbound_id: int, reason: str, now: datetime) -> Outcome:
+    return _set_aside(desk, inbound_id, InboundState.QUARANTINED, reason, now)
+
+
+def _set_aside(desk: Desk, inbound_id: int, state: InboundState, reason: str, now: datetime) -> Outcome:
+    """Keep the raw mail but make no ticket of it: quarantined (broken) or ignored (a robot's)."""
     with desk.db.transaction() as session:
         row = session.get(Inbound, inbound_id)
         if row is None or row.state != InboundState.RECEIVED:
             return Outcome(inbound_id, None, reason="handled by another worker")
-        row.state, row.error, row.processed_at = InboundState.QUARANTINED, reason, now
-    log.warning("inbound=%s quarantined: %s", inbound_id, reason)
-    return Outcome(inbound_id, InboundState.QUARANTINED, reason=reason)
+        row.state, row.error, row.processed_at = state, reason, now
+    log.warning("inbound=%s %s: %s", inbound_id, state, reason)
+    return Outcome(inbound_id, state, reason=reason)
 
 
 def _record_failure(desk: Desk, inbound_id: int, exc: Exception, now: datetime) -> Outcome:

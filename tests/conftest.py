@@ -66,7 +66,7 @@ def make_mail(sender: str = "Bob <bob@client.example>", to: str = "support@examp
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content(body)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # as MTAs send it
 
 
 @pytest.fixture

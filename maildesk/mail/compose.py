@@ -16,11 +16,10 @@ from email.policy import compat32
 from email.utils import format_datetime, formataddr
 
 from maildesk.domain import Address
+from maildesk.mail.addresses import is_addr_spec
 
 LOOP_HEADER = "X-Maildesk-Loop"
 _WIRE = compat32.clone(linesep="\r\n")
-# One addr-spec: no spaces, brackets, commas, quotes or control characters around a single @.
-_ADDR_SPEC = re.compile(r"^[^\s<>\"(),;:\\\[\]@\x00-\x1f]+@[^\s<>\"(),;:\\\[\]@\x00-\x1f]+$")
 _MSG_ID = re.compile(r"^[^\s<>\x00-\x1f]+$")
 
 
@@ -113,11 +112,23 @@ def _text(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8").encode()
 
 
+class UnsendableAddress(ValueError):
+    """Raised when an address cannot be written into a message we send."""
+
+
 def _address(address: Address) -> str:
     _clean(address.name)
-    if not _ADDR_SPEC.match(address.email):
-        raise ValueError(f"not a single mail address: {address.email!r}")
-    return formataddr((address.name, address.email), charset="utf-8")
+    if not is_addr_spec(address.email):
+        raise UnsendableAddress(f"not a single mail address: {address.email!r}")
+    local, _, domain = address.email.rpartition("@")
+    if not local.isascii():
+        # An internationalised local part needs SMTPUTF8 end to end, which we do not assume.
+        raise UnsendableAddress(f"address needs SMTPUTF8: {address.email!r}")
+    try:
+        domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
+    except UnicodeError as exc:
+        raise UnsendableAddress(f"domain cannot be encoded: {address.email!r}") from exc
+    return formataddr((address.name, f"{local}@{domain}"), charset="utf-8")
 
 
 def _id(message_id: str) -> str:

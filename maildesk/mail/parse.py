@@ -22,12 +22,14 @@ import mailparser
 
 from maildesk.domain import Address
 from maildesk.errors import MailParseError
+from maildesk.mail.addresses import is_addr_spec
 from maildesk.mail.html_text import html_to_text
 
 # mail-parser warns once per unhandled MIME part ("Email content 'png' not handled"): noise for us.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 _MSGID = re.compile(r"<([^<>\s]+)>")
+_LOOSE_ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _BARE_ID = re.compile(r"^[^<>\s@]+@[^<>\s]+$")
 
 
@@ -96,7 +98,7 @@ def parse_message(raw: bytes) -> ParsedMail:
         in_reply_to=_ids(_header(msg, "In-Reply-To")),
         references=_ids(" ".join(_all_headers(msg, "References"))),
         subject=_one_line(_header(msg, "Subject")),
-        sender=_first(_addresses(msg, "From")),
+        sender=_sender(msg),
         reply_to=_addresses(msg, "Reply-To"),
         to=_addresses(msg, "To"),
         cc=_addresses(msg, "Cc"),
@@ -147,13 +149,25 @@ def _addresses(msg: Message, name: str) -> tuple[Address, ...]:
     values = [str(v) for v in msg.get_all(name) or []]
     out: list[Address] = []
     for display, addr in email.utils.getaddresses(values):
-        if "@" in addr and not any(c in addr for c in "\r\n\0 "):
+        if is_addr_spec(addr):
             out.append(Address(email=addr, name=_one_line(_decoded(display))))
     return tuple(out)
 
 
 def _first(addresses: tuple[Address, ...]) -> Address | None:
     return addresses[0] if addresses else None
+
+
+def _sender(msg: Message) -> Address | None:
+    """From:, else an address found in a malformed From: ("Big Bug bb@bug.com"), else Sender:,
+    Reply-To: or Return-Path:. A person behind a sloppy client still gets a ticket."""
+    found = _first(_addresses(msg, "From"))
+    if found is None:
+        loose = _LOOSE_ADDRESS.search(_header(msg, "From"))
+        found = Address(loose[0]) if loose and is_addr_spec(loose[0]) else None
+    for name in ("Sender", "Reply-To", "Return-Path"):
+        found = found or _first(_addresses(msg, name))
+    return found
 
 
 def _date(value: str) -> datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from maildesk.config import Settings
+from maildesk.config import Settings, resolve_secret
 from maildesk.delivery import DeliveryOutcome, deliver
 from maildesk.errors import StoreError
 from maildesk.notify import Identity, Notifier
@@ -41,7 +41,7 @@ class Runtime:
                                  "run `maildesk init`")
         notifier = Notifier(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
         desk = Desk(db=db, settings=settings, notifier=notifier,
-                    blobs=BlobStore(settings.desk.data_dir / "blobs"))
+                    blobs=BlobStore(settings.desk.data_dir / "blobs"), secret=resolve_secret(settings))
         # Compile routing now: a bad calendar or notice template must stop start-up,
         # not fail (and finally quarantine) the first mail.
         _ = desk.routing

@@ -10,8 +10,8 @@ then fails at once with "database is locked" instead of waiting its turn.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -87,7 +87,8 @@ class Database:
         with translated():
             self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._readers = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        reader_engine = self.engine.execution_options(**{READ_ONLY: True})
+        self._readers = sessionmaker(reader_engine, expire_on_commit=False)
         # SQLite has one writer at a time. Threads of this process queue on a Python lock instead
         # of SQLite's busy handler, which sleeps in growing steps and wastes most of the time.
         self._write_lock: AbstractContextManager[Any] = (

@@ -142,7 +142,7 @@ class ClaimedOutbox:
 
 def claim_outbox(session: Session, outbox_id: int, now: datetime,
                  lease_until: datetime) -> ClaimedOutbox | None:
-    """Take row `outbox_id` if it is pending and due: one conditional UPDATE, so two workers never both win."""
+    """Take row `outbox_id` if pending and due, in one conditional UPDATE: two workers never both win."""
     taken = session.execute(
         update(Outbox)
         .where(Outbox.id == outbox_id, Outbox.state == "pending", Outbox.next_attempt_at <= now)
@@ -197,3 +197,36 @@ def get_value(session: Session, key: str) -> str | None:
     """A fact remembered under `key`, if any."""
     row = session.get(KeyValue, key)
     return None if row is None else row.value
+
+
+def active_agent_ids(session: Session) -> dict[str, int]:
+    """Active agents by lowercased address."""
+    return dict(session.execute(select(Agent.email, Agent.id).where(Agent.active.is_(True))).all())
+
+
+def active_agents_with_ids(session: Session) -> list[tuple[int, Address]]:
+    """Active agents with their ids, in the order they were added."""
+    rows = session.execute(select(Agent.id, Agent.email, Agent.name).where(Agent.active.is_(True))
+                           .order_by(Agent.id)).all()
+    return [(agent_id, Address(email, name)) for agent_id, email, name in rows]
+
+
+def find_agent(session: Session, wanted: str) -> tuple[int, str] | None:
+    """The active agent whose address, local part or name is `wanted` (case-insensitive), if exactly one."""
+    key = wanted.strip().lower()
+    rows = session.execute(select(Agent.id, Agent.email, Agent.name).where(Agent.active.is_(True))).all()
+    hits = [(i, e) for i, e, n in rows if key in (e, e.partition("@")[0], n.lower())]
+    return hits[0] if len(hits) == 1 else None
+
+
+def remove_participant(session: Session, ticket_id: int, email: str) -> bool:
+    """Take a CC participant off a ticket (never the requester); True when removed."""
+    found = session.execute(
+        select(Participant).join(Contact, Contact.id == Participant.contact_id)
+        .where(Participant.ticket_id == ticket_id, Contact.email == email.lower(),
+               Participant.role != "requester")
+    ).scalars().first()
+    if found is None:
+        return False
+    session.delete(found)
+    return True
