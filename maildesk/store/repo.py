@@ -107,9 +107,11 @@ def add_outbox(session: Session, ticket_id: int | None, kind: str, message_id: s
 
 
 def thread_message_ids(session: Session, ticket_id: int) -> list[str]:
-    """Message-IDs of the ticket's thread, oldest first: theirs and ours, for References."""
+    """Message-IDs of the thread as the requester sees it, oldest first: their mails and what we sent
+    them (never an agent's own Message-ID, which only the desk ever received)."""
     theirs = session.execute(select(Message.created_at, Message.message_id)
-                             .where(Message.ticket_id == ticket_id, Message.message_id != "")).all()
+                             .where(Message.ticket_id == ticket_id, Message.message_id != "",
+                                    Message.direction == "inbound")).all()
     ours = session.execute(select(Outbox.created_at, Outbox.message_id)
                            .where(Outbox.ticket_id == ticket_id, Outbox.kind.in_(("ack", "reply"))
                                   | Outbox.kind.like("status_%"))).all()
