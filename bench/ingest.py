@@ -79,6 +79,12 @@ def send_all(port: int, count: int, clients: int) -> tuple[float, float]:
     return min(stamps), max(stamps)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -111,12 +117,13 @@ def run_maildesk(count: int, clients: int, threads: int, work: Path) -> dict[str
         while len(os.listdir(outbox)) < count:
             time.sleep(0.01)
         done = time.monotonic()
+        cpu = cpu_seconds(proc.pid)
         stop.set()
         sampler.join()
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"seconds": done - first, "accept_seconds": last_250 - first, "rss": samples}
+    return {"seconds": done - first, "accept_seconds": last_250 - first, "rss": samples, "cpu": cpu}
 
 
 FLOOR_SERVER = '''
@@ -168,6 +175,8 @@ def main() -> None:
     print(f"maildesk end to end (250 → ack written):  {rate:8.1f} msg/s ({result['seconds']:.2f} s)")
     print(f"maildesk acceptance only (first→last 250): {args.count / result['accept_seconds']:8.1f} msg/s")
     print(f"ratio end-to-end / floor: {rate / floor_rate:.2f}")
+    print(f"daemon CPU per message: {result['cpu'] / args.count * 1000:.2f} ms "
+          f"(start-up included; independent of other load on the machine)")
     print(f"daemon RSS KiB: start {rss[0]}, first third max {max(rss[:third])}, "
           f"last third max {max(rss[-third:])}, peak {max(rss)} ({len(rss)} samples)")
     print(f"target 200 msg/s: {'met' if rate >= 200 else 'NOT met'} ({rate / 200:.2f}x)")
