@@ -215,7 +215,8 @@ def _apply_rules(desk: Desk, session: Session, ticket: Ticket, decision: ThreadD
                  row: Inbound, now: datetime) -> RuleOutcome:
     # Rules see the instant the mail arrived, not when a (possibly late) worker got to it.
     new = isinstance(decision, NewTicket)
-    outcome = desk.routing.evaluate(parsed, row.rcpt_to, row.received_at, None if new else ticket.queue)
+    outcome = desk.routing.evaluate(parsed, row.rcpt_to, row.received_at, None if new else ticket.queue,
+                                    source=row.source)
     apply_outcome(session, ticket, outcome, new, now)
     return outcome
 

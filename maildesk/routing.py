@@ -10,14 +10,22 @@ so a dry run decides exactly what processing would.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from maildesk.config import Settings
 from maildesk.desk.calendar import Calendar
 from maildesk.desk.calendar_config import build_calendars, working_calendars
-from maildesk.desk.rules import RuleFacts, RuleHit, RuleOutcome, RuleSet, compile_ruleset, evaluate
+from maildesk.desk.rules import (
+    MailboxDefaults,
+    RuleFacts,
+    RuleHit,
+    RuleOutcome,
+    RuleSet,
+    compile_ruleset,
+    evaluate,
+)
 from maildesk.domain import Address
 from maildesk.errors import ConfigError
 from maildesk.mail.parse import ParsedMail
@@ -42,6 +50,7 @@ class Routing:
 
     ruleset: RuleSet
     calendars: Mapping[str, Calendar]
+    mailboxes: Mapping[str, MailboxDefaults] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings, renderer: Renderer, today: date) -> Routing:
@@ -54,18 +63,35 @@ class Routing:
                 if not any(renderer.exists(n.template, lang) for lang in ("en", settings.desk.language)):
                     raise ConfigError(f"rule {rule.name!r}: no template {n.template!r} for its notify "
                                       f"(looked for en/{n.template}.txt.j2)")
-        return cls(ruleset=ruleset, calendars=calendars)
+        return cls(ruleset=ruleset, calendars=calendars, mailboxes=_mailbox_defaults(settings, ruleset))
 
     def evaluate(self, parsed: ParsedMail, rcpt_to: Sequence[str], at: datetime,
-                 ticket_queue: str | None = None) -> RuleOutcome:
-        """Route and classify `parsed`, received at `at`; a follow-up passes its ticket's queue."""
+                 ticket_queue: str | None = None, source: str = "") -> RuleOutcome:
+        """Route and classify `parsed`, received at `at`; a follow-up passes its ticket's queue.
+
+        `source` is the inbound row's source; ``imap:NAME`` applies that mailbox's defaults."""
         facts = facts_for(parsed, rcpt_to, working_calendars(self.calendars, at))
-        return evaluate(self.ruleset, facts, ticket_queue=ticket_queue)
+        mailbox = self.mailboxes.get(source.removeprefix("imap:")) if source.startswith("imap:") else None
+        return evaluate(self.ruleset, facts, ticket_queue=ticket_queue, mailbox=mailbox)
 
     def queue_agents(self, queue: str) -> frozenset[str]:
         """The agents a queue names; empty means every active agent works it."""
         found = self.ruleset.queue(queue)
         return frozenset(found.agents) if found else frozenset()
+
+
+def _mailbox_defaults(settings: Settings, ruleset: RuleSet) -> dict[str, MailboxDefaults]:
+    """Each `[[imap]]` account's queue and category, checked against the configured ones."""
+    found: dict[str, MailboxDefaults] = {}
+    for account in settings.imap:
+        if account.queue and ruleset.queue(account.queue) is None:
+            raise ConfigError(f"imap {account.name!r}: queue {account.queue!r} is not a configured queue")
+        if account.category and account.category not in ruleset.categories:
+            raise ConfigError(f"imap {account.name!r}: category {account.category!r} is not a configured "
+                              "category")
+        if account.queue or account.category:
+            found[account.name] = MailboxDefaults(account.queue, account.category)
+    return found
 
 
 def facts_for(parsed: ParsedMail, rcpt_to: Sequence[str], working: frozenset[str]) -> RuleFacts:

@@ -333,6 +333,14 @@ class _State:
         return RuleHit(rule.name, tuple(done))
 
 
+@dataclass(frozen=True)
+class MailboxDefaults:
+    """Where mail fetched from one IMAP mailbox starts: its `[[imap]]` queue and category."""
+
+    queue: str = ""
+    category: str = ""
+
+
 def route(ruleset: RuleSet, facts: RuleFacts) -> tuple[str, tuple[str, ...]]:
     """The queue for a new mail and the other queues it was also addressed to.
 
@@ -348,13 +356,18 @@ def route(ruleset: RuleSet, facts: RuleFacts) -> tuple[str, tuple[str, ...]]:
     return matched[0], tuple(matched[1:])
 
 
-def evaluate(ruleset: RuleSet, facts: RuleFacts, *, ticket_queue: str | None = None) -> RuleOutcome:
+def evaluate(ruleset: RuleSet, facts: RuleFacts, *, ticket_queue: str | None = None,
+             mailbox: MailboxDefaults | None = None) -> RuleOutcome:
     """Route and walk the rules for a new mail, or, given `ticket_queue`, for a follow-up.
 
-    A follow-up keeps its ticket's queue and only meets rules marked `on_followups`.
+    A follow-up keeps its ticket's queue and only meets rules marked `on_followups`. Mail
+    fetched from an IMAP mailbox with defaults starts in that mailbox's queue and category,
+    the way an envelope recipient would place it; rules may still change both.
     """
     followup = ticket_queue is not None
     routed, others = (ticket_queue or "", ()) if followup else route(ruleset, facts)
+    if mailbox is not None and mailbox.queue and not followup:
+        routed, others = mailbox.queue, tuple(q for q in (routed, *others) if q and q != mailbox.queue)
     view = MailView(facts, ruleset.queue_calendars, ruleset.default_calendar)
     state = _State(routed)
     hits: list[RuleHit] = []
@@ -365,18 +378,20 @@ def evaluate(ruleset: RuleSet, facts: RuleFacts, *, ticket_queue: str | None = N
             hits.append(state.apply(rule))
             if rule.stop:
                 break
-    return _outcome(ruleset, state, (routed, *others), tuple(hits))
+    category = mailbox.category if mailbox is not None and mailbox.category else ""
+    return _outcome(ruleset, state, (routed, *others), tuple(hits), category)
 
 
 def _outcome(ruleset: RuleSet, state: _State, addressed: tuple[str, ...],
-             hits: tuple[RuleHit, ...]) -> RuleOutcome:
+             hits: tuple[RuleHit, ...], mailbox_category: str = "") -> RuleOutcome:
     s = state.set
     queue = ruleset.queue(state.queue)
-    # Queue defaults fill what no rule set, from the queue the ticket finally lands in.
+    # Defaults fill what no rule set: the mailbox's category, else the final queue's.
+    default_category = mailbox_category or (queue.default_category if queue else OTHER_CATEGORY)
     return RuleOutcome(
         queue=state.queue,
         other_queues=tuple(q for q in addressed if q and q != state.queue),
-        category=s.get("category", queue.default_category if queue else OTHER_CATEGORY),
+        category=s.get("category", default_category),
         priority=s.get("priority", queue.default_priority if queue else "normal"),
         type=s.get("type", "request"),
         assignee=s.get("assignee", ""),

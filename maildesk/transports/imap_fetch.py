@@ -121,10 +121,6 @@ class MailboxFetcher:
         """Connect, fetch, wait for news; after an error, back off and reconnect."""
         log.info("imap %s: fetching %s from %s:%s (%s mode)", self.account.name, self.account.folder,
                  self.account.host, self.account.port, self.account.after)
-        if self.account.queue or self.account.category:
-            # Stored as source "imap:NAME"; the routing step does not read per-mailbox defaults yet.
-            log.warning("imap %s: queue/category defaults are not applied yet; use rules on the recipient",
-                        self.account.name)
         while not self.stop.is_set():
             try:
                 self._connected_rounds()
