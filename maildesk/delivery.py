@@ -10,7 +10,7 @@ from maildesk.config import OutboundSettings
 from maildesk.domain import OutboxState
 from maildesk.errors import DeliveryError, PermanentDeliveryError
 from maildesk.outbound import Sender
-from maildesk.store import repo
+from maildesk.store import repo, safety
 from maildesk.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,11 @@ def deliver(db: Database, sender: Sender, settings: OutboundSettings, outbox_id:
         claimed = repo.claim_outbox(session, outbox_id, now, now + lease_for(settings))
     if claimed is None:
         return DeliveryOutcome(outbox_id, None, "not due, already sent, or held by another worker")
+    rcpt_to = _deliverable(db, claimed.id, claimed.rcpt_to, now)
+    if not rcpt_to:
+        return DeliveryOutcome(outbox_id, OutboxState.FAILED, "every recipient is undeliverable")
     try:
-        sender.send(claimed.mail_from, claimed.rcpt_to, claimed.raw, claimed.message_id)
+        sender.send(claimed.mail_from, rcpt_to, claimed.raw, claimed.message_id)
     except DeliveryError as exc:
         return _failed(db, settings, claimed.id, claimed.attempts, exc, now)
     with db.transaction() as session:
@@ -47,6 +50,18 @@ def deliver(db: Database, sender: Sender, settings: OutboundSettings, outbox_id:
     log.info("outbox=%s ticket=%s message-id=<%s> sent to %s", outbox_id, claimed.ticket_id,
              claimed.message_id, ", ".join(claimed.rcpt_to))
     return DeliveryOutcome(outbox_id, OutboxState.SENT)
+
+
+def _deliverable(db: Database, outbox_id: int, rcpt_to: list[str], now: datetime) -> list[str]:
+    """The recipients not blocked after a hard bounce; with none left the row ends failed, unsent."""
+    with db.transaction() as session:
+        blocked = safety.blocked(session, rcpt_to, now)
+        left = [r for r in rcpt_to if r.lower() not in blocked]
+        if not left:
+            reason = "; ".join(f"{a}: {why}" for a, why in blocked.items())
+            repo.mark_outbox_failed(session, outbox_id, reason, final=True, retry_at=now)
+            log.warning("outbox=%s not sent: %s", outbox_id, reason)
+    return left
 
 
 def _failed(db: Database, settings: OutboundSettings, outbox_id: int, attempts: int, exc: DeliveryError,

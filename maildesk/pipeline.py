@@ -8,33 +8,46 @@ after the configured number of attempts, quarantined with its reason.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
+import time
 import traceback
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from maildesk import agent_path
 from maildesk.agent_path import AgentDesk
 from maildesk.config import Settings
+from maildesk.desk import brakes
+from maildesk.desk.brakes import BrakeLimits, SentCounts
 from maildesk.desk.rules import RuleOutcome
 from maildesk.desk.threading import FollowUp, NewTicket, ThreadDecision, ThreadFacts, decide_thread
 from maildesk.domain import Address, Direction, InboundState, OutboxId, Status, TicketId
 from maildesk.errors import MailParseError
 from maildesk.mail.autodetect import MailKind, OwnIdentity, Verdict, classify
 from maildesk.mail.compose import OutgoingAttachment, UnsendableAddress
+from maildesk.mail.limits import (
+    MailLimits,
+    is_control_header,
+    raw_problem,
+    shape_problem,
+    without_control_headers,
+)
 from maildesk.mail.parse import ParsedMail, parse_message
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.notify import Draft, MailSummary, Notifier, TicketSummary
 from maildesk.routing import Routing, ack_template, apply_outcome, rule_notices
-from maildesk.store import repo
+from maildesk.store import repo, safety
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database, Session
 from maildesk.store.models import Attachment, Inbound, Message, Ticket
 
 log = logging.getLogger(__name__)
 NOTICE_ATTACHMENT_LIMIT = 10 * 1024 * 1024
+#: How long an address that bounced our mail for good gets nothing (Zammad's 60-day block, #4459).
+UNDELIVERABLE_FOR = timedelta(days=60)
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,9 @@ class Desk:
     notifier: Notifier
     blobs: BlobStore
     secret: str = ""
+    limits: MailLimits = field(default_factory=MailLimits)
+    brake_limits: BrakeLimits = field(default_factory=BrakeLimits)
+    undeliverable_for: timedelta = UNDELIVERABLE_FOR
 
     @functools.cached_property
     def agents(self) -> AgentDesk:
@@ -84,8 +100,20 @@ def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
             return Outcome(inbound_id, None, reason="already handled or unknown")
         raw, mail_from = row.raw, row.mail_from
     try:
+        started = time.monotonic()
+        problem = raw_problem(raw, desk.limits)
+        if problem is not None:
+            return _quarantine(desk, inbound_id, problem, now)
         parsed = parse_message(raw)
+        problem = shape_problem(parsed.message, desk.limits)
+        if problem is not None:
+            return _quarantine(desk, inbound_id, problem, now)
         verdict = classify(parsed.message, mail_from, desk.own)
+        parsed = _without_control_headers(parsed)
+        elapsed = time.monotonic() - started
+        if elapsed > desk.limits.process_seconds:
+            return _quarantine(desk, inbound_id, f"parsing took {elapsed:.0f} s (budget "
+                               f"{desk.limits.process_seconds:g} s)", now)
         sender = parsed.sender or _envelope_sender(mail_from)
         if sender is None and verdict.machine:
             return _set_aside(desk, inbound_id, InboundState.IGNORED,
@@ -101,6 +129,14 @@ def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
         return _record_failure(desk, inbound_id, exc, now)
 
 
+def _without_control_headers(parsed: ParsedMail) -> ParsedMail:
+    """Forget maildesk's own control headers on mail from outside (S3): only we may set them, and
+    the classifier has already read our loop header. Rules and threading never see them."""
+    for name in {k for k in parsed.message if is_control_header(k)}:
+        del parsed.message[name]
+    return dataclasses.replace(parsed, headers=without_control_headers(parsed.headers))
+
+
 def _envelope_sender(mail_from: str | None) -> Address | None:
     return Address(mail_from) if mail_from and "@" in mail_from else None
 
@@ -112,6 +148,7 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
         if row is None or row.state != InboundState.RECEIVED:
             return Outcome(inbound_id, None, reason="handled by another worker")
         row.verdict = verdict.kind.value
+        row.verdict_reasons = list(verdict.reasons)
         if verdict.kind is MailKind.OWN:
             return _finish(row, InboundState.IGNORED, None, (), "our own mail came back: " +
                            ", ".join(verdict.reasons), now)
@@ -125,13 +162,13 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
             return _agent_mail(desk, session, agent, parsed, row, verdict, blobs, now)
         decision = _decide(desk, session, parsed, sender, verdict, now)
         ticket, drafts = _carry_out(desk, session, decision, parsed, sender, verdict, row, blobs, now)
+        drafts.extend(_bounce_consequences(desk, session, ticket, verdict, now))
         if auth.failed_claim:
             # From: names an agent but nothing proves it: handled as a requester's mail, and recorded.
             log.warning("inbound=%s failed agent authentication for %s: %s", row.id, sender.key, auth.reason)
             repo.add_event(session, ticket.id, now, "system", "agent_auth_failed", auth.reason,
                            sender=sender.key)
-        ids = tuple(OutboxId(repo.add_outbox(session, ticket.id, d.kind, d.message_id, d.mail_from,
-                                             d.rcpt_to, d.raw, now)) for d in drafts)
+        ids = _to_outbox(desk, session, ticket.id, drafts, now)
         return _finish(row, InboundState.DONE, TicketId(ticket.id), ids, decision.reason, now)
 
 
@@ -139,9 +176,39 @@ def _agent_mail(desk: Desk, session: Session, agent: agent_path.AgentMail, parse
                 verdict: Verdict, blobs: tuple[str, ...], now: datetime) -> Outcome:
     ticket_id, drafts, reason = agent_path.handle(desk.agents, session, agent, parsed, row, blobs,
                                                   verdict.machine, now)
-    ids = tuple(OutboxId(repo.add_outbox(session, ticket_id, d.kind, d.message_id, d.mail_from, d.rcpt_to,
-                                         d.raw, now)) for d in drafts)
+    ids = _to_outbox(desk, session, ticket_id, drafts, now)
     return _finish(row, InboundState.DONE, TicketId(ticket_id) if ticket_id else None, ids, reason, now)
+
+
+def _to_outbox(desk: Desk, session: Session, ticket_id: int | None, drafts: list[Draft],
+               now: datetime) -> tuple[OutboxId, ...]:
+    """Store the drafts the brakes let through; a held one leaves an event saying why (L4)."""
+    ids: list[OutboxId] = []
+    for d in drafts:
+        held = _brake(desk, session, d, now)
+        if held is not None:
+            log.error("ticket=%s %s to %s held: %s", ticket_id, d.kind, ", ".join(d.rcpt_to), held)
+            if ticket_id is not None:
+                repo.add_event(session, ticket_id, now, "system", "brake", held, mail_kind=d.kind,
+                               to=list(d.rcpt_to))
+            continue
+        ids.append(OutboxId(repo.add_outbox(session, ticket_id, d.kind, d.message_id, d.mail_from,
+                                            d.rcpt_to, d.raw, now)))
+    return tuple(ids)
+
+
+def _brake(desk: Desk, session: Session, draft: Draft, now: datetime) -> str | None:
+    """Why `draft` must not be written now, or None. Counts what the outbox already holds."""
+    if not brakes.is_braked_kind(draft.kind) or not draft.rcpt_to:
+        return None
+    to = draft.rcpt_to[0].lower()
+    spans = brakes.windows(draft.kind, desk.brake_limits)
+    counts = SentCounts(
+        same_kind=safety.count_outbox(session, to, now - spans["same_kind"], draft.kind)
+        if "same_kind" in spans else 0,
+        automatic_day=safety.count_outbox(session, to, now - spans["automatic_day"], None))
+    decision = brakes.decide(draft.kind, to, counts, desk.brake_limits)
+    return None if decision.send else decision.reason
 
 
 def _finish(row: Inbound, state: InboundState, ticket_id: TicketId | None, ids: tuple[OutboxId, ...],
@@ -155,7 +222,11 @@ def _decide(desk: Desk, session: Session, parsed: ParsedMail, sender: Address, v
             now: datetime) -> ThreadDecision:
     tag = find_ticket_id(parsed.subject, desk.settings.desk.instance)
     tagged = repo.ticket_view(session, tag) if tag is not None else None
-    nearest, ours = repo.tickets_cited(session, parsed.thread_ids)
+    cited = parsed.thread_ids
+    if verdict.original_message_id:
+        # A delivery report names the mail of ours it is about: that is where it belongs (L2d).
+        cited = (verdict.original_message_id, *cited)
+    nearest, ours = repo.tickets_cited(session, cited)
     referenced = repo.ticket_view(session, nearest) if nearest is not None else None
     return decide_thread(ThreadFacts(
         sender=sender.key, tagged=tagged, referenced=referenced, cites_our_mail_on=ours,
@@ -171,14 +242,19 @@ def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: P
     else:
         ticket = _follow_up(session, decision, requester.id, verdict, now)
     outcome = _apply_rules(desk, session, ticket, decision, parsed, row, now)
+    # Machine mail on an existing ticket is kept for the team as an internal entry: it is not the
+    # requester's reply (no SLA clock, no reopening) and is never quoted to anyone.
+    internal = verdict.machine and isinstance(decision, FollowUp)
+    direction = Direction.INTERNAL if internal else Direction.INBOUND
     new_text = split_reply(parsed.text).new_text if isinstance(decision, FollowUp) else parsed.text
-    message = Message(ticket_id=ticket.id, inbound_id=row.id, direction=Direction.INBOUND,
+    message = Message(ticket_id=ticket.id, inbound_id=row.id, direction=direction,
                       message_id=parsed.message_id, from_email=sender.key, from_name=sender.name,
                       subject=parsed.subject, text=parsed.text, new_text=new_text,
-                      verdict=verdict.kind.value, created_at=now)
+                      verdict=verdict.kind.value, verdict_reasons=list(verdict.reasons), created_at=now)
     session.add(message)
     session.flush()
     for part, digest in zip(parsed.attachments, blobs, strict=True):
+        # The name is display metadata only; the bytes live under their sha256 in the blob store (S11).
         session.add(Attachment(message_id=message.id, filename=part.filename[:512],
                                content_type=part.content_type[:255], size=len(part.data), sha256=digest))
     summary = MailSummary(sender=sender, text=new_text,
@@ -225,6 +301,11 @@ def _follow_up(session: Session, decision: FollowUp, requester_id: int, verdict:
                now: datetime) -> Ticket:
     ticket = session.get(Ticket, decision.ticket_id)
     assert ticket is not None  # threading only names tickets it found in this transaction
+    if verdict.machine:
+        # A robot neither joins the ticket nor moves it: no participant, no status, no updated_at.
+        repo.add_event(session, ticket.id, now, "system", "machine_mail", decision.reason,
+                       verdict=verdict.kind.value, reasons=list(verdict.reasons))
+        return ticket
     repo.add_participant(session, ticket.id, requester_id, "cc")
     actor = f"contact:{requester_id}"
     repo.add_event(session, ticket.id, now, actor, "reply", decision.reason, verdict=verdict.kind.value)
@@ -257,6 +338,37 @@ def _notices(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecis
                                                      reply_to=desk.agents.reply_to(ticket.id, agent_id)))
     drafts.extend(rule_notices(desk.notifier, summary, mail, outcome, now))
     return drafts
+
+
+def _bounce_consequences(desk: Desk, session: Session, ticket: Ticket, verdict: Verdict,
+                         now: datetime) -> list[Draft]:
+    """A report that our mail bounced: the outbox row fails, a hard-bounced address gets nothing for
+    the block period, and the assignee (else the ticket's agents) hears of it (L2d)."""
+    if verdict.kind is not MailKind.BOUNCE or not verdict.original_message_id:
+        return []
+    sent = safety.outbox_by_message_id(session, verdict.original_message_id)
+    if sent is None:
+        return []
+    failed = [a for a in verdict.bounced_recipients if a in {r.lower() for r in sent.rcpt_to}] or \
+        [r.lower() for r in sent.rcpt_to]
+    why = "bounced: " + ", ".join(verdict.reasons)
+    safety.mark_bounced(session, sent.id, why)
+    if verdict.hard_bounce:
+        for address in failed:
+            safety.block_address(session, address, now + desk.undeliverable_for, why, sent.id, now)
+    repo.add_event(session, ticket.id, now, "system", "bounce", why, outbox_id=sent.id, mail_kind=sent.kind,
+                   addresses=failed, hard=bool(verdict.hard_bounce))
+    summary = _summary(session, ticket)
+    text = (f"Our {sent.kind} mail to {', '.join(failed)} bounced "
+            f"({'permanent' if verdict.hard_bounce else 'temporary'} failure).\n" +
+            (f"No more mail goes to that address for {desk.undeliverable_for.days} days.\n"
+             if verdict.hard_bounce else "") + "Reasons: " + ", ".join(verdict.reasons))
+    me = Address(desk.notifier.identity.address, desk.notifier.identity.name)
+    targets = _agents_to_notify(desk, session, ticket)
+    assignee = [(i, a) for i, a in targets if i == ticket.assignee_id]
+    return [desk.notifier.agent_note(summary, agent, me, text, now,
+                                     reply_to=desk.agents.reply_to(ticket.id, agent_id))
+            for agent_id, agent in assignee or targets]
 
 
 def _agents_to_notify(desk: Desk, session: Session, ticket: Ticket) -> list[tuple[int, Address]]:

@@ -24,6 +24,7 @@ from maildesk.domain import Address
 from maildesk.errors import MailParseError
 from maildesk.mail.addresses import is_addr_spec
 from maildesk.mail.html_text import html_to_text
+from maildesk.mail.limits import safe_filename
 
 # mail-parser warns once per unhandled MIME part ("Email content 'png' not handled"): noise for us.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -189,7 +190,7 @@ def _attachment(part: dict[str, Any]) -> Attachment:
         data = payload.encode(part.get("charset") or "utf-8", "replace") if isinstance(payload, str) else b""
     disposition = str(part.get("content-disposition") or "")
     return Attachment(
-        filename=_one_line(str(part.get("filename") or "attachment")),
+        filename=safe_filename(_one_line(str(part.get("filename") or "attachment"))),
         content_type=str(part.get("mail_content_type") or "application/octet-stream").lower(),
         data=data,
         content_id=str(part.get("content-id") or "").strip("<>"),

@@ -12,7 +12,8 @@ import os
 import socket
 from pathlib import Path
 
-from maildesk.errors import TransientDeliveryError
+from maildesk.errors import PermanentDeliveryError, TransientDeliveryError
+from maildesk.mail.addresses import is_addr_spec
 
 
 class MaildirSender:
@@ -24,6 +25,9 @@ class MaildirSender:
 
     def send(self, mail_from: str, rcpt_to: list[str], raw: bytes, message_id: str) -> None:
         """Write `raw` once; envelope fields go into a Return-Path/Delivered-To prefix."""
+        for address in (mail_from, *rcpt_to):
+            if not is_addr_spec(address):  # it becomes header text below: no line breaks (S9)
+                raise PermanentDeliveryError(f"not a single mail address: {address!r}")
         name = f"maildesk.{hashlib.sha256(message_id.encode()).hexdigest()[:32]}.{self._host}"
         try:
             for sub in ("tmp", "new", "cur"):

@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 from maildesk.config import OutboundSettings
 from maildesk.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from maildesk.mail.addresses import is_addr_spec
 
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
 
@@ -28,6 +29,11 @@ class SmtpSender:
 
     def send(self, mail_from: str, rcpt_to: list[str], raw: bytes, message_id: str) -> None:
         """Hand `raw` to the relay; 5xx answers are permanent, everything else transient."""
+        # smtplib writes these into MAIL/RCPT lines as they are (bpo-43124): a CR/LF in one would be
+        # a second command. Only single plain addresses pass (RELIABILITY.md S9).
+        for address in (mail_from, *rcpt_to):
+            if not is_addr_spec(address):
+                raise PermanentDeliveryError(f"not a single mail address, refused before SMTP: {address!r}")
         try:
             with self._connect() as client:
                 if self.username:

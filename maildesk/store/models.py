@@ -80,6 +80,7 @@ class Inbound(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     verdict: Mapped[str] = mapped_column(String(32), default="")
+    verdict_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     ticket_id: Mapped[int | None] = mapped_column(Id, ForeignKey("tickets.id"))
 
@@ -172,6 +173,7 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     new_text: Mapped[str] = mapped_column(Text, default="")
     verdict: Mapped[str] = mapped_column(String(32), default="human")
+    verdict_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -208,7 +210,10 @@ class Outbox(Base):
     """A composed message waiting to go out; its Message-ID is fixed so a retry sends the same mail."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_state_next", "state", "next_attempt_at"),
+        Index("ix_outbox_recipient_created", "recipient", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(Id, ForeignKey("tickets.id"), index=True)
@@ -216,6 +221,8 @@ class Outbox(Base):
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     mail_from: Mapped[str] = mapped_column(String(320))
     rcpt_to: Mapped[list[str]] = mapped_column(JSON)
+    # The first recipient, lowercased: what the brakes on automatic mail count by.
+    recipient: Mapped[str] = mapped_column(String(320), default="")
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -223,6 +230,31 @@ class Outbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Undeliverable(Base):
+    """An address that bounced our mail for good: nothing is sent to it until `until`."""
+
+    __tablename__ = "undeliverable"
+
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason: Mapped[str] = mapped_column(Text, default="")
+    outbox_id: Mapped[int | None] = mapped_column(Id)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Audit(Base):
+    """An operator's action on stored mail (a quarantined message dropped or retried)."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    inbound_id: Mapped[int | None] = mapped_column(Id)
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class KeyValue(Base):

@@ -98,9 +98,10 @@ def add_event(session: Session, ticket_id: int, now: datetime, actor: str, kind:
 def add_outbox(session: Session, ticket_id: int | None, kind: str, message_id: str, mail_from: str,
                rcpt_to: Iterable[str], raw: bytes, now: datetime) -> int:
     """Store a composed message for delivery; return its outbox id."""
+    rcpts = list(rcpt_to)
     row = Outbox(ticket_id=ticket_id, kind=kind, message_id=message_id, mail_from=mail_from,
-                 rcpt_to=list(rcpt_to), raw=raw, state="pending", attempts=0, created_at=now,
-                 next_attempt_at=now, last_error="")
+                 rcpt_to=rcpts, recipient=rcpts[0].lower() if rcpts else "", raw=raw, state="pending",
+                 attempts=0, created_at=now, next_attempt_at=now, last_error="")
     session.add(row)
     session.flush()
     return row.id

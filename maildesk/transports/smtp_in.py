@@ -21,23 +21,43 @@ from aiosmtpd.smtp import Session as SmtpSession
 from maildesk.config import SmtpSettings
 from maildesk.domain import Envelope
 from maildesk.errors import MessageRejected
+from maildesk.mail.limits import MailLimits, hop_count
 
 log = logging.getLogger(__name__)
 
 Accept = Callable[[bytes, Envelope], int]
 Enqueue = Callable[[int], None]
 TEMPFAIL = "451 4.3.0 Temporary local problem, please try again later"
+NO_SPACE = "452 4.3.1 Insufficient system storage"
+TOO_MANY_SESSIONS = "421 4.7.0 Too many connections, try again later"
+#: RELIABILITY.md C: 300 s idle (RFC 5321 4.5.3.2.7); 100 sessions at once (Postfix's process limit).
+IDLE_TIMEOUT = 300.0
+MAX_SESSIONS = 100
 
 
 class DeskHandler:
     """aiosmtpd handler: recipient check at RCPT, durable store at DATA."""
 
     def __init__(self, accept: Accept, enqueue: Enqueue, accepts_recipient: Callable[[str], bool],
-                 lmtp: bool) -> None:
+                 lmtp: bool, free_space: Callable[[], int] | None = None, max_size: int = 0,
+                 max_hops: int = MailLimits.max_hops) -> None:
         self.accept = accept
         self.enqueue = enqueue
         self.accepts_recipient = accepts_recipient
         self.lmtp = lmtp
+        self.free_space = free_space
+        self.max_size = max_size
+        self.max_hops = max_hops
+
+    async def handle_MAIL(self, server: SMTP, session: SmtpSession, envelope: SmtpEnvelope, address: str,
+                          mail_options: list[str]) -> str:
+        # Postfix's queue_minfree: refuse for now, before the client sends data we could not keep.
+        if self.free_space is not None and self.free_space() < 1.5 * self.max_size:
+            log.error("less than 1.5 x %d bytes free for the store; answered 452 at MAIL", self.max_size)
+            return NO_SPACE
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server: SMTP, session: SmtpSession, envelope: SmtpEnvelope, address: str,
                           rcpt_options: list[str]) -> str:
@@ -50,6 +70,11 @@ class DeskHandler:
         raw = envelope.original_content or b""
         if isinstance(envelope.content, bytes) and not raw:
             raw = envelope.content
+        hops = hop_count(raw)
+        if hops > self.max_hops:
+            # RFC 5321 6.3: a loop between MTAs; refusing makes the last sender stop it.
+            log.warning("refused mail from %s with %d Received: fields", envelope.mail_from, hops)
+            return self._each(envelope, "554 5.4.0 Too many hops")
         ours = Envelope(mail_from=envelope.mail_from or "", rcpt_to=tuple(envelope.rcpt_tos),
                         source="lmtp" if self.lmtp else "smtp")
         loop = asyncio.get_running_loop()
@@ -78,21 +103,75 @@ class DeskHandler:
         return "\r\n".join(status for _ in envelope.rcpt_tos)
 
 
-class _LmtpController(Controller):
+class _Sessions:
+    """Connections open on one listener (touched only from its event loop thread)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+
+
+class _DeskSmtp(SMTP):
+    """aiosmtpd's server with two of our own limits.
+
+    Text lines may be as long as the whole message may be: RFC 5321 asks servers to take at
+    least 1,000 octets, and a broken client's bare-LF mail arrives as one long "line". aiosmtpd
+    answers that with a 500, which makes the sender bounce the mail and the help desk never sees
+    it; we store it and let the parser cope (RELIABILITY.md rule 1). Command lines stay at 512.
+    Past `sessions.limit` connections the excess hears 421 and is closed."""
+
+    def __init__(self, *args: Any, line_limit: int, sessions: _Sessions, **kwargs: Any) -> None:
+        self.line_length_limit = line_limit
+        self._sessions = sessions
+        self._refused = False
+        super().__init__(*args, **kwargs)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:  # not the STARTTLS upgrade of a connection already counted
+            self._refused = self._sessions.open >= self._sessions.limit
+            self._sessions.open += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._sessions.open -= 1
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if self._refused:
+            await self.push(TOO_MANY_SESSIONS)
+            assert self.transport is not None
+            self.transport.close()
+            return
+        await super()._handle_client()
+
+
+class _DeskLmtp(_DeskSmtp, LMTP):
+    pass
+
+
+class _DeskController(Controller):
+    def __init__(self, handler: DeskHandler, *, lmtp: bool, line_limit: int, sessions: _Sessions,
+                 **kwargs: Any) -> None:
+        self._server_class: type[_DeskSmtp] = _DeskLmtp if lmtp else _DeskSmtp
+        self._extra: dict[str, Any] = {"line_limit": line_limit, "sessions": sessions}
+        super().__init__(handler, **kwargs)
+
     def factory(self) -> SMTP:
-        return LMTP(self.handler, **self.SMTP_kwargs)
+        return self._server_class(self.handler, **self._extra, **self.SMTP_kwargs)
 
 
 class SmtpFront:
     """Runs the listener in its own thread with its own event loop (aiosmtpd's Controller)."""
 
-    def __init__(self, settings: SmtpSettings, handler: DeskHandler) -> None:
+    def __init__(self, settings: SmtpSettings, handler: DeskHandler, idle_timeout: float = IDLE_TIMEOUT,
+                 max_sessions: int = MAX_SESSIONS) -> None:
         kwargs: dict[str, Any] = {
             "hostname": settings.host, "port": settings.port, "data_size_limit": settings.max_message_size,
-            "enable_SMTPUTF8": True, "decode_data": False, "ident": "maildesk",
+            "enable_SMTPUTF8": True, "decode_data": False, "ident": "maildesk", "timeout": idle_timeout,
         }
-        cls = _LmtpController if settings.lmtp else Controller
-        self.controller = cls(handler, **kwargs)
+        handler.max_size = handler.max_size or settings.max_message_size
+        self.controller = _DeskController(handler, lmtp=settings.lmtp, sessions=_Sessions(max_sessions),
+                                          line_limit=settings.max_message_size + 2, **kwargs)
         self.settings = settings
 
     def start(self) -> None:

@@ -40,14 +40,14 @@ def test_html_blockquote_is_marked_as_quote() -> None:
 
 
 def test_attachment_bytes_and_name() -> None:
-    # A base64 attachment is decoded; its name is kept as metadata.
+    # A base64 attachment is decoded; its name is kept as metadata, reduced to its last component.
     raw = (b"From: a@x.org\r\nSubject: att\r\nMIME-Version: 1.0\r\n"
            b"Content-Type: multipart/mixed; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nsee file\r\n"
            b"--B\r\nContent-Type: application/octet-stream; name=\"../../etc/passwd\"\r\n"
            b"Content-Disposition: attachment; filename=\"../../etc/passwd\"\r\n"
            b"Content-Transfer-Encoding: base64\r\n\r\nAAEC\r\n--B--\r\n")
     p = parse_message(raw)
-    assert [(a.filename, a.data) for a in p.attachments] == [("../../etc/passwd", b"\x00\x01\x02")]
+    assert [(a.filename, a.data) for a in p.attachments] == [("passwd", b"\x00\x01\x02")]
     assert p.text == "see file"
 
 

@@ -1,0 +1,100 @@
+"""Brakes on automatic mail: may the desk send this automatic mail to this address now? Pure.
+
+A loop with another robot that slips past the machine-mail classifier (no
+Auto-Submitted, a changed subject each time) is stopped here by counting: each
+automatic mail kind has a ceiling per recipient and window, and every automatic
+mail counts towards a daily ceiling per recipient (RELIABILITY.md L4, section C).
+Human-written mail (an agent's reply relayed to the requester) is never braked,
+and neither are notices to the desk's own agents: they are staff, and a busy day
+must not silence them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most `limit` mails in any `period`."""
+
+    limit: int
+    period: timedelta
+
+
+@dataclass(frozen=True)
+class BrakeLimits:
+    """The ceilings; defaults from RELIABILITY.md section C."""
+
+    # FreeScout SendAutoReply: 10 per customer per 180 min.
+    ack: Window = Window(10, timedelta(hours=3))
+    # "your mail could not be processed": one per sender per day, never an error for an error.
+    agent_error: Window = Window(1, DAY)
+    # Znuny PostmasterMaxEmails: 40 automatic mails per recipient per day, whatever the kind.
+    any_automatic: Window = Window(40, DAY)
+
+    def window_for(self, kind: str) -> Window | None:
+        """The per-kind ceiling for `kind`, or None when only the daily ceiling applies."""
+        return {"ack": self.ack, "agent_error": self.agent_error}.get(kind)
+
+
+#: Outbox kinds written by the desk on its own (RFC 3834 auto-replied / auto-generated) to outsiders.
+BRAKED_KINDS = frozenset({"ack", "agent_error"})
+BRAKED_PREFIXES = ("status_",)
+
+
+def is_braked_kind(kind: str) -> bool:
+    """Whether mail of outbox kind `kind` counts against the brakes."""
+    return kind in BRAKED_KINDS or kind.startswith(BRAKED_PREFIXES)
+
+
+@dataclass(frozen=True)
+class SentCounts:
+    """How many automatic mails already went (or wait to go) to one recipient.
+
+    `same_kind` counts mails of the kind in question within that kind's window; `automatic_day`
+    counts every braked kind within the last day."""
+
+    same_kind: int
+    automatic_day: int
+
+
+@dataclass(frozen=True)
+class BrakeDecision:
+    """Send or hold, and why."""
+
+    send: bool
+    reason: str
+
+
+def decide(kind: str, recipient: str, counts: SentCounts, limits: BrakeLimits) -> BrakeDecision:
+    """Whether one more automatic mail of `kind` may go to `recipient`, given what was sent before."""
+    if not is_braked_kind(kind):
+        return BrakeDecision(True, f"{kind} is not automatic mail to an outsider")
+    window = limits.window_for(kind)
+    if window is not None and counts.same_kind >= window.limit:
+        return BrakeDecision(False, f"brake: {counts.same_kind} {kind} mails to {recipient} in the last "
+                                    f"{_span(window.period)} (limit {window.limit})")
+    daily = limits.any_automatic
+    if counts.automatic_day >= daily.limit:
+        return BrakeDecision(False, f"brake: {counts.automatic_day} automatic mails to {recipient} in the "
+                                    f"last {_span(daily.period)} (limit {daily.limit})")
+    return BrakeDecision(True, "within limits")
+
+
+def windows(kind: str, limits: BrakeLimits) -> Mapping[str, timedelta]:
+    """Which windows the caller must count for `kind`: the per-kind one (if any) and the day."""
+    found = {"automatic_day": limits.any_automatic.period}
+    window = limits.window_for(kind)
+    if window is not None:
+        found["same_kind"] = window.period
+    return found
+
+
+def _span(period: timedelta) -> str:
+    hours = period.total_seconds() / 3600
+    return f"{hours:g} h"

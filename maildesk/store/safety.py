@@ -1,0 +1,125 @@
+"""Queries behind the loop brakes, the undeliverable list, bounces and quarantine. Plain values out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from maildesk.desk.brakes import BRAKED_KINDS, BRAKED_PREFIXES
+from maildesk.store.models import Audit, Inbound, Outbox, Undeliverable
+
+
+def _braked_kind() -> ColumnElement[bool]:
+    return or_(Outbox.kind.in_(BRAKED_KINDS), *(Outbox.kind.like(p + "%") for p in BRAKED_PREFIXES))
+
+
+def count_outbox(session: Session, recipient: str, since: datetime, kind: str | None) -> int:
+    """Outbox rows to `recipient` created at or after `since`: of `kind`, or of every braked kind.
+
+    Failed rows count too: a robot we keep writing to is a loop whether or not our mail arrives."""
+    query = select(func.count()).select_from(Outbox).where(
+        Outbox.recipient == recipient.lower(), Outbox.created_at >= since)
+    query = query.where(Outbox.kind == kind) if kind is not None else query.where(_braked_kind())
+    return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class SentMail:
+    """An outbox row found by its Message-ID (the mail a bounce reports on)."""
+
+    id: int
+    ticket_id: int | None
+    kind: str
+    rcpt_to: tuple[str, ...]
+
+
+def outbox_by_message_id(session: Session, message_id: str) -> SentMail | None:
+    """Our outbox row with Message-ID `message_id`, if we sent one."""
+    row = session.execute(select(Outbox.id, Outbox.ticket_id, Outbox.kind, Outbox.rcpt_to)
+                          .where(Outbox.message_id == message_id)).first()
+    return None if row is None else SentMail(row[0], row[1], row[2], tuple(row[3]))
+
+
+def mark_bounced(session: Session, outbox_id: int, reason: str) -> None:
+    """A delivered-then-bounced outbox row ends failed with the report's reason."""
+    session.execute(update(Outbox).where(Outbox.id == outbox_id)
+                    .values(state="failed", last_error=reason[:4000]))
+
+
+def block_address(session: Session, address: str, until: datetime, reason: str, outbox_id: int | None,
+                  now: datetime) -> None:
+    """Send nothing to `address` until `until` (extends an existing block, never shortens it)."""
+    key = address.lower()
+    row = session.get(Undeliverable, key)
+    if row is None:
+        session.add(Undeliverable(address=key, until=until, reason=reason[:4000], outbox_id=outbox_id,
+                                  created_at=now))
+    elif row.until < until:
+        row.until, row.reason, row.outbox_id = until, reason[:4000], outbox_id
+
+
+def blocked(session: Session, addresses: list[str], now: datetime) -> dict[str, str]:
+    """Which of `addresses` are undeliverable right now, with the reason."""
+    keys = [a.lower() for a in addresses]
+    rows = session.execute(select(Undeliverable.address, Undeliverable.until, Undeliverable.reason)
+                           .where(Undeliverable.address.in_(keys), Undeliverable.until > now)).all()
+    return {address: f"undeliverable until {until:%Y-%m-%d}: {reason}" for address, until, reason in rows}
+
+
+def add_audit(session: Session, now: datetime, actor: str, action: str, inbound_id: int | None,
+              detail: str) -> None:
+    """One audit line for an operator's action."""
+    session.add(Audit(at=now, actor=actor, action=action, inbound_id=inbound_id, detail=detail))
+
+
+@dataclass(frozen=True)
+class InboundRow:
+    """A stored inbound message as the quarantine commands show it."""
+
+    id: int
+    received_at: datetime
+    source: str
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    message_id: str
+    size: int
+    state: str
+    attempts: int
+    error: str
+    verdict: str
+    verdict_reasons: tuple[str, ...]
+    ticket_id: int | None
+
+
+def _row(r: Inbound) -> InboundRow:
+    return InboundRow(r.id, r.received_at, r.source, r.mail_from or "", tuple(r.rcpt_to), r.message_id,
+                      r.size, r.state, r.attempts, r.error, r.verdict, tuple(r.verdict_reasons or ()),
+                      r.ticket_id)
+
+
+def inbound_rows(session: Session, state: str | None, limit: int) -> list[InboundRow]:
+    """Inbound rows (without their bytes) in `state`, newest first."""
+    query = select(Inbound).order_by(Inbound.id.desc()).limit(limit)
+    if state is not None:
+        query = query.where(Inbound.state == state)
+    return [_row(r) for r in session.scalars(query)]
+
+
+def inbound_row(session: Session, inbound_id: int) -> tuple[InboundRow, bytes] | None:
+    """One inbound row with its raw bytes exactly as stored."""
+    row = session.get(Inbound, inbound_id)
+    return None if row is None else (_row(row), row.raw)
+
+
+def set_inbound_state(session: Session, inbound_id: int, state: str, error: str,
+                      reset_attempts: bool) -> None:
+    """Move an inbound row to `state` (the operator's retry or drop)."""
+    values: dict[str, object] = {"state": state, "error": error}
+    if reset_attempts:
+        values |= {"attempts": 0, "processed_at": None}
+    session.execute(update(Inbound).where(Inbound.id == inbound_id).values(**values))
+
