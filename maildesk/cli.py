@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import Any, NoReturn, ParamSpec, TypeVar
@@ -26,10 +26,14 @@ from maildesk.services import agents as agent_service
 from maildesk.services import importer
 from maildesk.services import mailboxes as mailbox_service
 from maildesk.services import rules as rules_service
+from maildesk.services import status as status_service
 from maildesk.services import tickets as ticket_service
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.store import migrate
 from maildesk.store.db import Database
+from maildesk.sweeper import recover
+from maildesk.tasks import Jobs, make_broker, queue_depth
+from maildesk.workers import WorkerPool, handlers_for
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -95,11 +99,74 @@ def init(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.option("--no-workers", is_flag=True,
+              help="Front end only: accept mail and queue it for `maildesk worker` (Redis or RabbitMQ).")
 @click.pass_context
 @reported
-def serve(ctx: click.Context) -> None:
+def serve(ctx: click.Context, no_workers: bool) -> None:
     """Receive mail over SMTP/LMTP, process it and send replies, until SIGTERM."""
-    Daemon(Runtime.build(settings_of(ctx))).run()
+    Daemon(Runtime.build(settings_of(ctx)), workers=not no_workers).run()
+
+
+@main.command()
+@click.option("--processes", "-p", type=click.IntRange(min=1), default=None,
+              help="Worker processes (default: [broker] processes).")
+@click.option("--threads", "-t", type=click.IntRange(min=1), default=None,
+              help="Threads per process (default: [broker] worker_threads).")
+@click.pass_context
+@reported
+def worker(ctx: click.Context, processes: int | None, threads: int | None) -> None:
+    """Process queued mail from Redis or RabbitMQ in several processes, until SIGTERM."""
+    settings = settings_of(ctx)
+    Runtime.build(settings).db.dispose()  # the schema is current, or say so before forking
+    pool = WorkerPool(settings, processes or settings.broker.processes,
+                      threads or settings.broker.worker_threads)
+    sys.exit(pool.run())
+
+
+def recover_stuck(settings: Settings, runtime: Runtime) -> str:
+    """The recovery part of `maildesk sweep`: queue again whatever is unfinished. Safe on several
+    machines at once: rows are claimed with SKIP LOCKED, and queueing a row twice is harmless."""
+    stuck = timedelta(seconds=settings.sweep.stuck_after_seconds)
+    if settings.broker.url == "embedded":
+        # No queue outside a running `serve`: do the work here, as `ingest` does.
+        found = recover(runtime.db, utcnow(), stuck, lambda i: _process_now(runtime, i),
+                        lambda o: _deliver_now(runtime, o))
+    else:
+        jobs = Jobs(make_broker(settings.broker.url), handlers_for(runtime))
+        try:
+            found = recover(runtime.db, utcnow(), stuck, jobs.enqueue_inbound, jobs.enqueue_outbox)
+        finally:
+            jobs.stop_workers()
+    return f"recovered: {found.inbound} inbound and {found.outbox} outbox rows queued again"
+
+
+def _process_now(runtime: Runtime, inbound_id: int) -> None:
+    for outbox_id in runtime.process(inbound_id).outbox_ids:
+        runtime.deliver(outbox_id)
+
+
+def _deliver_now(runtime: Runtime, outbox_id: int) -> None:
+    runtime.deliver(outbox_id)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+@reported
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Queue depth, waiting and stuck rows, quarantine, last sweep, mailboxes; exit 1 if anything is stuck."""
+    settings = settings_of(ctx)
+    runtime = Runtime.build(settings)
+    broker = make_broker(settings.broker.url)
+    try:
+        depth = queue_depth(broker)
+    finally:
+        broker.close()
+    report = status_service.desk_status(runtime.db, settings, utcnow(), depth)
+    click.echo(json.dumps(report.as_json(), indent=2) if as_json else "\n".join(report.lines()))
+    if report.stuck:
+        sys.exit(1)
 
 
 @main.command()
@@ -122,7 +189,9 @@ def ingest(ctx: click.Context, mail_from: str | None, rcpt_to: tuple[str, ...]) 
         fail(str(exc), EX_DATAERR)
     except MaildeskError as exc:
         fail(f"could not store the message: {exc}", EX_TEMPFAIL)
-    if settings.broker.url == "embedded":
+    if settings.broker.url != "embedded":
+        _enqueue_or_defer(settings, runtime, accepted.inbound_id)
+    else:
         # No separate worker exists: process now. Stored is what the exit status promises;
         # a failure here is left for the daemon's sweep.
         try:
@@ -131,6 +200,17 @@ def ingest(ctx: click.Context, mail_from: str | None, rcpt_to: tuple[str, ...]) 
         except MaildeskError as exc:
             click.echo(f"maildesk: stored as {accepted.inbound_id}, processing deferred: {exc}", err=True)
     click.echo(f"stored as inbound {accepted.inbound_id}" + ("" if accepted.new else " (duplicate)"))
+
+
+def _enqueue_or_defer(settings: Settings, runtime: Runtime, inbound_id: int) -> None:
+    """Hand a stored message to the workers; if the broker is down, the sweep will."""
+    jobs = Jobs(make_broker(settings.broker.url), handlers_for(runtime))
+    try:
+        jobs.enqueue_inbound(inbound_id)
+    except Exception as exc:  # Stored is what the exit status promises; the broker's error type varies.
+        click.echo(f"maildesk: stored as {inbound_id}, not queued ({exc}); the sweep will queue it", err=True)
+    finally:
+        jobs.stop_workers()
 
 
 @main.group()
@@ -365,3 +445,12 @@ def import_backlog(ctx: click.Context, path: Path) -> None:
     click.echo(f"{len(backlog)} messages: {tally.new} new, {tally.duplicate} already stored, "
                f"{tally.refused} refused{deferred}")
 
+
+
+@main.command()
+@click.pass_context
+@reported
+def sweep(ctx: click.Context) -> None:
+    """Queue again whatever is unfinished, once (for cron or a systemd timer; safe on several machines)."""
+    settings = settings_of(ctx)
+    click.echo(recover_stuck(settings, Runtime.build(settings)))

@@ -66,6 +66,23 @@ class BrokerSettings:
 
     url: str
     worker_threads: int
+    # `maildesk worker` starts this many processes (each with worker_threads threads).
+    processes: int = 1
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Where the Prometheus endpoint listens; empty means no endpoint."""
+
+    listen: str = ""
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """(host, port) to serve on, or None when metrics are off."""
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
 
 @dataclass(frozen=True)
@@ -131,6 +148,7 @@ class Settings:
     log_level: str
     agents: AgentSettings = AgentSettings()
     imap: tuple[ImapAccount, ...] = ()
+    metrics: MetricsSettings = MetricsSettings()
     # A factory because RoutingSettings is defined further down, with the code that reads it.
     routing: RoutingSettings = field(default_factory=lambda: RoutingSettings())
 
@@ -150,7 +168,8 @@ SCHEMA: dict[str, dict[str, _Spec]] = {
         "admin": (str, ""),
     },
     "database": {"url": (str, "")},
-    "broker": {"url": (str, "embedded"), "worker_threads": (int, 4)},
+    "broker": {"url": (str, "embedded"), "worker_threads": (int, 4), "processes": (int, 1)},
+    "metrics": {"listen": (str, "")},
     "smtp": {
         "enabled": (bool, True),
         "listen": (str, "127.0.0.1:8025"),
@@ -253,7 +272,9 @@ def _build(path: Path, v: dict[str, dict[str, Any]], env: Mapping[str, str]) -> 
         broker=BrokerSettings(
             url=_broker_url(path, v["broker"]["url"]),
             worker_threads=_positive(path, "broker.worker_threads", v["broker"]["worker_threads"]),
+            processes=_positive(path, "broker.processes", v["broker"]["processes"]),
         ),
+        metrics=_metrics(path, v["metrics"]["listen"]),
         smtp=SmtpSettings(
             host=host,
             port=port,
@@ -334,6 +355,12 @@ def _database_url(url: str, data_dir: Path) -> str:
     if url:
         return url
     return f"sqlite:///{data_dir / 'maildesk.sqlite3'}"
+
+
+def _metrics(path: Path, listen: str) -> MetricsSettings:
+    if listen and not _LISTEN.match(listen):
+        raise ConfigError(f"{path}: metrics.listen = {listen!r} should be HOST:PORT, e.g. 127.0.0.1:9191")
+    return MetricsSettings(listen=listen)
 
 
 def _broker_url(path: Path, url: str) -> str:

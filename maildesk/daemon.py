@@ -8,7 +8,9 @@ import threading
 from datetime import timedelta
 from types import FrameType
 
+from maildesk import metrics
 from maildesk.domain import Envelope
+from maildesk.errors import ConfigError
 from maildesk.intake import accept_raw
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.sweeper import recover
@@ -27,7 +29,15 @@ class Daemon:
         self.settings = runtime.settings
         self.workers = workers
         self.stopping = threading.Event()
-        self.jobs = Jobs(make_broker(self.settings.broker.url),
+        if not workers and self.settings.broker.url == "embedded":
+            raise ConfigError("serve --no-workers needs a shared broker ([broker] url = \"redis://…\" or "
+                              "\"amqp://…\") and `maildesk worker` processes; the embedded queue lives "
+                              "in this process only")
+        counting = self.settings.metrics.address is not None
+        if counting:
+            metrics.prepare_directory()  # before the broker: dramatiq's middleware reads it at import
+            metrics.enable()
+        self.jobs = Jobs(make_broker(self.settings.broker.url, counting),
                          Handlers(process=self._process, deliver=self._deliver))
         self.front: SmtpFront | None = None
         self.fetchers = Fetchers()
@@ -53,6 +63,8 @@ class Daemon:
         """Start everything, sweep every interval, and stop cleanly on a signal."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        if self.settings.metrics.address is not None:
+            metrics.serve_endpoint(*self.settings.metrics.address)
         if self.workers:
             self.jobs.start_workers(self.settings.broker.worker_threads)
         self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
@@ -76,7 +88,10 @@ class Daemon:
                             self.jobs.enqueue_outbox, self.stopping)
 
     def _sweep(self, first: bool) -> None:
-        stuck = timedelta(0) if first else timedelta(seconds=self.settings.sweep.stuck_after_seconds)
+        # At start the in-memory queue is empty, so everything unfinished is queued again; a shared
+        # broker still holds what it held, and other front ends may have just queued their rows.
+        anew = first and not self.jobs.shared
+        stuck = timedelta(0) if anew else timedelta(seconds=self.settings.sweep.stuck_after_seconds)
         try:
             recover(self.runtime.db, utcnow(), stuck, self.jobs.enqueue_inbound, self.jobs.enqueue_outbox)
         except Exception:  # The store may be down for a moment; the next round tries again.

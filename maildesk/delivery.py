@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from maildesk import metrics
 from maildesk.config import OutboundSettings
 from maildesk.domain import OutboxState
 from maildesk.errors import DeliveryError, PermanentDeliveryError
@@ -47,6 +48,9 @@ def deliver(db: Database, sender: Sender, settings: OutboundSettings, outbox_id:
         return _failed(db, settings, claimed.id, claimed.attempts, exc, now)
     with db.transaction() as session:
         repo.mark_outbox_sent(session, outbox_id, now)
+    metrics.count("delivered")
+    if claimed.kind == "ack":
+        metrics.count("acknowledgements_sent")
     log.info("outbox=%s ticket=%s message-id=<%s> sent to %s", outbox_id, claimed.ticket_id,
              claimed.message_id, ", ".join(claimed.rcpt_to))
     return DeliveryOutcome(outbox_id, OutboxState.SENT)

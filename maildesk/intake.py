@@ -10,6 +10,7 @@ from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
+from maildesk import metrics
 from maildesk.domain import Envelope, InboundId, InboundState
 from maildesk.errors import MessageRejected, StoreError
 from maildesk.store.db import Database
@@ -61,6 +62,7 @@ def _store(db: Database, raw: bytes, envelope: Envelope, digest: str, now: datet
         session.add(row)
         session.flush()
         inbound_id = InboundId(row.id)
+    metrics.count("received")
     log.info("inbound=%s stored %d bytes from %s via %s message-id=<%s>", inbound_id, len(raw),
              envelope.mail_from, envelope.source, row.message_id)
     return Accepted(inbound_id, new=True)

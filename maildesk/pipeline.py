@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from maildesk import agent_path
+from maildesk import agent_path, metrics
 from maildesk.agent_path import AgentDesk
 from maildesk.config import Settings
 from maildesk.desk import brakes
@@ -144,7 +144,7 @@ def _envelope_sender(mail_from: str | None) -> Address | None:
 def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, verdict: Verdict,
            blobs: tuple[str, ...], now: datetime) -> Outcome:
     with desk.db.transaction() as session:
-        row = session.get(Inbound, inbound_id)
+        row = repo.lock_inbound(session, inbound_id)
         if row is None or row.state != InboundState.RECEIVED:
             return Outcome(inbound_id, None, reason="handled by another worker")
         row.verdict = verdict.kind.value
@@ -214,6 +214,7 @@ def _brake(desk: Desk, session: Session, draft: Draft, now: datetime) -> str | N
 def _finish(row: Inbound, state: InboundState, ticket_id: TicketId | None, ids: tuple[OutboxId, ...],
             reason: str, now: datetime) -> Outcome:
     row.state, row.ticket_id, row.processed_at, row.error = state, ticket_id, now, ""
+    metrics.count("processed")
     log.info("inbound=%s message-id=<%s> ticket=%s %s: %s", row.id, row.message_id, ticket_id, state, reason)
     return Outcome(row.id, state, ticket_id, ids, reason)
 
@@ -221,13 +222,14 @@ def _finish(row: Inbound, state: InboundState, ticket_id: TicketId | None, ids: 
 def _decide(desk: Desk, session: Session, parsed: ParsedMail, sender: Address, verdict: Verdict,
             now: datetime) -> ThreadDecision:
     tag = find_ticket_id(parsed.subject, desk.settings.desk.instance)
-    tagged = repo.ticket_view(session, tag) if tag is not None else None
+    # Locked: a second reply to the same ticket, on another worker, waits until this one commits.
+    tagged = repo.ticket_view(session, tag, lock=True) if tag is not None else None
     cited = parsed.thread_ids
     if verdict.original_message_id:
         # A delivery report names the mail of ours it is about: that is where it belongs (L2d).
         cited = (verdict.original_message_id, *cited)
     nearest, ours = repo.tickets_cited(session, cited)
-    referenced = repo.ticket_view(session, nearest) if nearest is not None else None
+    referenced = repo.ticket_view(session, nearest, lock=True) if nearest is not None else None
     return decide_thread(ThreadFacts(
         sender=sender.key, tagged=tagged, referenced=referenced, cites_our_mail_on=ours,
         machine=verdict.machine, now=now, reopen_closed_days=desk.settings.tickets.reopen_closed_days))
@@ -412,10 +414,11 @@ def _quarantine(desk: Desk, inbound_id: int, reason: str, now: datetime) -> Outc
 def _set_aside(desk: Desk, inbound_id: int, state: InboundState, reason: str, now: datetime) -> Outcome:
     """Keep the raw mail but make no ticket of it: quarantined (broken) or ignored (a robot's)."""
     with desk.db.transaction() as session:
-        row = session.get(Inbound, inbound_id)
+        row = repo.lock_inbound(session, inbound_id)
         if row is None or row.state != InboundState.RECEIVED:
             return Outcome(inbound_id, None, reason="handled by another worker")
         row.state, row.error, row.processed_at = state, reason, now
+    metrics.count("quarantined" if state is InboundState.QUARANTINED else "processed")
     log.warning("inbound=%s %s: %s", inbound_id, state, reason)
     return Outcome(inbound_id, state, reason=reason)
 
@@ -424,13 +427,14 @@ def _record_failure(desk: Desk, inbound_id: int, exc: Exception, now: datetime) 
     detail = "".join(traceback.format_exception_only(exc)).strip()
     try:
         with desk.db.transaction() as session:
-            row = session.get(Inbound, inbound_id)
+            row = repo.lock_inbound(session, inbound_id)
             if row is None or row.state != InboundState.RECEIVED:
                 return Outcome(inbound_id, None, reason="handled by another worker")
             row.attempts += 1
             row.error = detail
             if row.attempts >= desk.settings.sweep.max_process_attempts:
                 row.state, row.processed_at = InboundState.QUARANTINED, now
+                metrics.count("quarantined")
                 log.error("inbound=%s quarantined after %d attempts: %s", inbound_id, row.attempts, detail)
                 return Outcome(inbound_id, InboundState.QUARANTINED, reason=detail)
     except Exception:  # The store itself is down: the sweep will find the row still received.

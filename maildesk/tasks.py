@@ -28,11 +28,52 @@ class Handlers:
     deliver: Callable[[int], None]
 
 
-def make_broker(url: str) -> dramatiq.Broker:
-    """The broker for `[broker] url`; `embedded` is dramatiq's in-memory broker."""
+QUEUE = "default"
+
+
+def make_broker(url: str, prometheus: bool = False) -> dramatiq.Broker:
+    """The broker for `[broker] url`: `embedded` (in memory, this process only), redis:// or amqp://.
+
+    With `prometheus`, dramatiq's own middleware counts messages into maildesk's metrics directory.
+    """
+    broker = _new_broker(url)
+    if prometheus:
+        from dramatiq.middleware.prometheus import Prometheus  # reads its directory at import
+
+        broker.add_middleware(Prometheus())
+    return broker
+
+
+def _new_broker(url: str) -> dramatiq.Broker:
     if url == "embedded":
         return StubBroker()
-    raise ConfigError(f"broker.url = {url!r}: only 'embedded' is supported by this version")
+    if url.startswith(("redis://", "rediss://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        # A worker killed mid-message has its messages requeued by the others after this long;
+        # the sweep would find the rows anyway, this only makes it sooner.
+        return RedisBroker(url=url, heartbeat_timeout=30_000)  # type: ignore[no-untyped-call]
+    if url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        # Publisher confirms: "enqueued" then means the broker has it, as 250 means we have the mail.
+        return RabbitmqBroker(url=url, confirm_delivery=True)
+    raise ConfigError(f"broker.url = {url!r} should be embedded, redis://… or amqp://…")
+
+
+def queue_depth(broker: dramatiq.Broker) -> int | None:
+    """Messages waiting or in progress on the shared queue; None for the in-memory broker, whose
+    queue lives inside the serving process."""
+    if isinstance(broker, StubBroker):
+        return None
+    if hasattr(broker, "get_queue_message_counts"):  # RabbitMQ: (ready, delayed, dead letters)
+        ready, delayed, _dead = broker.get_queue_message_counts(QUEUE)
+        return int(ready) + int(delayed)
+    client = getattr(broker, "client", None)
+    namespace = getattr(broker, "namespace", "dramatiq")
+    if client is None:
+        return None
+    return int(client.hlen(f"{namespace}:{QUEUE}.msgs")) + int(client.hlen(f"{namespace}:{QUEUE}.DQ.msgs"))
 
 
 class Jobs:
@@ -65,8 +106,19 @@ class Jobs:
 
     def start_workers(self, threads: int) -> None:
         """Run `threads` worker threads in this process."""
+        # dramatiq's own CLI announces the boot; middleware such as Prometheus sets up on it.
+        self.broker.emit_after("process_boot")
         self._worker = dramatiq.Worker(self.broker, worker_threads=threads, worker_timeout=100)
         self._worker.start()
+
+    @property
+    def shared(self) -> bool:
+        """Whether the queue lives outside this process (Redis, RabbitMQ), so other processes work it."""
+        return not isinstance(self.broker, StubBroker)
+
+    def queue_depth(self) -> int | None:
+        """See `queue_depth`."""
+        return queue_depth(self.broker)
 
     def stop_workers(self, timeout_ms: int = 10_000) -> None:
         """Let running jobs finish, then stop; queued ids are recovered by the next sweep."""

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 
 from maildesk.mail.mailbox_sync import FolderState
 from maildesk.store.db import Session
-from maildesk.store.models import ImapFolderState, Inbound
+from maildesk.store.models import ImapFolderState, ImapLease, Inbound
 
 
 @dataclass(frozen=True)
@@ -92,3 +93,36 @@ def mailbox_statuses(session: Session) -> list[MailboxStatus]:
     return [MailboxStatus(r.account, r.folder, r.uidvalidity, r.last_uid, r.backlog, r.fetched,
                           r.last_success_at, r.last_error, r.last_error_at, r.failing_since,
                           r.token_expires_at) for r in rows]
+
+
+def take_lease(session: Session, account: str, holder: str, now: datetime, until: datetime) -> bool:
+    """Hold (or renew) the right to fetch `account` until `until`; False while another's lease is fresh.
+
+    The row is locked while deciding, so two processes asking at once cannot both win.
+    """
+    lease = session.get(ImapLease, account, with_for_update=True)
+    if lease is None:
+        try:
+            with session.begin_nested():
+                session.add(ImapLease(account=account, leased_by=holder, lease_until=until))
+            return True
+        except IntegrityError:  # Another process created the row first: ask again under its lock.
+            lease = session.get(ImapLease, account, with_for_update=True, populate_existing=True)
+            assert lease is not None
+    if lease.leased_by != holder and lease.lease_until > now:
+        return False
+    lease.leased_by, lease.lease_until = holder, until
+    return True
+
+
+def release_lease(session: Session, account: str, holder: str, now: datetime) -> None:
+    """Give the account up at once (on shutdown) so another process need not wait for expiry."""
+    lease = session.get(ImapLease, account, with_for_update=True)
+    if lease is not None and lease.leased_by == holder:
+        lease.lease_until = now
+
+
+def leases(session: Session) -> dict[str, tuple[str, datetime]]:
+    """Every account's lease: who holds it and until when."""
+    rows = session.execute(select(ImapLease.account, ImapLease.leased_by, ImapLease.lease_until)).all()
+    return {account: (holder, until) for account, holder, until in rows}

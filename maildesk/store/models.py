@@ -286,3 +286,13 @@ class ImapFolderState(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ImapLease(Base):
+    """Which process may fetch an IMAP account right now: one at a time, across every front end."""
+
+    __tablename__ = "imap_lease"
+
+    account: Mapped[str] = mapped_column(String(64), primary_key=True)
+    leased_by: Mapped[str] = mapped_column(String(255), default="")
+    lease_until: Mapped[datetime] = mapped_column(UtcDateTime())

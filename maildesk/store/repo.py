@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from maildesk import metrics
 from maildesk.desk.threading import TicketView
 from maildesk.domain import Address, Status
 from maildesk.store.models import (
@@ -30,16 +32,25 @@ def contact_for(session: Session, address: Address, now: datetime) -> Contact:
     contact = session.scalars(select(Contact).where(Contact.email == address.key)).one_or_none()
     if contact is None:
         contact = Contact(email=address.key, name=address.name, created_at=now)
-        session.add(contact)
-        session.flush()
+        try:
+            # A savepoint: a worker on another machine may create the same contact at this moment,
+            # and losing that race must not undo the rest of this transaction.
+            with session.begin_nested():
+                session.add(contact)
+        except IntegrityError:
+            return session.scalars(select(Contact).where(Contact.email == address.key)).one()
     elif address.name and not contact.name:
         contact.name = address.name
     return contact
 
 
-def ticket_view(session: Session, ticket_id: int) -> TicketView | None:
-    """What threading needs of ticket `ticket_id`, or None if there is no such ticket."""
-    ticket = session.get(Ticket, ticket_id)
+def ticket_view(session: Session, ticket_id: int, lock: bool = False) -> TicketView | None:
+    """What threading needs of ticket `ticket_id`, or None if there is no such ticket.
+
+    With `lock`, the ticket row stays locked until the transaction ends, so two replies processed
+    at once by different workers decide on the same ticket one after the other (PostgreSQL).
+    """
+    ticket = session.get(Ticket, ticket_id, with_for_update=lock or None, populate_existing=lock)
     if ticket is None:
         return None
     emails = session.scalars(
@@ -92,6 +103,7 @@ def active_agents(session: Session) -> list[Address]:
 def add_event(session: Session, ticket_id: int, now: datetime, actor: str, kind: str,
               reason: str = "", **detail: Any) -> None:
     """Record who did what to a ticket and why."""
+    metrics.count_event(kind)
     session.add(Event(ticket_id=ticket_id, at=now, actor=actor, kind=kind, detail=detail, reason=reason))
 
 
@@ -141,6 +153,7 @@ class ClaimedOutbox:
     rcpt_to: list[str]
     raw: bytes
     attempts: int
+    kind: str = ""
 
 
 def claim_outbox(session: Session, outbox_id: int, now: datetime,
@@ -151,13 +164,13 @@ def claim_outbox(session: Session, outbox_id: int, now: datetime,
         .where(Outbox.id == outbox_id, Outbox.state == "pending", Outbox.next_attempt_at <= now)
         .values(next_attempt_at=lease_until, attempts=Outbox.attempts + 1)
         .returning(Outbox.id, Outbox.ticket_id, Outbox.message_id, Outbox.mail_from, Outbox.rcpt_to,
-                   Outbox.raw, Outbox.attempts)
+                   Outbox.raw, Outbox.attempts, Outbox.kind)
         .execution_options(synchronize_session=False)
     ).first()
     if taken is None:
         return None
-    row_id, ticket_id, message_id, mail_from, rcpt_to, raw, attempts = taken
-    return ClaimedOutbox(row_id, ticket_id, message_id, mail_from, list(rcpt_to), raw, attempts)
+    row_id, ticket_id, message_id, mail_from, rcpt_to, raw, attempts, kind = taken
+    return ClaimedOutbox(row_id, ticket_id, message_id, mail_from, list(rcpt_to), raw, attempts, kind)
 
 
 def mark_outbox_sent(session: Session, outbox_id: int, now: datetime) -> None:
@@ -175,16 +188,40 @@ def mark_outbox_failed(session: Session, outbox_id: int, error: str, final: bool
 
 
 def stuck_inbound_ids(session: Session, received_before: datetime, limit: int) -> list[int]:
-    """Inbound rows not yet processed that arrived before `received_before`, oldest first."""
-    return list(session.scalars(select(Inbound.id).where(
+    """Inbound rows not yet processed that arrived before `received_before`, oldest first; rows a
+    worker is processing right now (locked) are skipped."""
+    return claim_rows(session, select(Inbound.id).where(
         Inbound.state == "received", Inbound.received_at <= received_before)
-        .order_by(Inbound.id).limit(limit)))
+        .order_by(Inbound.id).limit(limit))
 
 
-def due_outbox_ids(session: Session, now: datetime, limit: int) -> list[int]:
-    """Pending outbox rows whose next attempt is due, oldest first."""
-    return list(session.scalars(select(Outbox.id).where(
-        Outbox.state == "pending", Outbox.next_attempt_at <= now).order_by(Outbox.id).limit(limit)))
+def lock_inbound(session: Session, inbound_id: int) -> Inbound | None:
+    """Inbound row `inbound_id`, locked until the transaction ends: on PostgreSQL a second worker
+    handed the same id (a redelivered message) waits here, then sees the row already done."""
+    return session.get(Inbound, inbound_id, with_for_update=True, populate_existing=True)
+
+
+def due_outbox_ids(session: Session, now: datetime, limit: int,
+                   fresh_before: datetime | None = None) -> list[int]:
+    """Pending outbox rows whose next attempt is due, oldest first, skipping rows another sweep holds.
+
+    With `fresh_before`, a row never attempted counts only once it was due before that instant: it
+    was queued when it was written, and queueing it again on every sweep would flood a busy broker.
+    """
+    due = (Outbox.next_attempt_at <= now) if fresh_before is None else (
+        (Outbox.next_attempt_at <= now) & ((Outbox.attempts > 0) | (Outbox.next_attempt_at <= fresh_before)))
+    return claim_rows(session, select(Outbox.id).where(Outbox.state == "pending", due)
+                      .order_by(Outbox.id).limit(limit))
+
+
+def claim_rows(session: Session, query: Select[Any], of: Any = None) -> list[Any]:
+    """The rows of `query`, locked until this transaction ends; rows another transaction holds are
+    skipped, so concurrent sweeps on several machines never act on the same row twice.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED (`of` names the table to lock when the query joins).
+    SQLite renders no FOR UPDATE: there a write transaction (BEGIN IMMEDIATE) already excludes all others.
+    """
+    return list(session.scalars(query.with_for_update(skip_locked=True, of=of)))
 
 
 def set_value(session: Session, key: str, value: str) -> None:

@@ -12,7 +12,9 @@ nothing is stored twice.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
+import socket
 import subprocess
 import threading
 from collections.abc import Callable
@@ -44,6 +46,7 @@ log = logging.getLogger(__name__)
 
 Enqueue = Callable[[int], None]
 Clock = Callable[[], datetime]
+LEASE_RETRY_SECONDS = 15.0
 
 
 def _utcnow() -> datetime:
@@ -116,12 +119,45 @@ class MailboxFetcher:
         self.enqueue_inbound, self.enqueue_outbox = enqueue_inbound, enqueue_outbox
         self.stop, self.clock = stop, clock
         self.failures = 0
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{id(self):x}"
+        # Longer than one IDLE wait plus a round, so a healthy holder always renews in time.
+        self.lease_seconds = account.poll_interval_seconds * 2 + 60
+
+    def hold_lease(self) -> bool:
+        """Take or renew this account's lease in the database: one fetching process per account,
+        however many front ends run. A store failure counts as not holding it."""
+        now = self.clock()
+        try:
+            with self.db.transaction() as s:
+                return imap_state.take_lease(s, self.account.name, self.holder, now,
+                                             now + timedelta(seconds=self.lease_seconds))
+        except MaildeskError as exc:
+            log.warning("imap %s: cannot renew the fetch lease: %s", self.account.name, exc)
+            return False
+
+    def release_lease(self) -> None:
+        """Let another front end take the account at once."""
+        try:
+            with self.db.transaction() as s:
+                imap_state.release_lease(s, self.account.name, self.holder, self.clock())
+        except MaildeskError:
+            log.warning("imap %s: could not release the fetch lease; it expires by itself", self.account.name)
 
     def run(self) -> None:
-        """Connect, fetch, wait for news; after an error, back off and reconnect."""
+        """Hold the lease, connect, fetch, wait for news; after an error, back off and reconnect."""
+        try:
+            self._run_leased()
+        finally:
+            self.release_lease()
+
+    def _run_leased(self) -> None:
         log.info("imap %s: fetching %s from %s:%s (%s mode)", self.account.name, self.account.folder,
                  self.account.host, self.account.port, self.account.after)
         while not self.stop.is_set():
+            if not self.hold_lease():
+                log.debug("imap %s: another process holds the fetch lease", self.account.name)
+                self.stop.wait(min(LEASE_RETRY_SECONDS, self.lease_seconds))
+                continue
             try:
                 self._connected_rounds()
             except (MaildeskError, OSError) as exc:
@@ -141,6 +177,9 @@ class MailboxFetcher:
             if self.account.after == "move":
                 session.ensure_folder(self.account.move_to)
             while not self.stop.is_set():
+                if not self.hold_lease():
+                    log.warning("imap %s: fetch lease lost to another process", self.account.name)
+                    return
                 result = self.fetch_round(session)
                 self.failures = 0
                 if not result.more:

@@ -1,0 +1,100 @@
+"""`maildesk status`: is anything stuck? Backlogs, ages, quarantine, last sweep, mailboxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from maildesk.config import Settings
+from maildesk.store import imap_state
+from maildesk.store import status as queries
+from maildesk.store.db import Database
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """One IMAP account's fetch state and who holds its lease."""
+
+    account: str
+    last_success_at: datetime | None
+    failing_since: datetime | None
+    backlog: int
+    leased_by: str
+    lease_until: datetime | None
+
+
+@dataclass(frozen=True)
+class DeskStatus:
+    """Everything `maildesk status` prints; `queue_depth` is None for the in-process queue."""
+
+    now: datetime
+    queue_depth: int | None
+    inbound: queries.Backlog
+    outbox: queries.Backlog
+    quarantined: int
+    outbox_failed: int
+    last_sweep: datetime | None
+    mailboxes: tuple[Mailbox, ...]
+
+    @property
+    def stuck(self) -> bool:
+        """Rows overdue, or a mailbox failing: what an admin or a monitor must look at."""
+        return bool(self.inbound.stuck or self.outbox.stuck
+                    or any(m.failing_since is not None for m in self.mailboxes))
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain values for --json."""
+        def age(when: datetime | None) -> float | None:
+            return None if when is None else round((self.now - when).total_seconds(), 1)
+        return {
+            "queue_depth": self.queue_depth,
+            "inbound": {"waiting": self.inbound.waiting, "oldest_age_seconds": age(self.inbound.oldest),
+                        "stuck": self.inbound.stuck},
+            "outbox": {"waiting": self.outbox.waiting, "oldest_age_seconds": age(self.outbox.oldest),
+                       "stuck": self.outbox.stuck, "failed": self.outbox_failed},
+            "quarantined": self.quarantined,
+            "last_sweep": self.last_sweep.isoformat() if self.last_sweep else None,
+            "last_sweep_age_seconds": age(self.last_sweep),
+            "mailboxes": [{"account": m.account, "backlog": m.backlog, "leased_by": m.leased_by,
+                           "last_success_at": m.last_success_at.isoformat() if m.last_success_at else None,
+                           "failing_since": m.failing_since.isoformat() if m.failing_since else None,
+                           "lease_until": m.lease_until.isoformat() if m.lease_until else None}
+                          for m in self.mailboxes],
+            "stuck": self.stuck,
+        }
+
+    def lines(self) -> list[str]:
+        """Human-readable report."""
+        def age(when: datetime | None) -> str:
+            return "-" if when is None else f"{(self.now - when).total_seconds():.0f}s ago"
+        out = [f"queue depth:   {'in process (embedded)' if self.queue_depth is None else self.queue_depth}",
+               f"inbound:       {self.inbound.waiting} waiting, oldest {age(self.inbound.oldest)}, "
+               f"{self.inbound.stuck} stuck",
+               f"outbox:        {self.outbox.waiting} waiting, oldest {age(self.outbox.oldest)}, "
+               f"{self.outbox.stuck} stuck, {self.outbox_failed} failed",
+               f"quarantine:    {self.quarantined}",
+               f"last sweep:    {age(self.last_sweep)}"]
+        for m in self.mailboxes:
+            state = f"FAILING since {m.failing_since:%Y-%m-%d %H:%M}" if m.failing_since else "ok"
+            out.append(f"imap {m.account}: {state}, last fetch {age(m.last_success_at)}, "
+                       f"backlog {m.backlog}, lease {m.leased_by or '-'}")
+        out.append("STUCK: see above" if self.stuck else "nothing stuck")
+        return out
+
+
+def desk_status(db: Database, settings: Settings, now: datetime, queue_depth: int | None) -> DeskStatus:
+    """Read the status from the database; `queue_depth` comes from the broker."""
+    stuck_before = now - timedelta(seconds=settings.sweep.stuck_after_seconds)
+    with db.reading() as session:
+        leases = imap_state.leases(session)
+        mailboxes = tuple(
+            Mailbox(m.account, m.last_success_at, m.failing_since, m.backlog,
+                    *leases.get(m.account, ("", None)))
+            for m in imap_state.mailbox_statuses(session))
+        return DeskStatus(now=now, queue_depth=queue_depth,
+                          inbound=queries.inbound_backlog(session, stuck_before),
+                          outbox=queries.outbox_backlog(session, stuck_before),
+                          quarantined=queries.count_inbound(session, "quarantined"),
+                          outbox_failed=queries.count_outbox(session, "failed"),
+                          last_sweep=queries.last_sweep(session), mailboxes=mailboxes)
