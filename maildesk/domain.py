@@ -43,6 +43,7 @@ class InboundState(enum.StrEnum):
     DUPLICATE = "duplicate"
     IGNORED = "ignored"
     QUARANTINED = "quarantined"
+    DROPPED = "dropped"  # an operator gave up on a quarantined message; its bytes and an audit line stay
 
 
 class OutboxState(enum.StrEnum):

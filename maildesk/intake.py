@@ -51,7 +51,8 @@ def accept_raw(db: Database, raw: bytes, envelope: Envelope, now: datetime, max_
 
 
 def _store(db: Database, raw: bytes, envelope: Envelope, digest: str, now: datetime) -> Accepted:
-    with db.transaction() as session:
+    # Durable: this commit is what the 250 (or the IMAP flag) stands on, so it must survive a power cut.
+    with db.transaction(durable=True) as session:
         existing = find_inbound_by_digest(session, digest)
         if existing is not None:
             log.info("inbound=%s duplicate delivery of the same bytes via %s", existing, envelope.source)

@@ -153,10 +153,13 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
             return _finish(row, InboundState.IGNORED, None, (), "our own mail came back: " +
                            ", ".join(verdict.reasons), now)
         if parsed.message_id:
-            done = repo.ticket_with_inbound_message(session, parsed.message_id)
+            # Only the same mail again (same id, sender, subject and text) is a duplicate: senders do
+            # reuse Message-IDs for different mail, and that mail must not vanish (D5b).
+            done = safety.ticket_with_same_mail(session, parsed.message_id, sender.key, parsed.subject,
+                                                parsed.text)
             if done is not None:
                 return _finish(row, InboundState.DUPLICATE, TicketId(done), (),
-                               "Message-ID already on a ticket", now)
+                               "the same mail (Message-ID, sender, subject, text) is on a ticket", now)
         auth, agent = agent_path.identify(desk.agents, session, parsed, row, sender)
         if agent is not None:
             return _agent_mail(desk, session, agent, parsed, row, verdict, blobs, now)

@@ -2,7 +2,10 @@
 
 SQLite runs in WAL mode so readers never block the writer, with
 ``synchronous=NORMAL`` (durable across process crashes, which is what a
-killed daemon is) and every transaction opened with ``BEGIN IMMEDIATE``:
+killed daemon is) except for transactions opened with ``durable=True``: those
+run with ``synchronous=FULL`` so their commit is on disk before it returns, as
+a 250 after DATA promises (RFC 5321 4.1.1.4; RELIABILITY.md D1). Every
+transaction is opened with ``BEGIN IMMEDIATE``:
 the default deferred transaction upgrades its lock on the first write and
 then fails at once with "database is locked" instead of waiting its turn.
 """
@@ -29,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_MS = 30_000
 READ_ONLY = "maildesk_read_only"
+DURABLE = "maildesk_durable"
 
 
 def make_engine(url: str) -> Engine:
@@ -60,7 +64,12 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 
 def _sqlite_on_begin(conn: Any) -> None:
     # Readers take no write lock: in WAL mode they see the last commit and never wait.
-    reading = conn.get_execution_options().get(READ_ONLY, False)
+    options = conn.get_execution_options()
+    reading = options.get(READ_ONLY, False)
+    if not reading:
+        # Per transaction on a pooled connection: set both ways so FULL never leaks into the next one.
+        level = "FULL" if options.get(DURABLE) else "NORMAL"
+        conn.exec_driver_sql(f"PRAGMA synchronous={level}")
     conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
@@ -87,6 +96,7 @@ class Database:
         with translated():
             self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._durable = sessionmaker(self.engine.execution_options(**{DURABLE: True}), expire_on_commit=False)
         reader_engine = self.engine.execution_options(**{READ_ONLY: True})
         self._readers = sessionmaker(reader_engine, expire_on_commit=False)
         # SQLite has one writer at a time. Threads of this process queue on a Python lock instead
@@ -100,14 +110,17 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, durable: bool = False) -> Iterator[Session]:
         """A session that commits on a clean exit and rolls back on error.
+
+        `durable`: on SQLite the commit is fsynced (synchronous=FULL) before this returns; use it
+        for what backs a 250 or an IMAP delete. PostgreSQL commits are durable anyway.
 
         Database failures leave as StoreUnavailable or StoreError (see `translated`),
         so callers never see SQLAlchemy types.
         """
         with self._write_lock:
-            session = self._sessions()
+            session = self._durable() if durable else self._sessions()
             try:
                 with translated():
                     yield session

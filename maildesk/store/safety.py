@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from maildesk.desk.brakes import BRAKED_KINDS, BRAKED_PREFIXES
-from maildesk.store.models import Audit, Inbound, Outbox, Undeliverable
+from maildesk.store.models import Audit, Inbound, Message, Outbox, Undeliverable
 
 
 def _braked_kind() -> ColumnElement[bool]:
@@ -123,3 +123,11 @@ def set_inbound_state(session: Session, inbound_id: int, state: str, error: str,
         values |= {"attempts": 0, "processed_at": None}
     session.execute(update(Inbound).where(Inbound.id == inbound_id).values(**values))
 
+
+
+def ticket_with_same_mail(session: Session, message_id: str, from_email: str, subject: str,
+                          text: str) -> int | None:
+    """The ticket already holding this very mail: same Message-ID, sender, subject and text."""
+    return session.scalars(select(Message.ticket_id).where(
+        Message.message_id == message_id, Message.from_email == from_email, Message.subject == subject,
+        Message.text == text, Message.inbound_id.is_not(None))).first()

@@ -1,0 +1,123 @@
+"""Helpers the reliability scenarios share: mail in through the real intake and pipeline, mail out
+read back from the outbox, a recording SMTP sink, an in-process listener on loopback."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from conftest import NOW, free_port, query
+
+from maildesk.config import SmtpSettings
+from maildesk.domain import Envelope
+from maildesk.intake import accept_raw
+from maildesk.pipeline import Outcome, process_inbound
+from maildesk.services.runtime import Runtime
+from maildesk.transports.smtp_in import DeskHandler, SmtpFront
+
+
+def receive(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example", source: str = "smtp",
+            rcpt: str = "support@example.org", when: datetime = NOW) -> Outcome:
+    """Store `raw` as the SMTP listener or IMAP fetcher would, then process it."""
+    accepted = accept_raw(rt.db, raw, Envelope(mail_from, (rcpt,), source), when, 10**8)
+    return process_inbound(rt.desk, accepted.inbound_id, when)
+
+
+def outbox(rt: Runtime, kind: str | None = None) -> list[tuple[str, list[str], bytes, str]]:
+    """(kind, rcpt_to, raw, state) of every outbox row, oldest first."""
+    rows = query(rt.settings, "select kind, rcpt_to, raw, state from outbox order by id")
+    import json
+    return [(str(k), json.loads(str(r)), bytes(raw), str(s)) for k, r, raw, s in rows  # type: ignore[arg-type]
+            if kind is None or k == kind]
+
+
+def parsed(raw: bytes) -> EmailMessage:
+    """Outbound bytes read back the way a mail client would."""
+    msg = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def count(rt: Runtime, sql: str, *args: object) -> int:
+    """The single number a `select count(*)` returns."""
+    return int(query(rt.settings, sql, *args)[0][0])  # type: ignore[call-overload]
+
+
+@dataclass
+class Sink:
+    """An SMTP server that records what it receives; `answers` scripts failures."""
+
+    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.answers:
+            return self.answers.pop(0)
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@contextmanager
+def sink_server() -> Iterator[tuple[Sink, int]]:
+    """A recording SMTP sink on a loopback port."""
+    handler, port = Sink(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def listener(rt: Runtime, handler: DeskHandler | None = None, max_size: int = 10_240_000,
+             **front: Any) -> Iterator[tuple[str, int]]:
+    """maildesk's own SMTP listener (transports.smtp_in) in this process, storing into `rt`."""
+    port = free_port()
+    settings = SmtpSettings(host="127.0.0.1", port=port, lmtp=False, max_message_size=max_size, enabled=True)
+
+    def accept(raw: bytes, envelope: Envelope) -> int:
+        return accept_raw(rt.db, raw, envelope, NOW, max_size).inbound_id
+
+    handler = handler or DeskHandler(accept, lambda _id: None, lambda _rcpt: True, lmtp=False)
+    smtp = SmtpFront(settings, handler, **front)
+    smtp.start()
+    try:
+        yield "127.0.0.1", port
+    finally:
+        smtp.stop()
+
+
+def smtp_client(address: tuple[str, int]) -> smtplib.SMTP:
+    """An smtplib client connected to `address`."""
+    return smtplib.SMTP(*address, timeout=10)
+
+
+def raw_session(address: tuple[str, int]) -> socket.socket:
+    """A bare socket past the greeting, for protocol violations smtplib will not commit."""
+    sock = socket.create_connection(address, timeout=10)
+    assert sock.recv(1024).startswith(b"220")
+    return sock
+
+
+def read_replies(sock: socket.socket, want: int, timeout: float = 10) -> list[str]:
+    """Read until `want` reply lines (final ones, `NNN `) have arrived or the socket closes."""
+    sock.settimeout(timeout)
+    buf = b""
+    while buf.count(b"\r\n") < want or any(line[3:4] == b"-" for line in buf.split(b"\r\n")[-2:-1]):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        finals = [ln for ln in buf.split(b"\r\n") if ln[3:4] == b" " or len(ln) == 3]
+        if len(finals) >= want:
+            break
+    return [ln.decode() for ln in buf.split(b"\r\n") if ln[3:4] == b" " or len(ln) == 3]
