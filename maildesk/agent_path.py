@@ -37,6 +37,7 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.mail.tokens import parse_reply_address, reply_address, verify
 from maildesk.notify import Draft, Notifier, TicketSummary
+from maildesk.sla_clock import TicketClock
 from maildesk.store import repo
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Session
@@ -54,6 +55,7 @@ class AgentDesk:
     notifier: Notifier
     blobs: BlobStore
     secret: str
+    clock: TicketClock | None = None  # None: the SLA clock is not kept (tools that only read)
 
     def reply_to(self, ticket_id: int, agent_id: int) -> Address:
         """The signed Reply-To that lets this agent act on this ticket by answering a notice."""
@@ -215,6 +217,9 @@ def _carry_out(ad: AgentDesk, session: Session, ticket: Ticket, who: AgentMail, 
     repo.add_event(session, ticket.id, now, actor, "note" if commands.is_note else "agent_reply",
                    f"via {who.proof}", relayed=relay)
     ticket.updated_at = now
+    if ad.clock is not None:
+        # A relayed answer is the first response; status, priority and category move the due times.
+        ad.clock.update(ticket, now, public_reply=relay)
     summary = ticket_summary(session, ticket)
     people = repo.participants(session, ticket.id)
     thread = repo.thread_message_ids(session, ticket.id)

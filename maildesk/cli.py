@@ -25,10 +25,13 @@ from maildesk.logs import configure_logging
 from maildesk.services import agents as agent_service
 from maildesk.services import importer
 from maildesk.services import mailboxes as mailbox_service
+from maildesk.services import report as report_service
 from maildesk.services import quarantine as quarantine_service
 from maildesk.services import rules as rules_service
+from maildesk.services import sla as sla_service
 from maildesk.services import status as status_service
 from maildesk.services import tickets as ticket_service
+from maildesk.services.report_html import render_html
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.store import migrate
 from maildesk.store.db import Database
@@ -299,7 +302,7 @@ def tickets_set_status(ctx: click.Context, ticket_id: int, status: str, reason: 
     """Change a ticket's status and send the requester the status notice."""
     runtime = Runtime.build(settings_of(ctx))
     ids = ticket_service.set_status(runtime.db, runtime.desk.notifier, ticket_id, Status(status),
-                                    "admin:cli", reason, utcnow())
+                                    "admin:cli", reason, utcnow(), clock=runtime.desk.clock)
     for outbox_id in ids:
         runtime.deliver(outbox_id)  # Also recoverable by the daemon's sweep if this fails.
     click.echo(f"#{ticket_id} is now {status}" + (f"; notice queued ({len(ids)})" if ids else ""))
@@ -450,12 +453,18 @@ def import_backlog(ctx: click.Context, path: Path) -> None:
 
 
 @main.command()
+@click.option("--dry-run", is_flag=True, help="Only print what the SLA and auto-close round would do.")
+@click.option("--at", default=None, help="Act as if it were this instant (ISO), e.g. to preview Monday.")
 @click.pass_context
 @reported
-def sweep(ctx: click.Context) -> None:
-    """Queue again whatever is unfinished, once (for cron or a systemd timer; safe on several machines)."""
+def sweep(ctx: click.Context, dry_run: bool, at: str | None) -> None:
+    """Queue again whatever is unfinished, then escalate, remind and auto-close, once (for cron or a
+    systemd timer; safe on several machines). With --dry-run, only print what would be done."""
     settings = settings_of(ctx)
-    click.echo(recover_stuck(settings, Runtime.build(settings)))
+    runtime = Runtime.build(settings)
+    if not dry_run:
+        click.echo(recover_stuck(settings, runtime))
+    _sla_round(runtime, _when(at) or utcnow(), dry_run)
 
 
 @main.group()
@@ -535,3 +544,34 @@ def quarantine_drop(ctx: click.Context, inbound_id: int, reason: str) -> None:
 
 def _operator() -> str:
     return f"cli:{os.environ.get('USER') or os.environ.get('LOGNAME') or 'unknown'}"
+
+
+def _sla_round(runtime: Runtime, now: datetime, dry_run: bool) -> None:
+    """The SLA, reminder and auto-close part of `maildesk sweep`: act (or say what it would do) and print."""
+    result = sla_service.run_sweep(runtime, now, dry_run=dry_run)
+    for outbox_id in result.outbox_ids:
+        runtime.deliver(outbox_id)  # A failed delivery stays queued for the daemon's retries.
+    for action in result.actions:
+        click.echo(f"#{action.ticket_id:<6} {action.action:<30} {action.reason}")
+    verb = "would take" if dry_run else "took"
+    click.echo(f"sla: {result.checked} tickets due, {verb} {len(result.actions)} actions"
+               + ("" if dry_run else f", {len(result.outbox_ids)} notices queued"))
+
+
+@main.command()
+@click.option("--since", default=None, help="Start of the period (ISO date; default: 30 days ago).")
+@click.option("--until", default=None, help="End of the period, exclusive (ISO date; default: now).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a self-contained HTML page with charts to this file.")
+@click.pass_context
+@reported
+def report(ctx: click.Context, since: str | None, until: str | None, html_file: Path | None) -> None:
+    """Tickets opened/closed, response and resolution times in working hours, SLA compliance."""
+    runtime = Runtime.build(settings_of(ctx))
+    now = utcnow()
+    start, end = report_service.period(_when(since), _when(until), now)
+    figures = report_service.build_report(runtime.db, runtime.desk.clock, start, end, now)
+    click.echo(report_service.format_text(figures), nl=False)
+    if html_file is not None:
+        html_file.write_text(render_html(figures, runtime.settings.desk.name), encoding="utf-8")
+        click.echo(f"wrote {html_file}")

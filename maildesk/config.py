@@ -151,6 +151,8 @@ class Settings:
     metrics: MetricsSettings = MetricsSettings()
     # A factory because RoutingSettings is defined further down, with the code that reads it.
     routing: RoutingSettings = field(default_factory=lambda: RoutingSettings())
+    # SLA targets, escalation and auto-closure (docs/sla.md); defined with the code that reads them.
+    sla: SlaSettings = field(default_factory=lambda: SlaSettings())
 
 
 # One entry per key: (expected type(s), default). `None` as default means required.
@@ -217,10 +219,12 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    tables = {k: v for k, v in data.items() if k not in TABLE_ARRAYS and k not in ROUTING_SECTIONS}
+    tables = {k: v for k, v in data.items()
+              if k not in TABLE_ARRAYS and k not in ROUTING_SECTIONS and k not in SLA_SECTIONS}
     values = _checked(path, tables)
     settings = _build(path.resolve(), values, env)
     settings = replace(settings, routing=routing_settings(path, data, values["rules_defaults"]))
+    settings = replace(settings, sla=sla_settings(path, data, settings.routing))
     return replace(settings, imap=_imap_accounts(path, data.get("imap", []), path.resolve().parent, env))
 
 
@@ -970,3 +974,143 @@ def _imap_password(path: Path, section: str, v: dict[str, Any], env: Mapping[str
         return str(env[v["password_env"]])
     return str(v["password"])
 
+
+
+# --- [[sla]], [sla_defaults] and [autoclose]: SLA targets, escalation and auto-closure ----------
+# (docs/sla.md). Durations are working time of the ticket's queue calendar: "90m", "4h", "2d"
+# (a "d" is 24 hours of working time, not a working day; write "18h" for two 9-hour days).
+
+SLA_SECTIONS = ("sla", "sla_defaults", "autoclose")
+SLA_NOTIFY = ("assignee", "queue")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
+_DURATION_UNIT = {"m": 60, "h": 3600, "d": 86400}
+_SLA_KEYS = frozenset({"name", "priority", "category", "tier", "first_response", "resolution"})
+_AUTOCLOSE_KEYS = frozenset({"pending_hours", "reminders", "resolved_days"})
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    """One `[[sla]]` row: empty match lists match anything; targets in working seconds (0 = none)."""
+
+    name: str
+    priorities: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    first_response_seconds: int = 0
+    resolution_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class AutocloseRule:
+    """How long a ticket may wait on the requester: working hours pending (0 = never closes),
+    reminder fractions of that, calendar days resolved (0 = never closes)."""
+
+    pending_hours: float = 8.0
+    reminders: tuple[float, ...] = (0.5, 0.9)
+    resolved_days: float = 3.0
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    """The SLA table, its defaults, and auto-closure with its per-queue and per-category overrides."""
+
+    rows: tuple[SlaRow, ...] = ()
+    pause_while_pending: bool = True
+    warn_at: float = 0.8
+    notify: tuple[str, ...] = ("assignee",)
+    autoclose: AutocloseRule = AutocloseRule()
+    per_queue: tuple[tuple[str, AutocloseRule], ...] = ()
+    per_category: tuple[tuple[str, AutocloseRule], ...] = ()
+
+    def autoclose_for(self, queue: str, category: str) -> AutocloseRule:
+        """The category's override, else the queue's, else the defaults."""
+        return dict(self.per_category).get(category) or dict(self.per_queue).get(queue) or self.autoclose
+
+
+def parse_duration(path: Path, key: str, value: Any) -> int:
+    """Seconds of working time in "90m", "4h" or "2d"; ConfigError names `key` otherwise."""
+    m = _DURATION.match(value) if isinstance(value, str) else None
+    if m is None or float(m[1]) <= 0:
+        raise _fault(path, key, value, 'a working time such as "90m", "4h" or "2d"')
+    return round(float(m[1]) * _DURATION_UNIT[m[2]])
+
+
+def sla_settings(path: Path, data: Mapping[str, Any], routing: RoutingSettings) -> SlaSettings:
+    """The SLA sections of `data`, checked against the configured queues and categories."""
+    known = _Known(queues=frozenset(q.name for q in routing.queues),
+                   categories=frozenset(c.name for c in routing.categories), calendars=frozenset())
+    seen: set[str] = set()
+    rows = tuple(_sla_row(path, f"sla[{i}]", spec, known, seen)
+                 for i, spec in enumerate(_array(path, "sla", data.get("sla", []))))
+    defaults = _table(path, "sla_defaults", data.get("sla_defaults", {}),
+                      frozenset({"pause_while_pending", "warn_at", "notify"}))
+    warn_at = _value(path, "sla_defaults", "warn_at", ((int, float), 0.8), defaults)
+    if not 0 < warn_at < 1:
+        raise _fault(path, "sla_defaults.warn_at", warn_at, "a fraction between 0 and 1, e.g. 0.8")
+    auto = _table(path, "autoclose", data.get("autoclose", {}),
+                  _AUTOCLOSE_KEYS | {"per_queue", "per_category"})
+    base = _autoclose(path, "autoclose", auto, AutocloseRule())
+    return SlaSettings(
+        rows=rows, warn_at=float(warn_at),
+        pause_while_pending=_typed(path, "sla_defaults", defaults, "pause_while_pending", bool, True),
+        notify=_sla_notify(path, defaults.get("notify", "assignee")),
+        autoclose=base,
+        per_queue=_overrides(path, "autoclose.per_queue", auto.get("per_queue", {}), known.queues, base),
+        per_category=_overrides(path, "autoclose.per_category", auto.get("per_category", {}),
+                                known.categories, base),
+    )
+
+
+def _sla_row(path: Path, key: str, spec: Any, known: _Known, seen: set[str]) -> SlaRow:
+    table = _table(path, key, spec, _SLA_KEYS)
+    name = _name(path, f"{key}.name", table.get("name"), seen)
+    if "first_response" not in table and "resolution" not in table:
+        raise ConfigError(f"{path}: {key} (sla {name!r}) sets neither first_response nor resolution")
+
+    def names(field: str, allowed: Iterable[str] | None) -> tuple[str, ...]:
+        if field not in table:
+            return ()
+        items = _strings(path, f"{key}.{field}", table[field])
+        return tuple(_one_of(path, f"{key}.{field}", v, allowed) for v in items) if allowed else items
+
+    return SlaRow(
+        name=name, priorities=names("priority", PRIORITIES), categories=names("category", known.categories),
+        tiers=names("tier", None),
+        first_response_seconds=(parse_duration(path, f"{key}.first_response", table["first_response"])
+                                if "first_response" in table else 0),
+        resolution_seconds=(parse_duration(path, f"{key}.resolution", table["resolution"])
+                            if "resolution" in table else 0),
+    )
+
+
+def _sla_notify(path: Path, value: Any) -> tuple[str, ...]:
+    items = _strings(path, "sla_defaults.notify", value)
+    for item in items:
+        if item not in SLA_NOTIFY:
+            _address(path, "sla_defaults.notify", item)
+    return tuple(i.lower() for i in items)
+
+
+def _autoclose(path: Path, key: str, table: Mapping[str, Any], base: AutocloseRule) -> AutocloseRule:
+    hours = _value(path, key, "pending_hours", ((int, float), base.pending_hours), table)
+    days = _value(path, key, "resolved_days", ((int, float), base.resolved_days), table)
+    reminders = _typed(path, key, table, "reminders", list, list(base.reminders))
+    for name, value in (("pending_hours", hours), ("resolved_days", days)):
+        _not_negative(path, f"{key}.{name}", value)
+    if not all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f < 1 for f in reminders):
+        raise _fault(path, f"{key}.reminders", reminders,
+                     "a list of fractions between 0 and 1, e.g. [0.5, 0.9]")
+    return AutocloseRule(pending_hours=float(hours), reminders=tuple(sorted(float(f) for f in reminders)),
+                         resolved_days=float(days))
+
+
+def _overrides(path: Path, key: str, given: Any, allowed: frozenset[str],
+               base: AutocloseRule) -> tuple[tuple[str, AutocloseRule], ...]:
+    if not isinstance(given, dict):
+        raise _fault(path, key, given, f"a table of [{key}.NAME] tables")
+    out = []
+    for name, spec in given.items():
+        _one_of(path, f"{key}.{name}", name, allowed)
+        out.append((name, _autoclose(path, f"{key}.{name}", _table(path, f"{key}.{name}", spec,
+                                                                    _AUTOCLOSE_KEYS), base)))
+    return tuple(out)

@@ -13,6 +13,7 @@ from maildesk.domain import Envelope
 from maildesk.errors import ConfigError
 from maildesk.intake import accept_raw
 from maildesk.services.runtime import Runtime, utcnow
+from maildesk.services.sla import run_sweep
 from maildesk.sweeper import recover
 from maildesk.tasks import Handlers, Jobs, make_broker
 from maildesk.transports.imap_fetch import Fetchers
@@ -96,6 +97,12 @@ class Daemon:
             recover(self.runtime.db, utcnow(), stuck, self.jobs.enqueue_inbound, self.jobs.enqueue_outbox)
         except Exception:  # The store may be down for a moment; the next round tries again.
             log.exception("sweep failed")
+        try:
+            # SLA escalation, reminders and auto-closure (issue #6); its notices go out through the queue.
+            for outbox_id in run_sweep(self.runtime, utcnow()).outbox_ids:
+                self.jobs.enqueue_outbox(outbox_id)
+        except Exception:  # Same as above: a failed round is retried at the next interval.
+            log.exception("SLA sweep failed")
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)

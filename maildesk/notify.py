@@ -7,7 +7,7 @@ same transaction as the ticket change (DESIGN.md decision 2).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -142,6 +142,16 @@ class Notifier:
         return self._draft(f"status_{ticket.status}", ticket, tuple(to), context, now,
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
                            auto_submitted="auto-generated")
+
+    def ticket_notice(self, kind: str, ticket: TicketSummary, to: Sequence[Address],
+                      extra: Mapping[str, ContextValue], thread: Sequence[str], now: datetime,
+                      reply_to: Address | None = None) -> Draft:
+        """An automatic notice about a ticket from template `kind`: the first of `to` in To, the rest
+        in Cc (reminders and closure to the requester; SLA warnings and breaches to one agent)."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft(kind, ticket, tuple(to[:1]), context, now, cc=tuple(to[1:]),
+                           in_reply_to=thread[-1] if thread else "", references=tuple(thread),
+                           auto_submitted="auto-generated", reply_to=reply_to)
 
     def _context(self, ticket: TicketSummary, mail: MailSummary | None) -> dict[str, ContextValue]:
         # An allow-list: templates see these values and nothing else.

@@ -39,6 +39,7 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.notify import Draft, MailSummary, Notifier, TicketSummary
 from maildesk.routing import Routing, ack_template, apply_outcome, rule_notices
+from maildesk.sla_clock import TicketClock
 from maildesk.store import repo, safety
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database, Session
@@ -77,12 +78,17 @@ class Desk:
     @functools.cached_property
     def agents(self) -> AgentDesk:
         """The agent path's view of the desk."""
-        return AgentDesk(self.settings, self.notifier, self.blobs, self.secret)
+        return AgentDesk(self.settings, self.notifier, self.blobs, self.secret, clock=self.clock)
 
     @functools.cached_property
     def routing(self) -> Routing:
         """Queues, calendars and rules compiled from the settings, once per process."""
         return Routing.from_settings(self.settings, self.notifier.renderer, datetime.now(UTC).date())
+
+    @functools.cached_property
+    def clock(self) -> TicketClock:
+        """SLA due times and the auto-close clock, counted in the queues' calendars."""
+        return TicketClock.from_settings(self.settings, self.routing.calendars)
 
     @property
     def own(self) -> OwnIdentity:
@@ -247,6 +253,7 @@ def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: P
     else:
         ticket = _follow_up(session, decision, requester.id, verdict, now)
     outcome = _apply_rules(desk, session, ticket, decision, parsed, row, now)
+    desk.clock.update(ticket, now)  # New ticket, reopened one, or rules changed priority: due times follow.
     # Machine mail on an existing ticket is kept for the team as an internal entry: it is not the
     # requester's reply (no SLA clock, no reopening) and is never quoted to anyone.
     internal = verdict.machine and isinstance(decision, FollowUp)

@@ -10,6 +10,7 @@ from maildesk.desk.lifecycle import REQUESTER_NOTICE, check_transition, closes
 from maildesk.domain import Address, Status
 from maildesk.errors import TicketNotFound
 from maildesk.notify import Notifier, TicketSummary
+from maildesk.sla_clock import TicketClock
 from maildesk.store import queries, repo
 from maildesk.store.db import Database
 
@@ -113,8 +114,10 @@ def show_ticket(db: Database, ticket_id: int) -> TicketDetail:
 
 
 def set_status(db: Database, notifier: Notifier, ticket_id: int, status: Status, actor: str, reason: str,
-               now: datetime) -> list[int]:
-    """Move a ticket to `status`, record the event, and queue the requester's notice; return outbox ids."""
+               now: datetime, clock: TicketClock | None = None) -> list[int]:
+    """Move a ticket to `status`, record the event, and queue the requester's notice; return outbox ids.
+
+    With `clock`, the ticket's SLA and auto-close clock follow the change."""
     with db.transaction() as session:
         ticket = queries.ticket_for_update(session, ticket_id)
         if ticket is None:
@@ -123,6 +126,8 @@ def set_status(db: Database, notifier: Notifier, ticket_id: int, status: Status,
         check_transition(old, status)
         queries.apply_status(session, ticket, status, reason, now, closes(status))
         repo.add_event(session, ticket_id, now, actor, "status", reason, old=old, new=status)
+        if clock is not None:
+            clock.update(ticket, now)
         if status not in REQUESTER_NOTICE:
             return []
         people = repo.participants(session, ticket_id)

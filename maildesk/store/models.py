@@ -116,6 +116,8 @@ class Ticket(Base):
         Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_requester", "requester_id"),
         Index("ix_tickets_spam_status", "spam", "status"),
+        # The sweep reads only tickets whose next check is due; NULL means nothing to check.
+        Index("ix_tickets_next_check", "next_check_at"),
         {"sqlite_autoincrement": True},
     )
 
@@ -139,6 +141,21 @@ class Ticket(Base):
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     tier: Mapped[str] = mapped_column(String(32), default="")
     spam: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The SLA and auto-close clock (issue #6, docs/sla.md). `clock_status` is the status the clock
+    # last saw, so recomputing after any change is idempotent; `waiting_since` is when the ticket
+    # went pending or resolved; `paused_seconds` the working time spent pending; `sla_sent` the
+    # warnings and breaches already sent ("first_response.warning,…").
+    sla_policy: Mapped[str] = mapped_column(String(64), default="")
+    first_response_due: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution_due: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    clock_status: Mapped[str] = mapped_column(String(16), default="")
+    sla_sent: Mapped[str] = mapped_column(String(128), default="")
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Participant(Base):
