@@ -105,7 +105,12 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def query(settings: Settings, sql: str, *args: object) -> list[tuple[object, ...]]:
-    """Read the SQLite database directly, the way an admin with sqlite3 would."""
+    """Read the database directly, the way an admin with sqlite3 or psql would (`?` placeholders)."""
+    if settings.database.url.startswith("postgresql"):
+        import psycopg  # only for the PostgreSQL runs (tests/integration/servers.py)
+
+        with psycopg.connect(settings.database.url.replace("+psycopg", "")) as pg:
+            return [tuple(r) for r in pg.execute(sql.replace("?", "%s"), args).fetchall()]  # type: ignore[arg-type]
     path = settings.database.url.removeprefix("sqlite:///")
     with sqlite3.connect(path, timeout=30) as conn:
         return conn.execute(sql, args).fetchall()

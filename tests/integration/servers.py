@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -175,7 +176,8 @@ def _purge_rabbit(port: int) -> None:
 @pytest.fixture(scope="session")
 def rabbitmq_server() -> Iterator[RabbitMQ]:
     """One RabbitMQ node for the whole session (it takes several seconds to boot)."""
-    binary = require("rabbitmq-server", "RabbitMQ")
+    # The real script, not /usr/sbin's wrapper, which switches to the rabbitmq user and drops our env.
+    binary = require("/usr/lib/rabbitmq/bin/rabbitmq-server", "RabbitMQ")
     root = Path(tempfile.mkdtemp(prefix="maildesk-rabbit-"))
     port, dist = free_port(), free_port()
     env = os.environ | {
@@ -193,10 +195,32 @@ def rabbitmq_server() -> Iterator[RabbitMQ]:
         _wait_port(port, 120, "rabbitmq-server", proc)
         yield RabbitMQ(port=port, purge=lambda: _purge_rabbit(port))
     finally:
-        subprocess.run(["rabbitmqctl", "-n", env["RABBITMQ_NODENAME"], "stop"], env=env,
+        subprocess.run([str(Path(binary).with_name("rabbitmqctl")), "-n", env["RABBITMQ_NODENAME"], "stop"], env=env,
                        capture_output=True, timeout=60)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(30)
         if proc.poll() is None:
             os.killpg(proc.pid, 9)
         shutil.rmtree(root, ignore_errors=True)
+
+
+BACKENDS = ["sqlite", "postgres+redis"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Config tables for one backend: nothing for SQLite + embedded, else a fresh PostgreSQL database
+    and an emptied Redis. A test module runs its `serve` tests on each by overriding `serve` with
+    `serve_on_backend` (see test_serve_smtp.py)."""
+    if request.param == "sqlite":
+        return ""
+    pg: Postgres = request.getfixturevalue("postgres_server")
+    rd: Redis = request.getfixturevalue("redis_server")
+    return f'[database]\nurl = "{pg.new_database()}"\n[broker]\nurl = "{rd.new_url()}"\n'
+
+
+def serve_on_backend(serve: Callable[..., Any], backend: str) -> Callable[..., Any]:
+    """Wrap conftest's `serve` factory so every daemon it makes uses `backend`."""
+    def factory(extra: str = "", smtp: str = "", **desk: str) -> Any:
+        return serve(extra + backend, smtp, **desk)
+    return factory

@@ -10,6 +10,13 @@ from email import message_from_bytes, policy
 
 import pytest
 from conftest import ServeProcess, make_mail, outbox_files, query, wait_for
+from servers import backend, postgres_server, redis_server, serve_on_backend  # noqa: F401
+
+
+@pytest.fixture
+def serve(serve: Callable[..., ServeProcess], backend: str) -> Callable[..., ServeProcess]:  # noqa: F811
+    """Every test here runs on SQLite + embedded queue and again on PostgreSQL + Redis."""
+    return serve_on_backend(serve, backend)
 
 
 def _send(daemon: ServeProcess, raw: bytes, mail_from: str = "bob@client.example",
