@@ -124,6 +124,7 @@ class ServeProcess:
         self.settings = config.load(config_path)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = config_path.parent / "serve.log"
+        self.start_args: tuple[str, ...] = ("serve",)  # ("serve", "--no-workers") for a front end only
 
     def cli(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         """Run another `maildesk` command against the same config."""
@@ -134,7 +135,7 @@ class ServeProcess:
         """Start the daemon and wait until its SMTP port answers."""
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "maildesk", "--config", str(self.config_path), "serve"],
+                [sys.executable, "-m", "maildesk", "--config", str(self.config_path), *self.start_args],
                 stdout=log, stderr=subprocess.STDOUT)
         wait_for(self._listening, 20, f"maildesk serve to listen (see {self.log})")
         return self
