@@ -69,3 +69,33 @@ def _split(name: str, text: str) -> Rendered:
     if not head.lower().startswith("subject:"):
         raise ConfigError(f"template {name} must start with a 'Subject:' line")
     return Rendered(subject=" ".join(head[len("subject:"):].split()), body=body.lstrip("\n"))
+
+
+class MacroRenderer:
+    """Canned replies from an admin's folder: ``<lang>/NAME.txt.j2`` first, then ``NAME.txt.j2``.
+
+    A macro is body text only (no Subject line). Same sandbox and strictness as the notices: the
+    context is an allow-list built by the caller, and an unknown variable is an error, not a blank.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(str(folder)),
+                                         undefined=jinja2.StrictUndefined, autoescape=False,
+                                         keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True)
+
+    def names(self) -> list[str]:
+        """Every macro name in the folder, sorted, each once."""
+        found = {p.name.removesuffix(".txt.j2") for p in self.folder.glob("*.txt.j2")}
+        found |= {p.name.removesuffix(".txt.j2") for p in self.folder.glob("*/*.txt.j2")}
+        return sorted(found)
+
+    def render(self, name: str, language: str, context: Mapping[str, ContextValue]) -> str:
+        """Macro `name` in `language` (else the language-neutral one); ConfigError when missing or broken."""
+        try:
+            template = self._env.select_template([f"{language}/{name}.txt.j2", f"{name}.txt.j2"])
+            return template.render(dict(context)).strip("\n")
+        except jinja2.TemplateNotFound as exc:
+            raise ConfigError(f"no macro {name!r} in {self.folder}") from exc
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"macro {name!r} failed: {exc}") from exc

@@ -54,7 +54,22 @@ class Note:
     """The whole reply is internal."""
 
 
-Command = SetStatus | SetPriority | SetCategory | Assign | ChangeCc | Note
+@dataclass(frozen=True)
+class UseMacro:
+    """Insert canned reply `name` (a template in `[macros] path`) into the relayed text."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Forward:
+    """Send the requester's last message to a third party, whose replies come back internal."""
+
+    address: str
+
+
+Command = SetStatus | SetPriority | SetCategory | Assign | ChangeCc | Note | UseMacro | Forward
+_MACRO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -118,7 +133,20 @@ def _one(name: str, args: list[str], categories: Collection[str]) -> Command | s
         return Assign(args[0]) if len(args) == 1 else "#assign needs an agent, 'me' or 'none'"
     if name == "cc":
         return _cc(args)
+    if name in ("macro", "forward"):
+        return _self_service(name, args)
     return f"unknown command #{name}"
+
+
+def _self_service(name: str, args: list[str]) -> Command | str:
+    if name == "macro":
+        if len(args) != 1 or not _MACRO_NAME.match(args[0]):
+            return "#macro needs one macro name (letters, digits, - or _); see `maildesk macros list`"
+        return UseMacro(args[0].lower())
+    address = args[0].strip("<>") if len(args) == 1 else ""
+    if not _ADDRESS.match(address):
+        return "#forward needs one mail address"
+    return Forward(address.lower())
 
 
 def _choice(args: list[str], kind: type[Status] | type[Priority], label: str,
@@ -136,3 +164,13 @@ def _cc(args: list[str]) -> Command | str:
     if not _ADDRESS.match(address):
         return f"#cc: {args[1]!r} is not a mail address"
     return ChangeCc(args[0].lower() == "add", address.lower())
+
+
+def forward_problem(commands: ParsedCommands, own_addresses: Collection[str]) -> str:
+    """Why the `#forward` commands cannot be carried out (a forward to ourselves would loop), or ""."""
+    for command in commands.commands:
+        if isinstance(command, Forward):
+            local, _, domain = command.address.rpartition("@")
+            if f"{local.split('+', 1)[0]}@{domain}" in own_addresses:
+                return f"#forward: {command.address} is the desk's own address"
+    return ""

@@ -1,0 +1,108 @@
+"""The knowledge-base index: one row per article, searched by full text. Plain values in and out.
+
+The rows hold stems made by maildesk.desk.kb_text, never raw words, so the database only matches
+whole tokens: SQLite through the FTS5 table ``kb_fts`` (rowid = article id, ``unicode61``),
+PostgreSQL through a GIN index on ``to_tsvector('simple', …)``. Both only pick candidates; the
+ranking and the relevance threshold are the pure scorer's, so both backends suggest alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import JSON, Index, String, Text, delete, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from maildesk.store.models import Base, Id
+
+#: At most this many articles come back from the full-text index for the scorer to rank.
+CANDIDATES = 30
+
+
+class KbArticle(Base):
+    """An article of the knowledge base as indexed by `maildesk kb index`."""
+
+    __tablename__ = "kb_articles"
+    __table_args__ = (Index("uq_kb_articles_language_slug", "language", "slug", unique=True),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    slug: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    title_stems: Mapped[str] = mapped_column(Text, default="")
+    tag_stems: Mapped[str] = mapped_column(Text, default="")
+    body_stems: Mapped[str] = mapped_column(Text, default="")
+
+
+@dataclass(frozen=True)
+class KbEntry:
+    """One article's row: stems are space-separated."""
+
+    language: str
+    slug: str
+    title: str
+    url: str
+    tags: tuple[str, ...]
+    title_stems: str
+    tag_stems: str
+    body_stems: str
+
+
+def replace_index(session: Session, entries: Sequence[KbEntry]) -> None:
+    """Make the index hold exactly `entries` (in this transaction)."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    session.execute(delete(KbArticle))
+    if sqlite:
+        session.execute(text("DELETE FROM kb_fts"))
+    for e in entries:
+        row = KbArticle(language=e.language, slug=e.slug, title=e.title, url=e.url, tags=list(e.tags),
+                        title_stems=e.title_stems, tag_stems=e.tag_stems, body_stems=e.body_stems)
+        session.add(row)
+        session.flush()
+        if sqlite:
+            session.execute(text("INSERT INTO kb_fts (rowid, stems) VALUES (:id, :stems)"),
+                            {"id": row.id, "stems": " ".join((e.title_stems, e.tag_stems, e.body_stems))})
+
+
+def candidates(session: Session, language: str, terms: Sequence[str]) -> list[KbEntry]:
+    """Articles in `language` sharing at least one of `terms`, best full-text rank first."""
+    if not terms:
+        return []
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        ids = session.execute(text(
+            "SELECT a.id FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid "
+            "WHERE kb_fts MATCH :match AND a.language = :language ORDER BY bm25(kb_fts) LIMIT :n"),
+            {"match": match, "language": language, "n": CANDIDATES}).scalars().all()
+    elif dialect == "postgresql":
+        query = " | ".join("'" + t.replace("'", "''").replace("\\", "") + "'" for t in terms)
+        ids = session.execute(text(
+            f"SELECT id FROM kb_articles WHERE language = :language AND {_PG_VECTOR} @@ "
+            f"to_tsquery('simple', :query) ORDER BY ts_rank({_PG_VECTOR}, to_tsquery('simple', :query)) "
+            "DESC LIMIT :n"), {"query": query, "language": language, "n": CANDIDATES}).scalars().all()
+    else:  # Any other database: the knowledge base is small, let the scorer read it all.
+        ids = session.scalars(select(KbArticle.id).where(KbArticle.language == language)).all()
+    rows = session.scalars(select(KbArticle).where(KbArticle.id.in_(ids))).all()
+    order = {article_id: i for i, article_id in enumerate(ids)}
+    return [_entry(r) for r in sorted(rows, key=lambda r: order[r.id])]
+
+
+#: The expression the PostgreSQL GIN index of migration 0007 is built on; queries must repeat it.
+_PG_VECTOR = "to_tsvector('simple', title_stems || ' ' || tag_stems || ' ' || body_stems)"
+
+
+def articles(session: Session, language: str | None = None) -> list[KbEntry]:
+    """Every indexed article (of `language` when given), by language and slug."""
+    query = select(KbArticle).order_by(KbArticle.language, KbArticle.slug)
+    if language is not None:
+        query = query.where(KbArticle.language == language)
+    return [_entry(r) for r in session.scalars(query)]
+
+
+def _entry(row: KbArticle) -> KbEntry:
+    return KbEntry(language=row.language, slug=row.slug, title=row.title, url=row.url, tags=tuple(row.tags),
+                   title_stems=row.title_stems, tag_stems=row.tag_stems, body_stems=row.body_stems)
