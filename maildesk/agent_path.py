@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from maildesk import macros, third_party
 from maildesk.config import Settings
 from maildesk.desk.agent_auth import AgentEvidence, AgentVerdict, authenticate_agent
 from maildesk.desk.commands import (
@@ -142,6 +143,8 @@ def handle(ad: AgentDesk, session: Session, who: AgentMail, parsed: ParsedMail, 
         _store(session, ticket.id, row, parsed, who, new_text, Direction.INTERNAL, blobs, "auto_reply", now)
         return ticket.id, [], "agent's automatic reply kept as an internal entry"
     commands = parse_commands(new_text, _categories(ad))
+    if commands.error is None:  # #macro texts and #forward's note join the text before planning (#9).
+        commands = macros.expand(ad.settings, session, ticket, who.agent, new_text, commands)
     plan_or_error = _plan(session, ticket, commands, who) if commands.error is None else commands.error.reason
     if isinstance(plan_or_error, str):
         line = f"line {commands.error.line_no}: {commands.error.line}: " if commands.error else ""
@@ -150,6 +153,9 @@ def handle(ad: AgentDesk, session: Session, who: AgentMail, parsed: ParsedMail, 
         repo.add_event(session, ticket.id, now, f"agent:{who.agent_id}", "command_error", problem)
         return ticket.id, [_error(ad, who, parsed, problem, now)], "agent command refused"
     drafts = _carry_out(ad, session, ticket, who, parsed, row, blobs, commands, plan_or_error, now)
+    outreach = third_party.Outreach(ad.settings, ad.notifier, ad.blobs, ad.secret)
+    drafts.extend(third_party.forwards(outreach, session, ticket, ticket_summary(session, ticket), who.agent,
+                                       f"agent:{who.agent_id}", commands, now))
     return ticket.id, drafts, f"agent reply ({who.proof})"
 
 

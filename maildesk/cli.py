@@ -13,7 +13,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
-from maildesk import config
+from maildesk import cli_selfservice, config
 from maildesk.config import Settings
 from maildesk.daemon import Daemon
 from maildesk.doctor import checks as doctor_checks
@@ -110,7 +110,9 @@ def init(ctx: click.Context) -> None:
 @reported
 def serve(ctx: click.Context, no_workers: bool) -> None:
     """Receive mail over SMTP/LMTP, process it and send replies, until SIGTERM."""
-    Daemon(Runtime.build(settings_of(ctx)), workers=not no_workers).run()
+    runtime = Runtime.build(settings_of(ctx))
+    cli_selfservice.reindex_on_start(runtime)
+    Daemon(runtime, workers=not no_workers).run()
 
 
 @main.command()
@@ -575,3 +577,6 @@ def report(ctx: click.Context, since: str | None, until: str | None, html_file: 
     if html_file is not None:
         html_file.write_text(render_html(figures, runtime.settings.desk.name), encoding="utf-8")
         click.echo(f"wrote {html_file}")
+
+
+cli_selfservice.register(main, settings_of, reported)  # `kb` and `macros` (issue #9)

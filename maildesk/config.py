@@ -153,6 +153,8 @@ class Settings:
     routing: RoutingSettings = field(default_factory=lambda: RoutingSettings())
     # SLA targets, escalation and auto-closure (docs/sla.md); defined with the code that reads them.
     sla: SlaSettings = field(default_factory=lambda: SlaSettings())
+    # Knowledge base, macros and the status address (docs/self-service.md); defined further down.
+    selfservice: SelfServiceSettings = field(default_factory=lambda: SelfServiceSettings())
 
 
 # One entry per key: (expected type(s), default). `None` as default means required.
@@ -168,6 +170,7 @@ SCHEMA: dict[str, dict[str, _Spec]] = {
         "data_dir": (str, "var"),
         "templates_dir": (str, ""),
         "admin": (str, ""),
+        "status_address": (str, ""),
     },
     "database": {"url": (str, "")},
     "broker": {"url": (str, "embedded"), "worker_threads": (int, 4), "processes": (int, 1)},
@@ -196,6 +199,8 @@ SCHEMA: dict[str, dict[str, _Spec]] = {
     },
     "log": {"level": (str, "INFO")},
     "rules_defaults": {"importance_high": (bool, True)},
+    "kb": {"path": (str, ""), "suggestions": (int, 3), "min_score": ((int, float), 0.35)},
+    "macros": {"path": (str, "")},
 }
 
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
@@ -225,6 +230,7 @@ def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:
     settings = _build(path.resolve(), values, env)
     settings = replace(settings, routing=routing_settings(path, data, values["rules_defaults"]))
     settings = replace(settings, sla=sla_settings(path, data, settings.routing))
+    settings = replace(settings, selfservice=selfservice_settings(path, values))
     return replace(settings, imap=_imap_accounts(path, data.get("imap", []), path.resolve().parent, env))
 
 
@@ -1114,3 +1120,36 @@ def _overrides(path: Path, key: str, given: Any, allowed: frozenset[str],
         out.append((name, _autoclose(path, f"{key}.{name}", _table(path, f"{key}.{name}", spec,
                                                                     _AUTOCLOSE_KEYS), base)))
     return tuple(out)
+
+
+# --- [kb], [macros] and [desk] status_address: requesters' self-service (docs/self-service.md) ---
+
+
+@dataclass(frozen=True)
+class SelfServiceSettings:
+    """Where knowledge-base articles and macros live (None: feature off), how many articles an
+    acknowledgement suggests and how relevant they must be, and the status address ("" = the
+    desk address with +status)."""
+
+    kb_path: Path | None = None
+    suggestions: int = 3
+    min_score: float = 0.35
+    macros_path: Path | None = None
+    status_address: str = ""
+
+
+def selfservice_settings(path: Path, v: Mapping[str, Mapping[str, Any]]) -> SelfServiceSettings:
+    """The self-service keys of the checked sections `v`, relative paths resolved beside `path`."""
+    base = path.resolve().parent
+    kb, macros = v["kb"], v["macros"]
+    min_score = kb["min_score"]
+    if not 0 <= min_score <= 1:
+        raise ConfigError(f"{path}: kb.min_score = {min_score!r} should be between 0 and 1")
+    status = v["desk"]["status_address"]
+    return SelfServiceSettings(
+        kb_path=(base / kb["path"]).resolve() if kb["path"] else None,
+        suggestions=_not_negative(path, "kb.suggestions", kb["suggestions"]),
+        min_score=float(min_score),
+        macros_path=(base / macros["path"]).resolve() if macros["path"] else None,
+        status_address=_address(path, "desk.status_address", status).lower() if status else "",
+    )

@@ -80,11 +80,13 @@ class Notifier:
         self.identity = identity
 
     def acknowledgement(self, ticket: TicketSummary, mail: MailSummary, now: datetime,
-                        template: str = "ack") -> Draft:
+                        template: str = "ack", articles: Sequence[Mapping[str, str]] = ()) -> Draft:
         """The acknowledgement to the requester of a new ticket, threaded on their mail.
 
-        `template` may name a category's own acknowledgement (`ack/<category>`)."""
-        return self._draft("ack", ticket, (ticket.requester,), self._context(ticket, mail), now,
+        `template` may name a category's own acknowledgement (`ack/<category>`); `articles` are
+        knowledge-base suggestions ({"title", "url"}) it lists."""
+        context = self._context(ticket, mail) | {"articles": [dict(a) for a in articles]}
+        return self._draft("ack", ticket, (ticket.requester,), context, now,
                            in_reply_to=mail.message_id, references=(*mail.references, mail.message_id),
                            auto_submitted="auto-replied", template=template)
 
@@ -135,6 +137,29 @@ class Notifier:
         return self._draft("agent_error", summary, (agent,), context, now, in_reply_to=message_id,
                            references=(message_id,), auto_submitted="auto-replied")
 
+    def third_party_forward(self, ticket: TicketSummary, to: Address, extra: Mapping[str, ContextValue],
+                            reply_to: Address, files: tuple[OutgoingAttachment, ...], now: datetime) -> Draft:
+        """A ticket's request forwarded to a third party; `reply_to` is their signed address."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft("third_party_forward", ticket, (to,), context, now, in_reply_to="", references=(),
+                           auto_submitted="", reply_to=reply_to, files=files)
+
+    def third_party_reply(self, ticket: TicketSummary, agent: Address, extra: Mapping[str, ContextValue],
+                          reply_to: Address, files: tuple[OutgoingAttachment, ...], now: datetime) -> Draft:
+        """A third party's answer, shown to one agent (it never reaches the requester by itself)."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft("third_party_reply", ticket, (agent,), context, now, in_reply_to="", references=(),
+                           auto_submitted="auto-generated", reply_to=reply_to, files=files)
+
+    def status_list(self, to: Address, language: str, extra: Mapping[str, ContextValue], in_reply_to: str,
+                    now: datetime) -> Draft:
+        """The answer to a mail to the status address: a list of the sender's tickets, to `to` only."""
+        summary = TicketSummary(id=0, subject="", status="", priority="", category="", language=language,
+                                requester=to)
+        context = self._context(summary, None) | dict(extra)
+        return self._draft("status_list", summary, (to,), context, now, in_reply_to=in_reply_to,
+                           references=(in_reply_to,), auto_submitted="auto-replied")
+
     def status_notice(self, ticket: TicketSummary, to: Sequence[Address], reason: str,
                       thread: Sequence[str], now: datetime) -> Draft:
         """The status-update notice for the status the ticket is now in."""
@@ -168,6 +193,7 @@ class Notifier:
             "requester_name": ticket.requester.name,
             "requester_email": ticket.requester.email,
             "reason": "",
+            "articles": [],
         }
         if mail is not None:
             context |= {"from_name": mail.sender.name or mail.sender.email, "from_email": mail.sender.email,

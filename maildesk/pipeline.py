@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from maildesk import agent_path, metrics
+from maildesk import agent_path, metrics, selfservice
 from maildesk.agent_path import AgentDesk
 from maildesk.config import Settings
 from maildesk.desk import brakes
@@ -79,6 +79,12 @@ class Desk:
     def agents(self) -> AgentDesk:
         """The agent path's view of the desk."""
         return AgentDesk(self.settings, self.notifier, self.blobs, self.secret, clock=self.clock)
+
+    @functools.cached_property
+    def selfservice(self) -> selfservice.SelfServiceDesk:
+        """Status requests, requester commands, third parties and suggestions (issue #9)."""
+        return selfservice.SelfServiceDesk(self.settings, self.notifier, self.blobs, self.secret,
+                                           clock=self.clock)
 
     @functools.cached_property
     def routing(self) -> Routing:
@@ -166,11 +172,18 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
             if done is not None:
                 return _finish(row, InboundState.DUPLICATE, TicketId(done), (),
                                "the same mail (Message-ID, sender, subject, text) is on a ticket", now)
+        taken = selfservice.intercept(desk.selfservice, session, parsed, row, sender, verdict, blobs, now)
+        if taken is not None:  # A status request or a third party's answer: never a ticket or a reply.
+            ids = _to_outbox(desk, session, taken.ticket_id, list(taken.drafts), now)
+            return _finish(row, taken.state, TicketId(taken.ticket_id) if taken.ticket_id else None, ids,
+                           taken.reason, now)
         auth, agent = agent_path.identify(desk.agents, session, parsed, row, sender)
         if agent is not None:
             return _agent_mail(desk, session, agent, parsed, row, verdict, blobs, now)
         decision = _decide(desk, session, parsed, sender, verdict, now)
+        decision, command = selfservice.requester_command(session, decision, parsed, sender, verdict)
         ticket, drafts = _carry_out(desk, session, decision, parsed, sender, verdict, row, blobs, now)
+        drafts.extend(selfservice.carry_out_command(desk.selfservice, session, ticket, command, now))
         drafts.extend(_bounce_consequences(desk, session, ticket, verdict, now))
         if auth.failed_claim:
             # From: names an agent but nothing proves it: handled as a requester's mail, and recorded.
@@ -403,7 +416,8 @@ def _acknowledgement(desk: Desk, session: Session, ticket: Ticket, summary: Tick
         return []
     template = ack_template(desk.notifier.renderer, ticket.category, ticket.language)
     try:
-        return [desk.notifier.acknowledgement(summary, mail, now, template)]
+        articles = selfservice.ack_articles(desk.selfservice, session, ticket, mail, now)
+        return [desk.notifier.acknowledgement(summary, mail, now, template, articles)]
     except UnsendableAddress as exc:
         # The ticket stands; only the acknowledgement cannot be written to this address.
         log.warning("ticket=%s acknowledgement not sent: %s", ticket.id, exc)
