@@ -115,6 +115,10 @@ def main() -> None:
         print(f"inserted {args.tickets:,} tickets ({args.due:,} due) in {time.perf_counter() - started:.1f} s")
         runtime = Runtime.build(settings)
         started = time.perf_counter()
+        planned = sweep_tickets(sweep_desk(runtime), NOW, dry_run=True)
+        print(f"dry run (read due rows by index + decide, no writes, no mail): {len(planned.actions):,} "
+              f"actions in {time.perf_counter() - started:.2f} s")
+        started = time.perf_counter()
         result = sweep_tickets(sweep_desk(runtime), NOW)
         took = time.perf_counter() - started
         kinds: dict[str, int] = {}
