@@ -78,7 +78,8 @@ class Postgres:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
 
 
-def _start_postgres(root: Path) -> Postgres:
+def start_postgres(root: Path) -> Postgres:
+    """initdb and start a throwaway cluster in `root` on a free loopback port (also used by bench/)."""
     bindir = Path(require("/usr/lib/postgresql/*/bin/initdb", "PostgreSQL")).parent
     data, sockets = root / "data", root / "run"
     for d in (root, data, sockets):
@@ -96,7 +97,8 @@ def _start_postgres(root: Path) -> Postgres:
     return Postgres(port=port, root=root)
 
 
-def _stop_postgres(server: Postgres) -> None:
+def stop_postgres(server: Postgres) -> None:
+    """Stop the cluster at once; its data is thrown away anyway."""
     bindir = Path(require("/usr/lib/postgresql/*/bin/pg_ctl", "PostgreSQL")).parent
     subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(server.root / "data"), "-m", "immediate",
                                  "stop"]), capture_output=True, timeout=60)
@@ -107,11 +109,11 @@ def postgres_server() -> Iterator[Postgres]:
     """One PostgreSQL cluster for the whole session."""
     require("/usr/lib/postgresql/*/bin/initdb", "PostgreSQL")
     root = Path(tempfile.mkdtemp(prefix="maildesk-pg-"))
-    server = _start_postgres(root)
+    server = start_postgres(root)
     try:
         yield server
     finally:
-        _stop_postgres(server)
+        stop_postgres(server)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -131,17 +133,23 @@ class Redis:
         return f"redis://127.0.0.1:{self.port}/{db}"
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[Redis]:
-    """One Redis for the whole session, in memory only."""
+def start_redis() -> tuple[Redis, subprocess.Popen[bytes]]:
+    """A Redis in memory only, on a free loopback port (also used by bench/)."""
     binary = require("redis-server", "Redis")
     port = free_port()
     proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no", "--daemonize", "no"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_port(port, 20, "redis-server", proc)
+    return Redis(port=port), proc
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    """One Redis for the whole session, in memory only."""
+    server, proc = start_redis()
     try:
-        _wait_port(port, 20, "redis-server", proc)
-        yield Redis(port=port)
+        yield server
     finally:
         proc.terminate()
         proc.wait(20)
