@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="maildesk-bench-"))
+    root.chmod(0o711)  # PostgreSQL runs as its own user and must reach root/pg
     pg = start_postgres(root / "pg")
     redis, redis_proc = start_redis()
     results: dict[int, dict[str, float]] = {}
