@@ -116,5 +116,7 @@ class Daemon:
             self.front.stop()
             self.front = None
         self.jobs.stop_workers()
+        if self.settings.metrics.address is not None:
+            metrics.remove_directory()
         self.runtime.db.dispose()
         log.info("maildesk stopped")

@@ -1,0 +1,52 @@
+"""`maildesk status` and the Prometheus endpoint of a running daemon."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.request
+from collections.abc import Callable
+
+from conftest import ServeProcess, free_port, make_mail, outbox_files, query, wait_for
+
+
+def _metric(text: str, name: str) -> float:
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")]
+    return sum(values)
+
+
+def test_status_and_metrics_after_one_mail(serve: Callable[..., ServeProcess]) -> None:
+    # One mail through serve with [metrics] on: counters say received/processed/ack sent; status says idle.
+    port = free_port()
+    daemon = serve(f'[metrics]\nlisten = "127.0.0.1:{port}"\n').start()
+    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as client:
+        client.sendmail("bob@client.example", ["support@example.org"], make_mail())
+    wait_for(lambda: len(outbox_files(daemon.settings)) == 1, 10, "the acknowledgement")
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            return str(response.read().decode())
+    wait_for(lambda: _metric(scrape(), "maildesk_acknowledgements_sent_total") == 1, 5, "the ack counter")
+    text = scrape()
+    assert _metric(text, "maildesk_received_total") == 1
+    assert _metric(text, "maildesk_processed_total") == 1
+    assert "dramatiq_messages_total" in text  # dramatiq's own middleware, in the same endpoint
+    shown = daemon.cli("status", "--json")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["inbound"]["waiting"] == 0 and report["outbox"]["waiting"] == 0
+    assert report["queue_depth"] is None and report["stuck"] is False
+    assert report["last_sweep"] is not None
+    assert "nothing stuck" in daemon.cli("status").stdout.decode()
+    assert daemon.stop() == 0
+
+
+def test_status_reports_stuck_rows(serve: Callable[..., ServeProcess]) -> None:
+    # Mail stored while no daemon runs, older than stuck_after: status says STUCK and exits 1.
+    daemon = serve(smtp="enabled = false\n")
+    stored = daemon.cli("ingest", "-f", "bob@client.example", stdin=make_mail())
+    assert stored.returncode == 0
+    query(daemon.settings, "update inbound set state = 'received', received_at = '2020-01-01 00:00:00'")
+    shown = daemon.cli("status")
+    assert shown.returncode == 1
+    assert "1 stuck" in shown.stdout.decode() and "STUCK" in shown.stdout.decode()
