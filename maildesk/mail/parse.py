@@ -29,9 +29,10 @@ from maildesk.mail.limits import safe_filename
 # mail-parser warns once per unhandled MIME part ("Email content 'png' not handled"): noise for us.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
 
-_MSGID = re.compile(r"<([^<>\s]+)>")
+# No control characters: an id we keep may go into our own In-Reply-To/References (found by fuzzing).
+_MSGID = re.compile(r"<([^<>\s\x00-\x1f\x7f]+)>")
 _LOOSE_ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_BARE_ID = re.compile(r"^[^<>\s@]+@[^<>\s]+$")
+_BARE_ID = re.compile(r"^[^<>\s@\x00-\x1f\x7f]+@[^<>\s\x00-\x1f\x7f]+$")
 
 
 @dataclass(frozen=True)
