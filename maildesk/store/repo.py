@@ -179,7 +179,7 @@ class ClaimedOutbox:
 def claim_outbox(session: Session, outbox_id: int, now: datetime,
                  lease_until: datetime) -> ClaimedOutbox | None:
     """Take row `outbox_id` if pending and due, in one conditional UPDATE: two workers never both win."""
-    taken = session.execute(
+    taken = session.connection().execute(
         update(Outbox)
         .where(Outbox.id == outbox_id, Outbox.state == "pending", Outbox.next_attempt_at <= now)
         .values(next_attempt_at=lease_until, attempts=Outbox.attempts + 1)
@@ -195,8 +195,8 @@ def claim_outbox(session: Session, outbox_id: int, now: datetime,
 
 def mark_outbox_sent(session: Session, outbox_id: int, now: datetime) -> None:
     """Record a successful delivery."""
-    session.execute(update(Outbox).where(Outbox.id == outbox_id)
-                    .values(state="sent", sent_at=now, last_error=""))
+    session.connection().execute(update(Outbox).where(Outbox.id == outbox_id)
+                                 .values(state="sent", sent_at=now, last_error=""))
 
 
 def mark_outbox_failed(session: Session, outbox_id: int, error: str, final: bool, retry_at: datetime) -> None:

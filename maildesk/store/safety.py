@@ -24,7 +24,7 @@ def count_outbox(session: Session, recipient: str, since: datetime, kind: str | 
     query = select(func.count()).select_from(Outbox).where(
         Outbox.recipient == recipient.lower(), Outbox.created_at >= since)
     query = query.where(Outbox.kind == kind) if kind is not None else query.where(_braked_kind())
-    return int(session.scalar(query) or 0)
+    return int(session.connection().scalar(query) or 0)  # Core: this runs for every automatic mail
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,9 @@ def block_address(session: Session, address: str, until: datetime, reason: str, 
 def blocked(session: Session, addresses: list[str], now: datetime) -> dict[str, str]:
     """Which of `addresses` are undeliverable right now, with the reason."""
     keys = [a.lower() for a in addresses]
-    rows = session.execute(select(Undeliverable.address, Undeliverable.until, Undeliverable.reason)
-                           .where(Undeliverable.address.in_(keys), Undeliverable.until > now)).all()
+    query = select(Undeliverable.address, Undeliverable.until, Undeliverable.reason).where(
+        Undeliverable.address.in_(keys), Undeliverable.until > now)
+    rows = session.connection().execute(query).all()
     return {address: f"undeliverable until {until:%Y-%m-%d}: {reason}" for address, until, reason in rows}
 
 
@@ -128,6 +129,6 @@ def set_inbound_state(session: Session, inbound_id: int, state: str, error: str,
 def ticket_with_same_mail(session: Session, message_id: str, from_email: str, subject: str,
                           text: str) -> int | None:
     """The ticket already holding this very mail: same Message-ID, sender, subject and text."""
-    return session.scalars(select(Message.ticket_id).where(
+    return session.connection().execute(select(Message.ticket_id).where(
         Message.message_id == message_id, Message.from_email == from_email, Message.subject == subject,
-        Message.text == text, Message.inbound_id.is_not(None))).first()
+        Message.text == text, Message.inbound_id.is_not(None))).scalar()
