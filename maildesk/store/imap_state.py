@@ -95,10 +95,12 @@ def mailbox_statuses(session: Session) -> list[MailboxStatus]:
                           r.token_expires_at) for r in rows]
 
 
-def take_lease(session: Session, account: str, holder: str, now: datetime, until: datetime) -> bool:
+def take_lease(session: Session, account: str, holder: str, now: datetime, until: datetime,
+               steal_from: str = "") -> bool:
     """Hold (or renew) the right to fetch `account` until `until`; False while another's lease is fresh.
 
-    The row is locked while deciding, so two processes asking at once cannot both win.
+    The row is locked while deciding, so two processes asking at once cannot both win. `steal_from`
+    names a holder known to be dead, whose fresh lease may be taken at once.
     """
     lease = session.get(ImapLease, account, with_for_update=True)
     if lease is None:
@@ -109,10 +111,16 @@ def take_lease(session: Session, account: str, holder: str, now: datetime, until
         except IntegrityError:  # Another process created the row first: ask again under its lock.
             lease = session.get(ImapLease, account, with_for_update=True, populate_existing=True)
             assert lease is not None
-    if lease.leased_by != holder and lease.lease_until > now:
+    if lease.leased_by not in (holder, steal_from) and lease.lease_until > now:
         return False
     lease.leased_by, lease.lease_until = holder, until
     return True
+
+
+def lease_holder(session: Session, account: str) -> str:
+    """Who holds (or last held) the account's lease; empty when nobody ever did."""
+    lease = session.get(ImapLease, account)
+    return "" if lease is None else lease.leased_by
 
 
 def release_lease(session: Session, account: str, holder: str, now: datetime) -> None:

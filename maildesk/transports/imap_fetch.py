@@ -127,10 +127,19 @@ class MailboxFetcher:
         """Take or renew this account's lease in the database: one fetching process per account,
         however many front ends run. A store failure counts as not holding it."""
         now = self.clock()
+        until = now + timedelta(seconds=self.lease_seconds)
         try:
             with self.db.transaction() as s:
-                return imap_state.take_lease(s, self.account.name, self.holder, now,
-                                             now + timedelta(seconds=self.lease_seconds))
+                if imap_state.take_lease(s, self.account.name, self.holder, now, until):
+                    return True
+                # A daemon restarted after a crash on this machine need not wait for its own old lease.
+                previous = imap_state.lease_holder(s, self.account.name)
+                if not _dead_here(previous):
+                    return False
+                log.warning("imap %s: taking over the lease of %s, which is no longer running",
+                            self.account.name, previous)
+                return imap_state.take_lease(s, self.account.name, self.holder, now, until,
+                                             steal_from=previous)
         except MaildeskError as exc:
             log.warning("imap %s: cannot renew the fetch lease: %s", self.account.name, exc)
             return False
@@ -284,6 +293,21 @@ class MailboxFetcher:
             imap_state.mark_alerted(s, acc.name, acc.folder)
         if outbox_id is not None:
             self.enqueue_outbox(outbox_id)
+
+
+def _dead_here(holder: str) -> bool:
+    """Whether lease holder "host:pid:…" is a process of this machine that no longer exists."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
 
 
 class Fetchers:
