@@ -25,8 +25,8 @@ from maildesk.logs import configure_logging
 from maildesk.services import agents as agent_service
 from maildesk.services import importer
 from maildesk.services import mailboxes as mailbox_service
-from maildesk.services import report as report_service
 from maildesk.services import quarantine as quarantine_service
+from maildesk.services import report as report_service
 from maildesk.services import rules as rules_service
 from maildesk.services import sla as sla_service
 from maildesk.services import status as status_service
@@ -469,6 +469,37 @@ def sweep(ctx: click.Context, dry_run: bool, at: str | None) -> None:
     _sla_round(runtime, _when(at) or utcnow(), dry_run)
 
 
+def _sla_round(runtime: Runtime, now: datetime, dry_run: bool) -> None:
+    """The SLA, reminder and auto-close part of `maildesk sweep`: act (or say what it would do) and print."""
+    result = sla_service.run_sweep(runtime, now, dry_run=dry_run)
+    for outbox_id in result.outbox_ids:
+        runtime.deliver(outbox_id)  # A failed delivery stays queued for the daemon's retries.
+    for action in result.actions:
+        click.echo(f"#{action.ticket_id:<6} {action.action:<30} {action.reason}")
+    verb = "would take" if dry_run else "took"
+    click.echo(f"sla: {result.checked} tickets due, {verb} {len(result.actions)} actions"
+               + ("" if dry_run else f", {len(result.outbox_ids)} notices queued"))
+
+
+@main.command()
+@click.option("--since", default=None, help="Start of the period (ISO date; default: 30 days ago).")
+@click.option("--until", default=None, help="End of the period, exclusive (ISO date; default: now).")
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write a self-contained HTML page with charts to this file.")
+@click.pass_context
+@reported
+def report(ctx: click.Context, since: str | None, until: str | None, html_file: Path | None) -> None:
+    """Tickets opened/closed, response and resolution times in working hours, SLA compliance."""
+    runtime = Runtime.build(settings_of(ctx))
+    now = utcnow()
+    start, end = report_service.period(_when(since), _when(until), now)
+    figures = report_service.build_report(runtime.db, runtime.desk.clock, start, end, now)
+    click.echo(report_service.format_text(figures), nl=False)
+    if html_file is not None:
+        html_file.write_text(render_html(figures, runtime.settings.desk.name), encoding="utf-8")
+        click.echo(f"wrote {html_file}")
+
+
 @main.group()
 def quarantine() -> None:
     """Messages set aside (broken, over a limit, or failing): list, show, retry after a fix, drop."""
@@ -546,37 +577,6 @@ def quarantine_drop(ctx: click.Context, inbound_id: int, reason: str) -> None:
 
 def _operator() -> str:
     return f"cli:{os.environ.get('USER') or os.environ.get('LOGNAME') or 'unknown'}"
-
-
-def _sla_round(runtime: Runtime, now: datetime, dry_run: bool) -> None:
-    """The SLA, reminder and auto-close part of `maildesk sweep`: act (or say what it would do) and print."""
-    result = sla_service.run_sweep(runtime, now, dry_run=dry_run)
-    for outbox_id in result.outbox_ids:
-        runtime.deliver(outbox_id)  # A failed delivery stays queued for the daemon's retries.
-    for action in result.actions:
-        click.echo(f"#{action.ticket_id:<6} {action.action:<30} {action.reason}")
-    verb = "would take" if dry_run else "took"
-    click.echo(f"sla: {result.checked} tickets due, {verb} {len(result.actions)} actions"
-               + ("" if dry_run else f", {len(result.outbox_ids)} notices queued"))
-
-
-@main.command()
-@click.option("--since", default=None, help="Start of the period (ISO date; default: 30 days ago).")
-@click.option("--until", default=None, help="End of the period, exclusive (ISO date; default: now).")
-@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write a self-contained HTML page with charts to this file.")
-@click.pass_context
-@reported
-def report(ctx: click.Context, since: str | None, until: str | None, html_file: Path | None) -> None:
-    """Tickets opened/closed, response and resolution times in working hours, SLA compliance."""
-    runtime = Runtime.build(settings_of(ctx))
-    now = utcnow()
-    start, end = report_service.period(_when(since), _when(until), now)
-    figures = report_service.build_report(runtime.db, runtime.desk.clock, start, end, now)
-    click.echo(report_service.format_text(figures), nl=False)
-    if html_file is not None:
-        html_file.write_text(render_html(figures, runtime.settings.desk.name), encoding="utf-8")
-        click.echo(f"wrote {html_file}")
 
 
 cli_selfservice.register(main, settings_of, reported)  # `kb` and `macros` (issue #9)

@@ -44,7 +44,11 @@ class Daemon:
         self.fetchers = Fetchers()
 
     def _process(self, inbound_id: int) -> tuple[int, ...]:
-        return self.runtime.process(inbound_id).outbox_ids
+        # The worker that wrote the acknowledgement sends it at once: no second trip through the
+        # queue. A delivery that fails stays pending with its backoff and the sweep retries it.
+        for outbox_id in self.runtime.process(inbound_id).outbox_ids:
+            self.runtime.deliver(outbox_id)
+        return ()
 
     def _deliver(self, outbox_id: int) -> None:
         self.runtime.deliver(outbox_id)
