@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import threading
 from datetime import timedelta
@@ -58,6 +59,10 @@ class Daemon:
         s = self.settings
         return accept_raw(self.runtime.db, raw, envelope, utcnow(), s.smtp.max_message_size).inbound_id
 
+    def free_space(self) -> int:
+        """Bytes free where the store writes; the listener answers 452 below 1.5 x the size limit."""
+        return shutil.disk_usage(self.settings.desk.data_dir).free
+
     def accepts_recipient(self, address: str) -> bool:
         """Whether `address` is ours: the desk address or an alias, with any +detail."""
         local, _, domain = address.lower().rpartition("@")
@@ -75,7 +80,8 @@ class Daemon:
         self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
         if self.settings.smtp.enabled:
             handler = DeskHandler(self.accept, self.jobs.enqueue_inbound, self.accepts_recipient,
-                                  self.settings.smtp.lmtp)
+                                  self.settings.smtp.lmtp, free_space=self.free_space,
+                                  max_size=self.settings.smtp.max_message_size)
             self.front = SmtpFront(self.settings.smtp, handler)
             self.front.start()
         self.start_fetchers()
