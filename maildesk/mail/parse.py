@@ -31,6 +31,7 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 # No control characters: an id we keep may go into our own In-Reply-To/References (found by fuzzing).
 _MSGID = re.compile(r"<([^<>\s\x00-\x1f\x7f]+)>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LOOSE_ADDRESS = re.compile(r"[A-Za-z0-9._%+'=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _BARE_ID = re.compile(r"^[^<>\s@\x00-\x1f\x7f]+@[^<>\s\x00-\x1f\x7f]+$")
 
@@ -132,7 +133,9 @@ def _decoded(value: Any) -> str:
 
 
 def _one_line(value: str) -> str:
-    return " ".join(value.split())
+    # Control characters (NUL included) in a subject or name are never meant; they would only
+    # come back to haunt us in the headers we write (the fuzzer found this).
+    return " ".join(_CONTROL.sub(" ", value).split())
 
 
 def _ids(value: str) -> tuple[str, ...]:

@@ -67,3 +67,9 @@ def test_undecodable_8bit_header_does_not_raise() -> None:
     # Raw 8-bit bytes in a header are replaced, not fatal.
     p = parse_message(b"From: a@x.org\r\nSubject: caf\xe9 \xff\r\n\r\nx\r\n")
     assert p.subject.startswith("caf")
+
+
+def test_control_characters_leave_subject_and_names() -> None:
+    # NUL and other control characters in a subject (found by atheris) are not carried into replies.
+    p = parse_message(b"From: =?utf-8?q?Bo=01b?= <b@x.org>\r\nSubject: =?utf-8?q?a=00=01b?=\r\n\r\nx\r\n")
+    assert p.subject == "a b" and p.sender is not None and p.sender.name == "Bo b"
