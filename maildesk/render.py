@@ -39,6 +39,8 @@ class Renderer:
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # Plain-text mail; HTML is never sent from templates.
             keep_trailing_newline=True,
+            # Templates are read once per process; checking their files on every render costs a stat.
+            auto_reload=False,
             trim_blocks=True,
             lstrip_blocks=True,
         )

@@ -8,6 +8,7 @@ back; calling it twice changes nothing, so a missed or repeated call is harmless
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -71,19 +72,36 @@ class TicketClock:
         """The clock for this desk's config and compiled calendars."""
         return cls(sla=settings.sla, routing=settings.routing, calendars=calendars)
 
-    @property
+    # The lookups below run several times per ticket in a sweep over thousands: built once, then kept.
+    @functools.cached_property
     def policies(self) -> tuple[SlaPolicy, ...]:
         """The SLA table as pure policies."""
         return policies_from(self.sla)
 
+    @functools.cached_property
+    def _calendars_by_queue(self) -> dict[str, Calendar]:
+        return {}
+
+    @functools.cached_property
+    def _closures(self) -> dict[tuple[str, str], ClosurePolicy]:
+        return {}
+
     def calendar_for(self, queue: str) -> Calendar:
         """The calendar of the ticket's queue; the default calendar for a queue the config lacks."""
-        found = next((q.calendar for q in self.routing.queues if q.name == queue), DEFAULT_CALENDAR)
-        return self.calendars.get(found) or self.calendars[DEFAULT_CALENDAR]
+        known = self._calendars_by_queue.get(queue)
+        if known is None:
+            found = next((q.calendar for q in self.routing.queues if q.name == queue), DEFAULT_CALENDAR)
+            known = self._calendars_by_queue[queue] = (self.calendars.get(found)
+                                                       or self.calendars[DEFAULT_CALENDAR])
+        return known
 
     def closure_for(self, ticket: Ticket) -> ClosurePolicy:
         """The auto-close policy for the ticket's category and queue."""
-        return closure_policy(self.sla.autoclose_for(ticket.queue, ticket.category))
+        key = (ticket.queue, ticket.category)
+        known = self._closures.get(key)
+        if known is None:
+            known = self._closures[key] = closure_policy(self.sla.autoclose_for(*key))
+        return known
 
     def policy_for(self, ticket: Ticket) -> SlaPolicy | None:
         """The first `[[sla]]` row matching the ticket's priority, category and tier."""
@@ -104,14 +122,16 @@ class TicketClock:
         due = due_times(policy, clock, cal)
         ticket.first_response_due, ticket.resolution_due = due["first_response"], due["resolution"]
         # Spam stays stored but nobody is chased about it and nothing is sent to it.
-        ticket.next_check_at = None if ticket.spam else self.next_check(ticket, now)
+        ticket.next_check_at = None if ticket.spam else self._next_check(ticket, now, cal, clock, policy)
 
     def next_check(self, ticket: Ticket, now: datetime) -> datetime | None:
         """The earliest instant at which the sweep has something to decide for this ticket."""
-        cal = self.calendar_for(ticket.queue)
-        clock = clock_of(ticket)
-        sla = check_sla(self.policy_for(ticket), clock, cal, now, self.sla.warn_at,
-                        self.sla.pause_while_pending)
+        return self._next_check(ticket, now, self.calendar_for(ticket.queue), clock_of(ticket),
+                                self.policy_for(ticket))
+
+    def _next_check(self, ticket: Ticket, now: datetime, cal: Calendar, clock: Clock,
+                    policy: SlaPolicy | None) -> datetime | None:
+        sla = check_sla(policy, clock, cal, now, self.sla.warn_at, self.sla.pause_while_pending)
         step = decide_closure(self.closure_for(ticket), ticket.status, clock.waiting_since,
                               clock.reminders_sent, cal, now)
         if sla.alerts or step.close or step.remind:

@@ -27,7 +27,7 @@ from maildesk.store.models import Ticket
 
 log = logging.getLogger(__name__)
 ACTOR = "system:sweep"
-BATCH = 500
+BATCH = 2000
 #: A ticket whose next check would still be due after acting is looked at again this much later,
 #: so a surprise in the decisions can never make the sweep spin on one row.
 RETRY_GAP = timedelta(minutes=1)
@@ -82,6 +82,7 @@ class _Batch:
     context: queries_sla.BatchContext
     actions: list[SweepAction] = field(default_factory=list)
     outbox: list[int] = field(default_factory=list)
+    writes: repo.Writes = field(default_factory=repo.Writes)
 
 
 def sweep_tickets(sd: SweepDesk, now: datetime, dry_run: bool = False, batch: int = BATCH) -> SweepResult:
@@ -100,6 +101,7 @@ def sweep_tickets(sd: SweepDesk, now: datetime, dry_run: bool = False, batch: in
                                                     [t.id for t, p in plans if p.step.close]))
             for ticket, plan in plans:
                 _sweep_one(sd, session, ticket, plan, now, done)
+            done.outbox = done.writes.flush(session)
         checked += len(tickets)
         actions += done.actions
         outbox += done.outbox
@@ -158,7 +160,7 @@ def _close(sd: SweepDesk, session: Session, ticket: Ticket, step: ClosureStep, n
     old = ticket.status
     ticket.status, ticket.closed_at, ticket.close_reason = Status.CLOSED, now, step.close
     ticket.updated_at = now
-    repo.add_event(session, ticket.id, now, ACTOR, "status", step.reason, old=old, new=Status.CLOSED,
+    done.writes.event(ticket.id, now, ACTOR, "status", step.reason, old=old, new=Status.CLOSED,
                    close_reason=step.close)
     if not ticket.spam:
         _to_requester(sd, session, ticket, "autoclosed", history, now, done)
@@ -169,7 +171,7 @@ def _remind(sd: SweepDesk, session: Session, ticket: Ticket, step: ClosureStep, 
     ticket.reminders_sent = step.reminders_due
     cal = sd.clock.calendar_for(ticket.queue)
     closes = close_at(sd.clock.closure_for(ticket), ticket.waiting_since or now, cal)
-    repo.add_event(session, ticket.id, now, ACTOR, "reminder", step.reason, number=step.remind,
+    done.writes.event(ticket.id, now, ACTOR, "reminder", step.reason, number=step.remind,
                    closes_at=closes.isoformat() if closes else None)
     if ticket.spam:
         return
@@ -186,13 +188,13 @@ def _to_requester(sd: SweepDesk, session: Session, ticket: Ticket, kind: str, ex
         return  # a ticket nobody is on (imported oddity): nothing to send
     thread = done.context.threads.get(ticket.id, [])
     draft = sd.notifier.ticket_notice(kind, _summary(ticket, people[0]), people, extra, thread, now)
-    done.outbox.append(_store(session, ticket.id, draft, now))
+    _store(done, ticket.id, draft, now)
 
 
 def _escalate(sd: SweepDesk, session: Session, ticket: Ticket, alert: Alert, now: datetime,
               done: _Batch) -> None:
     recipients = _sla_recipients(sd, done.context.agents, ticket)
-    repo.add_event(session, ticket.id, now, ACTOR, f"sla_{alert.level}", alert.reason, target=alert.target,
+    done.writes.event(ticket.id, now, ACTOR, f"sla_{alert.level}", alert.reason, target=alert.target,
                    due=alert.due.isoformat(), policy=ticket.sla_policy, to=[a.email for _, a in recipients])
     local = alert.due.astimezone(sd.clock.calendar_for(ticket.queue).zone)
     extra: dict[str, ContextValue] = {"target": alert.target, "due": f"{local:%Y-%m-%d %H:%M %Z}",
@@ -203,7 +205,7 @@ def _escalate(sd: SweepDesk, session: Session, ticket: Ticket, alert: Alert, now
         reply_to = sd.reply_to(ticket.id, agent_id) if sd.reply_to and agent_id else None
         draft = sd.notifier.ticket_notice(f"sla_{alert.level}", summary, [address], extra, [], now,
                                           reply_to=reply_to)
-        done.outbox.append(_store(session, ticket.id, draft, now))
+        _store(done, ticket.id, draft, now)
 
 
 def _sla_recipients(sd: SweepDesk, agents: list[tuple[int, Address]],
@@ -229,9 +231,9 @@ def _summary(ticket: Ticket, requester: Address, language: str = "") -> TicketSu
                          category=ticket.category, language=language or ticket.language, requester=requester)
 
 
-def _store(session: Session, ticket_id: int, draft: Draft, now: datetime) -> int:
-    return repo.add_outbox(session, ticket_id, draft.kind, draft.message_id, draft.mail_from, draft.rcpt_to,
-                           draft.raw, now)
+def _store(done: _Batch, ticket_id: int, draft: Draft, now: datetime) -> None:
+    done.writes.outbox_row(ticket_id, draft.kind, draft.message_id, draft.mail_from, draft.rcpt_to, draft.raw,
+                           now)
 
 
 def _line(h: queries_sla.HistoryLine) -> dict[str, ContextValue]:

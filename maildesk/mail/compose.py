@@ -117,6 +117,8 @@ def _folded(name: str, value: str) -> str:
     already carries its own folds as LF + space."""
     if "\n" in value:
         return f"{name}: " + value.replace("\n", "\r\n")
+    if len(name) + len(value) < 77:
+        return f"{name}: {value}"
     line, out = f"{name}:", []
     for word in value.split(" "):
         if len(line) + 1 + len(word) > 78 and line != f"{name}:":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -125,17 +125,61 @@ def add_event(session: Session, ticket_id: int, now: datetime, actor: str, kind:
               reason: str = "", **detail: Any) -> None:
     """Record who did what to a ticket and why."""
     metrics.count_event(kind)
-    session.connection().execute(insert(_events), {"ticket_id": ticket_id, "at": now, "actor": actor,
-                                                   "kind": kind, "detail": detail, "reason": reason})
+    session.connection().execute(insert(_events), _event_row(ticket_id, now, actor, kind, reason, detail))
+
+
+def _event_row(ticket_id: int, now: datetime, actor: str, kind: str, reason: str,
+               detail: dict[str, Any]) -> dict[str, Any]:
+    return {"ticket_id": ticket_id, "at": now, "actor": actor, "kind": kind, "detail": detail,
+            "reason": reason}
+
+
+def _outbox_row(ticket_id: int | None, kind: str, message_id: str, mail_from: str, rcpt_to: Iterable[str],
+                raw: bytes, now: datetime) -> dict[str, Any]:
+    rcpts = list(rcpt_to)
+    return {"ticket_id": ticket_id, "kind": kind, "message_id": message_id, "mail_from": mail_from,
+            "rcpt_to": rcpts, "recipient": rcpts[0].lower() if rcpts else "", "raw": raw,
+            "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now, "last_error": ""}
+
+
+@dataclass
+class Writes:
+    """Events and outbox rows gathered over a batch and written with one executemany each.
+
+    A sweep acting on thousands of tickets spends most of its time in per-row INSERTs otherwise."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+    def event(self, ticket_id: int, now: datetime, actor: str, kind: str, reason: str = "",
+              **detail: Any) -> None:
+        """Queue an event row (see add_event)."""
+        metrics.count_event(kind)
+        self.events.append(_event_row(ticket_id, now, actor, kind, reason, detail))
+
+    def outbox_row(self, ticket_id: int | None, kind: str, message_id: str, mail_from: str,
+                   rcpt_to: Iterable[str], raw: bytes, now: datetime) -> None:
+        """Queue an outbox row (see add_outbox)."""
+        self.outbox.append(_outbox_row(ticket_id, kind, message_id, mail_from, rcpt_to, raw, now))
+
+    def flush(self, session: Session) -> list[int]:
+        """Write everything queued; return the new outbox ids in the order they were queued."""
+        conn = session.connection()
+        if self.events:
+            conn.execute(insert(_events), self.events)
+        ids: list[int] = []
+        if self.outbox:
+            rows = conn.execute(insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True),
+                                self.outbox)
+            ids = [int(r[0]) for r in rows]
+        self.events, self.outbox = [], []
+        return ids
 
 
 def add_outbox(session: Session, ticket_id: int | None, kind: str, message_id: str, mail_from: str,
                rcpt_to: Iterable[str], raw: bytes, now: datetime) -> int:
     """Store a composed message for delivery; return its outbox id."""
-    rcpts = list(rcpt_to)
-    values = {"ticket_id": ticket_id, "kind": kind, "message_id": message_id, "mail_from": mail_from,
-              "rcpt_to": rcpts, "recipient": rcpts[0].lower() if rcpts else "", "raw": raw,
-              "state": "pending", "attempts": 0, "created_at": now, "next_attempt_at": now, "last_error": ""}
+    values = _outbox_row(ticket_id, kind, message_id, mail_from, rcpt_to, raw, now)
     return int(session.connection().execute(insert(_outbox).returning(_outbox.c.id), values).scalar_one())
 
 
