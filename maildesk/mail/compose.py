@@ -92,8 +92,8 @@ def _headers(mail: OutgoingMail) -> list[tuple[str, str]]:
         ("Subject", _text(mail.subject)),
         ("Date", format_datetime(mail.date)),
         ("Message-ID", f"<{_id(mail.message_id)}>"),
-        ("In-Reply-To", f"<{_id(mail.in_reply_to)}>" if mail.in_reply_to else ""),
-        ("References", " ".join(f"<{_id(r)}>" for r in _trimmed(mail.references))),
+        ("In-Reply-To", f"<{mail.in_reply_to}>" if _citable(mail.in_reply_to) else ""),
+        ("References", " ".join(f"<{r}>" for r in _trimmed(tuple(filter(_citable, mail.references))))),
         # RFC 3834: tells well-behaved robots not to answer us, which keeps loops from starting.
         ("Auto-Submitted", mail.auto_submitted),
         ("X-Auto-Response-Suppress", "All" if mail.auto_submitted else ""),
@@ -185,9 +185,17 @@ def _encoded_phrase(name: str) -> str:
 
 
 def _id(message_id: str) -> str:
-    if not _MSG_ID.match(message_id):
+    if not _citable(message_id):
         raise ValueError(f"not a Message-ID: {message_id!r}")
     return message_id
+
+
+def _citable(message_id: str) -> bool:
+    """Whether a Message-ID someone else made can be cited in our headers: plain ASCII, one token.
+
+    A requester's odd id (8-bit, spaces) is left out of In-Reply-To/References rather than
+    stopping the reply; threading still has the subject tag (found by fuzzing)."""
+    return bool(message_id) and message_id.isascii() and bool(_MSG_ID.match(message_id))
 
 
 def _attachment(att: OutgoingAttachment) -> Message:

@@ -66,3 +66,10 @@ def test_message_ids_are_unique_and_ours() -> None:
     # Each outbound message gets a fresh id in our own domain.
     a, b = new_message_id("maildesk.example.org"), new_message_id("maildesk.example.org")
     assert a != b and a.endswith("@maildesk.example.org")
+
+
+def test_odd_ids_of_others_are_left_out_not_fatal() -> None:
+    # A requester's 8-bit or spaced Message-ID is dropped from our references (an atheris find).
+    msg = message_from_bytes(compose(_mail(in_reply_to="ünï@x", references=("good@x", "bad id@x", "ü@x"))),
+                             policy=policy.default)
+    assert msg["In-Reply-To"] is None and msg["References"] == "<good@x>"
