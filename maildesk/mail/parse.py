@@ -14,6 +14,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
@@ -128,7 +129,7 @@ def _decoded(value: Any) -> str:
     """A header value as text: RFC 2047 words decoded, undecodable bytes replaced, never raising."""
     try:
         return str(make_header(decode_header(str(value))))
-    except (ValueError, LookupError, UnicodeError, binascii.Error, AssertionError):
+    except (ValueError, LookupError, UnicodeError, binascii.Error, AssertionError, MessageError):
         return str(value)
 
 

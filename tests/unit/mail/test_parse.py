@@ -73,3 +73,9 @@ def test_control_characters_leave_subject_and_names() -> None:
     # NUL and other control characters in a subject (found by atheris) are not carried into replies.
     p = parse_message(b"From: =?utf-8?q?Bo=01b?= <b@x.org>\r\nSubject: =?utf-8?q?a=00=01b?=\r\n\r\nx\r\n")
     assert p.subject == "a b" and p.sender is not None and p.sender.name == "Bo b"
+
+
+def test_broken_encoded_word_is_kept_as_written() -> None:
+    # An encoded word with bad base64 and an unknown charset (an atheris find) is shown raw, not fatal.
+    p = parse_message(b"Subject: =?NONE?B?VE)VTVA=?=\r\n\r\nTEST\r\n")
+    assert p.subject == "=?NONE?B?VE)VTVA=?="
