@@ -10,11 +10,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from maildesk import config
 from maildesk.config import Settings
@@ -191,3 +195,29 @@ def corpus_root() -> Path:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true but the shared corpus is missing at {CORPUS}")
     pytest.skip(f"shared corpus not found at {CORPUS} (it sits beside the repository in CI)")
+
+
+@dataclass
+class Sink:
+    """An SMTP server that records what it receives; `answers` scripts failures."""
+
+    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.answers:
+            return self.answers.pop(0)
+        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 OK"
+
+
+@contextmanager
+def sink_server() -> Iterator[tuple[Sink, int]]:
+    """A recording SMTP sink on a loopback port."""
+    handler, port = Sink(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()

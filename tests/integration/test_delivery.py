@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from conftest import NOW, free_port, make_mail, query, write_config
+from conftest import NOW, Sink, free_port, make_mail, query, sink_server, write_config
 
 from maildesk import config
 from maildesk.delivery import deliver
@@ -22,28 +19,10 @@ from maildesk.store import migrate
 from maildesk.store.db import Database
 
 
-@dataclass
-class Sink:
-    """An SMTP server that really speaks SMTP and keeps what it receives; `answer` scripts failures."""
-
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    answers: list[str] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.answers:
-            return self.answers.pop(0)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-
 @pytest.fixture
 def sink() -> Iterator[tuple[Sink, int]]:
-    handler = Sink()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield handler, port
-    controller.stop()
+    with sink_server() as running:
+        yield running
 
 
 def _runtime(tmp_path: Path, port: int) -> Runtime:

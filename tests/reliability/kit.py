@@ -7,13 +7,11 @@ import smtplib
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from conftest import NOW, free_port, query
 
 from maildesk.config import SmtpSettings
@@ -49,32 +47,6 @@ def parsed(raw: bytes) -> EmailMessage:
 def count(rt: Runtime, sql: str, *args: object) -> int:
     """The single number a `select count(*)` returns."""
     return int(query(rt.settings, sql, *args)[0][0])  # type: ignore[call-overload]
-
-
-@dataclass
-class Sink:
-    """An SMTP server that records what it receives; `answers` scripts failures."""
-
-    received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
-    answers: list[str] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.answers:
-            return self.answers.pop(0)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-
-@contextmanager
-def sink_server() -> Iterator[tuple[Sink, int]]:
-    """A recording SMTP sink on a loopback port."""
-    handler, port = Sink(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 @contextmanager

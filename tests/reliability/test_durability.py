@@ -13,8 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, ServeProcess, make_mail, query, wait_for
-from kit import count, listener, outbox, receive, sink_server
+from conftest import NOW, ServeProcess, make_mail, query, sink_server, wait_for
+from kit import count, listener, outbox, receive
 
 from maildesk import config
 from maildesk.delivery import deliver

@@ -8,8 +8,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_mail, query, write_config
-from kit import count, listener, outbox, parsed, receive, sink_server
+from conftest import NOW, make_mail, query, sink_server, write_config
+from kit import count, listener, outbox, parsed, receive
 
 from maildesk import config
 from maildesk.config import OutboundSettings
