@@ -351,7 +351,7 @@ def _notices(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecis
         repo.add_event(session, ticket.id, now, "system", "suppressed", "machine mail: " +
                        ", ".join(verdict.reasons))
         return []
-    summary = _summary(session, ticket)
+    summary = agent_path.ticket_summary(session, ticket)
     drafts: list[Draft] = []
     if isinstance(decision, NewTicket):
         drafts.extend(_acknowledgement(desk, session, ticket, summary, mail, outcome, now))
@@ -383,7 +383,7 @@ def _bounce_consequences(desk: Desk, session: Session, ticket: Ticket, verdict: 
             safety.block_address(session, address, now + desk.undeliverable_for, why, sent.id, now)
     repo.add_event(session, ticket.id, now, "system", "bounce", why, outbox_id=sent.id, mail_kind=sent.kind,
                    addresses=failed, hard=bool(verdict.hard_bounce))
-    summary = _summary(session, ticket)
+    summary = agent_path.ticket_summary(session, ticket)
     text = (f"Our {sent.kind} mail to {', '.join(failed)} bounced "
             f"({'permanent' if verdict.hard_bounce else 'temporary'} failure).\n" +
             (f"No more mail goes to that address for {desk.undeliverable_for.days} days.\n"
@@ -423,12 +423,6 @@ def _acknowledgement(desk: Desk, session: Session, ticket: Ticket, summary: Tick
         log.warning("ticket=%s acknowledgement not sent: %s", ticket.id, exc)
         repo.add_event(session, ticket.id, now, "system", "suppressed", f"acknowledgement not sent: {exc}")
         return []
-
-
-def _summary(session: Session, ticket: Ticket) -> TicketSummary:
-    requester = repo.participants(session, ticket.id)[0][0]
-    return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
-                         category=ticket.category, language=ticket.language, requester=requester)
 
 
 def _quarantine(desk: Desk, inbound_id: int, reason: str, now: datetime) -> Outcome:
