@@ -42,7 +42,8 @@ from maildesk.sla_clock import TicketClock
 from maildesk.store import repo
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Session
-from maildesk.store.models import Attachment, Inbound, Message, Ticket
+from maildesk.store.models import Attachment, Message, Ticket
+from maildesk.store.repo import LockedInbound
 
 log = logging.getLogger(__name__)
 REQUESTER_STATUSES = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
@@ -86,7 +87,7 @@ class _Plan:
     cc_remove: list[str] = field(default_factory=list)
 
 
-def identify(ad: AgentDesk, session: Session, parsed: ParsedMail, row: Inbound,
+def identify(ad: AgentDesk, session: Session, parsed: ParsedMail, row: LockedInbound,
              sender: Address) -> tuple[AgentVerdict, AgentMail | None]:
     """Whether this mail is an authenticated agent's, and for which ticket."""
     agents = repo.active_agent_ids(session)
@@ -109,7 +110,7 @@ def identify(ad: AgentDesk, session: Session, parsed: ParsedMail, row: Inbound,
     return verdict, AgentMail(verdict.agent_id, sender, ticket_id, verdict.proof)
 
 
-def _token_claim(ad: AgentDesk, parsed: ParsedMail, row: Inbound):  # type: ignore[no-untyped-def]
+def _token_claim(ad: AgentDesk, parsed: ParsedMail, row: LockedInbound):  # type: ignore[no-untyped-def]
     for address in (*row.rcpt_to, *(a.email for a in (*parsed.to, *parsed.cc))):
         claim = parse_reply_address(address, ad.settings.desk.address)
         if claim is not None:
@@ -130,7 +131,7 @@ def _auth_results(ad: AgentDesk, parsed: ParsedMail, domain: str) -> frozenset[s
     return frozenset({domain}) if passes_for(results, domain, {"dkim", "spf"}) else frozenset()
 
 
-def handle(ad: AgentDesk, session: Session, who: AgentMail, parsed: ParsedMail, row: Inbound,
+def handle(ad: AgentDesk, session: Session, who: AgentMail, parsed: ParsedMail, row: LockedInbound,
            blobs: tuple[str, ...], machine: bool, now: datetime) -> tuple[int | None, list[Draft], str]:
     """Carry out an agent's mail; return (ticket id, drafts to send, reason)."""
     ticket = session.get(Ticket, who.ticket_id) if who.ticket_id is not None else None
@@ -211,7 +212,7 @@ def _assignee(session: Session, wanted: str, who: AgentMail) -> tuple[int | None
 
 
 def _carry_out(ad: AgentDesk, session: Session, ticket: Ticket, who: AgentMail, parsed: ParsedMail,
-               row: Inbound, blobs: tuple[str, ...], commands: ParsedCommands, plan: _Plan,
+               row: LockedInbound, blobs: tuple[str, ...], commands: ParsedCommands, plan: _Plan,
                now: datetime) -> list[Draft]:
     actor = f"agent:{who.agent_id}"
     old_status = Status(ticket.status)
@@ -269,8 +270,8 @@ def _apply_plan(session: Session, ticket: Ticket, plan: _Plan, actor: str, now: 
             repo.add_event(session, ticket.id, now, actor, "cc_remove", "agent command", address=address)
 
 
-def _store(session: Session, ticket_id: int, row: Inbound, parsed: ParsedMail, who: AgentMail, new_text: str,
-           direction: Direction, blobs: Sequence[str], verdict: str, now: datetime) -> None:
+def _store(session: Session, ticket_id: int, row: LockedInbound, parsed: ParsedMail, who: AgentMail,
+           new_text: str, direction: Direction, blobs: Sequence[str], verdict: str, now: datetime) -> None:
     message = Message(ticket_id=ticket_id, inbound_id=row.id, direction=direction,
                       message_id=parsed.message_id, from_email=who.agent.key, from_name=who.agent.name,
                       subject=parsed.subject, text=parsed.text, new_text=new_text, verdict=verdict,

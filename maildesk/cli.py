@@ -19,6 +19,7 @@ from maildesk.daemon import Daemon
 from maildesk.doctor import checks as doctor_checks
 from maildesk.doctor import run_checks
 from maildesk.domain import Envelope, Status
+from maildesk.embedded import handlers_for
 from maildesk.errors import ConfigError, MaildeskError, MessageRejected, StoreError
 from maildesk.intake import accept_raw
 from maildesk.logs import configure_logging
@@ -38,7 +39,7 @@ from maildesk.store.db import Database
 from maildesk.store.safety import InboundRow
 from maildesk.sweeper import recover
 from maildesk.tasks import Jobs, make_broker, queue_depth
-from maildesk.workers import WorkerPool, handlers_for
+from maildesk.workers import WorkerPool
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -68,6 +68,9 @@ class BrokerSettings:
     worker_threads: int
     # `maildesk worker` starts this many processes (each with worker_threads threads).
     processes: int = 1
+    # Embedded broker only: `maildesk serve` runs the workers in one child process, so the listener
+    # and the pipeline each have a core (the GIL lets one process use only one).
+    pipeline_process: bool = True
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,8 @@ SCHEMA: dict[str, dict[str, _Spec]] = {
         "status_address": (str, ""),
     },
     "database": {"url": (str, "")},
-    "broker": {"url": (str, "embedded"), "worker_threads": (int, 4), "processes": (int, 1)},
+    "broker": {"url": (str, "embedded"), "worker_threads": (int, 4), "processes": (int, 1),
+               "pipeline_process": (bool, True)},
     "metrics": {"listen": (str, "")},
     "smtp": {
         "enabled": (bool, True),
@@ -283,6 +287,7 @@ def _build(path: Path, v: dict[str, dict[str, Any]], env: Mapping[str, str]) -> 
             url=_broker_url(path, v["broker"]["url"]),
             worker_threads=_positive(path, "broker.worker_threads", v["broker"]["worker_threads"]),
             processes=_positive(path, "broker.processes", v["broker"]["processes"]),
+            pipeline_process=v["broker"]["pipeline_process"],
         ),
         metrics=_metrics(path, v["metrics"]["listen"]),
         smtp=SmtpSettings(

@@ -1,4 +1,9 @@
-"""`maildesk serve`: the SMTP listener, worker threads and the periodic sweep in one process."""
+"""`maildesk serve`: the SMTP listener, the workers and the periodic sweep.
+
+With a shared broker the workers are threads here (or only in `maildesk worker` processes); with
+the embedded one they run in a pipeline process of their own (`maildesk.embedded`) unless
+`[broker] pipeline_process = false`.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,19 @@ import logging
 import shutil
 import signal
 import threading
+import time
 from datetime import timedelta
 from types import FrameType
 
 from maildesk import metrics
 from maildesk.domain import Envelope
+from maildesk.embedded import PipelineProcess, handlers_for
 from maildesk.errors import ConfigError
 from maildesk.intake import accept_raw
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.services.sla import run_sweep
 from maildesk.sweeper import recover
-from maildesk.tasks import Handlers, Jobs, make_broker
+from maildesk.tasks import Jobs, make_broker
 from maildesk.transports.imap_fetch import Fetchers
 from maildesk.transports.smtp_in import DeskHandler, SmtpFront
 
@@ -39,20 +46,13 @@ class Daemon:
         if counting:
             metrics.prepare_directory()  # before the broker: dramatiq's middleware reads it at import
             metrics.enable()
-        self.jobs = Jobs(make_broker(self.settings.broker.url, counting),
-                         Handlers(process=self._process, deliver=self._deliver))
+        self.jobs: Jobs | PipelineProcess
+        if self.settings.broker.url == "embedded" and self.settings.broker.pipeline_process:
+            self.jobs = PipelineProcess(self.settings)
+        else:
+            self.jobs = Jobs(make_broker(self.settings.broker.url, counting), handlers_for(runtime))
         self.front: SmtpFront | None = None
         self.fetchers = Fetchers()
-
-    def _process(self, inbound_id: int) -> tuple[int, ...]:
-        # The worker that wrote the acknowledgement sends it at once: no second trip through the
-        # queue. A delivery that fails stays pending with its backoff and the sweep retries it.
-        for outbox_id in self.runtime.process(inbound_id).outbox_ids:
-            self.runtime.deliver(outbox_id)
-        return ()
-
-    def _deliver(self, outbox_id: int) -> None:
-        self.runtime.deliver(outbox_id)
 
     def accept(self, raw: bytes, envelope: Envelope) -> int:
         """Store one received message (called by the front end, off its event loop)."""
@@ -88,10 +88,20 @@ class Daemon:
         log.info("maildesk ready (broker %s, %d worker threads)", self.settings.broker.url,
                  self.settings.broker.worker_threads if self.workers else 0)
         try:
-            while not self.stopping.wait(self.settings.sweep.interval_seconds):
-                self._sweep(first=False)
+            self._watch()
         finally:
             self.shutdown()
+
+    def _watch(self) -> None:
+        # Every second: a pipeline process that died is replaced, and its lost queue refilled from
+        # the store at once. Every interval: the sweep.
+        interval = self.settings.sweep.interval_seconds
+        next_sweep = time.monotonic() + interval
+        while not self.stopping.wait(min(1.0, interval)):
+            restarted = isinstance(self.jobs, PipelineProcess) and self.jobs.restarted()
+            if restarted or time.monotonic() >= next_sweep:
+                self._sweep(first=restarted)
+                next_sweep = time.monotonic() + interval
 
     def start_fetchers(self) -> None:
         """One IMAP fetcher thread per `[[imap]]` account; they end when `stopping` is set."""

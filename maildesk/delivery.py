@@ -12,7 +12,7 @@ from maildesk.domain import OutboxState
 from maildesk.errors import DeliveryError, PermanentDeliveryError
 from maildesk.outbound import Sender
 from maildesk.store import repo, safety
-from maildesk.store.db import Database
+from maildesk.store.db import Database, Session
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
@@ -37,9 +37,9 @@ def deliver(db: Database, sender: Sender, settings: OutboundSettings, outbox_id:
     """Send outbox row `outbox_id` if it is due and nobody else holds it; record the result."""
     with db.transaction() as session:
         claimed = repo.claim_outbox(session, outbox_id, now, now + lease_for(settings))
+        rcpt_to = _deliverable(session, claimed.id, claimed.rcpt_to, now) if claimed else []
     if claimed is None:
         return DeliveryOutcome(outbox_id, None, "not due, already sent, or held by another worker")
-    rcpt_to = _deliverable(db, claimed.id, claimed.rcpt_to, now)
     if not rcpt_to:
         return DeliveryOutcome(outbox_id, OutboxState.FAILED, "every recipient is undeliverable")
     try:
@@ -56,15 +56,15 @@ def deliver(db: Database, sender: Sender, settings: OutboundSettings, outbox_id:
     return DeliveryOutcome(outbox_id, OutboxState.SENT)
 
 
-def _deliverable(db: Database, outbox_id: int, rcpt_to: list[str], now: datetime) -> list[str]:
-    """The recipients not blocked after a hard bounce; with none left the row ends failed, unsent."""
-    with db.transaction() as session:
-        blocked = safety.blocked(session, rcpt_to, now)
-        left = [r for r in rcpt_to if r.lower() not in blocked]
-        if not left:
-            reason = "; ".join(f"{a}: {why}" for a, why in blocked.items())
-            repo.mark_outbox_failed(session, outbox_id, reason, final=True, retry_at=now)
-            log.warning("outbox=%s not sent: %s", outbox_id, reason)
+def _deliverable(session: Session, outbox_id: int, rcpt_to: list[str], now: datetime) -> list[str]:
+    """The recipients not blocked after a hard bounce; with none left the row ends failed, unsent.
+    Checked in the claiming transaction: one write transaction fewer per mail."""
+    blocked = safety.blocked(session, rcpt_to, now)
+    left = [r for r in rcpt_to if r.lower() not in blocked]
+    if not left:
+        reason = "; ".join(f"{a}: {why}" for a, why in blocked.items())
+        repo.mark_outbox_failed(session, outbox_id, reason, final=True, retry_at=now)
+        log.warning("outbox=%s not sent: %s", outbox_id, reason)
     return left
 
 

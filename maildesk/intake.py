@@ -14,8 +14,7 @@ from maildesk import metrics
 from maildesk.domain import Envelope, InboundId, InboundState
 from maildesk.errors import MessageRejected, StoreError
 from maildesk.store.db import Database
-from maildesk.store.models import Inbound
-from maildesk.store.repo import find_inbound_by_digest
+from maildesk.store.repo import add_inbound, find_inbound_by_digest
 
 log = logging.getLogger(__name__)
 _MSGID = re.compile(r"<([^<>\s]{1,990})>")
@@ -57,15 +56,15 @@ def _store(db: Database, raw: bytes, envelope: Envelope, digest: str, now: datet
         if existing is not None:
             log.info("inbound=%s duplicate delivery of the same bytes via %s", existing, envelope.source)
             return Accepted(InboundId(existing), new=False)
-        row = Inbound(received_at=now, source=envelope.source, mail_from=envelope.mail_from,
-                      rcpt_to=list(envelope.rcpt_to), sha256=digest, message_id=header_message_id(raw),
-                      size=len(raw), raw=raw, state=InboundState.RECEIVED, attempts=0, error="", verdict="")
-        session.add(row)
-        session.flush()
-        inbound_id = InboundId(row.id)
+        message_id = header_message_id(raw)
+        inbound_id = InboundId(add_inbound(session, {
+            "received_at": now, "source": envelope.source, "mail_from": envelope.mail_from,
+            "rcpt_to": list(envelope.rcpt_to), "sha256": digest, "message_id": message_id, "size": len(raw),
+            "raw": raw, "state": InboundState.RECEIVED, "attempts": 0, "error": "", "verdict": "",
+            "verdict_reasons": []}))
     metrics.count("received")
     log.info("inbound=%s stored %d bytes from %s via %s message-id=<%s>", inbound_id, len(raw),
-             envelope.mail_from, envelope.source, row.message_id)
+             envelope.mail_from, envelope.source, message_id)
     return Accepted(inbound_id, new=True)
 
 

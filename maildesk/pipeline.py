@@ -43,7 +43,8 @@ from maildesk.sla_clock import TicketClock
 from maildesk.store import repo, safety
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database, Session
-from maildesk.store.models import Attachment, Inbound, Message, Ticket
+from maildesk.store.models import Attachment, Message, Ticket
+from maildesk.store.repo import LockedInbound
 
 log = logging.getLogger(__name__)
 NOTICE_ATTACHMENT_LIMIT = 10 * 1024 * 1024
@@ -107,10 +108,10 @@ class Desk:
 def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
     """Turn inbound row `inbound_id` into ticket changes; never raises for a bad message."""
     with desk.db.reading() as session:
-        row = session.get(Inbound, inbound_id)
-        if row is None or row.state != InboundState.RECEIVED:
-            return Outcome(inbound_id, None, reason="already handled or unknown")
-        raw, mail_from = row.raw, row.mail_from
+        found = repo.inbound_to_process(session, inbound_id)
+    if found is None or found[0] != InboundState.RECEIVED:
+        return Outcome(inbound_id, None, reason="already handled or unknown")
+    _, raw, mail_from = found
     try:
         started = time.monotonic()
         problem = raw_problem(raw, desk.limits)
@@ -159,8 +160,8 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
         row = repo.lock_inbound(session, inbound_id)
         if row is None or row.state != InboundState.RECEIVED:
             return Outcome(inbound_id, None, reason="handled by another worker")
-        row.verdict = verdict.kind.value
-        row.verdict_reasons = list(verdict.reasons)
+        # Every path below ends in _finish, which records the verdict with the outcome.
+        _finish = functools.partial(_finished, session, verdict)
         if verdict.kind is MailKind.OWN:
             return _finish(row, InboundState.IGNORED, None, (), "our own mail came back: " +
                            ", ".join(verdict.reasons), now)
@@ -179,7 +180,11 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
                            taken.reason, now)
         auth, agent = agent_path.identify(desk.agents, session, parsed, row, sender)
         if agent is not None:
-            return _agent_mail(desk, session, agent, parsed, row, verdict, blobs, now)
+            ticket_id, drafts, reason = agent_path.handle(desk.agents, session, agent, parsed, row, blobs,
+                                                          verdict.machine, now)
+            ids = _to_outbox(desk, session, ticket_id, drafts, now)
+            return _finish(row, InboundState.DONE, TicketId(ticket_id) if ticket_id else None, ids, reason,
+                           now)
         decision = _decide(desk, session, parsed, sender, verdict, now)
         decision, command = selfservice.requester_command(session, decision, parsed, sender, verdict)
         ticket, drafts = _carry_out(desk, session, decision, parsed, sender, verdict, row, blobs, now)
@@ -192,14 +197,6 @@ def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, ver
                            sender=sender.key)
         ids = _to_outbox(desk, session, ticket.id, drafts, now)
         return _finish(row, InboundState.DONE, TicketId(ticket.id), ids, decision.reason, now)
-
-
-def _agent_mail(desk: Desk, session: Session, agent: agent_path.AgentMail, parsed: ParsedMail, row: Inbound,
-                verdict: Verdict, blobs: tuple[str, ...], now: datetime) -> Outcome:
-    ticket_id, drafts, reason = agent_path.handle(desk.agents, session, agent, parsed, row, blobs,
-                                                  verdict.machine, now)
-    ids = _to_outbox(desk, session, ticket_id, drafts, now)
-    return _finish(row, InboundState.DONE, TicketId(ticket_id) if ticket_id else None, ids, reason, now)
 
 
 def _to_outbox(desk: Desk, session: Session, ticket_id: int | None, drafts: list[Draft],
@@ -233,9 +230,10 @@ def _brake(desk: Desk, session: Session, draft: Draft, now: datetime) -> str | N
     return None if decision.send else decision.reason
 
 
-def _finish(row: Inbound, state: InboundState, ticket_id: TicketId | None, ids: tuple[OutboxId, ...],
-            reason: str, now: datetime) -> Outcome:
-    row.state, row.ticket_id, row.processed_at, row.error = state, ticket_id, now, ""
+def _finished(session: Session, verdict: Verdict, row: LockedInbound, state: InboundState,
+              ticket_id: TicketId | None, ids: tuple[OutboxId, ...], reason: str, now: datetime) -> Outcome:
+    repo.update_inbound(session, row.id, state=state, ticket_id=ticket_id, processed_at=now, error="",
+                        verdict=verdict.kind.value, verdict_reasons=list(verdict.reasons))
     metrics.count("processed")
     log.info("inbound=%s message-id=<%s> ticket=%s %s: %s", row.id, row.message_id, ticket_id, state, reason)
     return Outcome(row.id, state, ticket_id, ids, reason)
@@ -258,7 +256,7 @@ def _decide(desk: Desk, session: Session, parsed: ParsedMail, sender: Address, v
 
 
 def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: ParsedMail, sender: Address,
-               verdict: Verdict, row: Inbound, blobs: tuple[str, ...],
+               verdict: Verdict, row: LockedInbound, blobs: tuple[str, ...],
                now: datetime) -> tuple[Ticket, list[Draft]]:
     requester = repo.contact_for(session, sender, now)
     if isinstance(decision, NewTicket):
@@ -313,7 +311,7 @@ def _open_ticket(desk: Desk, session: Session, decision: NewTicket, parsed: Pars
 
 
 def _apply_rules(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecision, parsed: ParsedMail,
-                 row: Inbound, now: datetime) -> RuleOutcome:
+                 row: LockedInbound, now: datetime) -> RuleOutcome:
     # Rules see the instant the mail arrived, not when a (possibly late) worker got to it.
     new = isinstance(decision, NewTicket)
     outcome = desk.routing.evaluate(parsed, row.rcpt_to, row.received_at, None if new else ticket.queue,
@@ -435,7 +433,7 @@ def _set_aside(desk: Desk, inbound_id: int, state: InboundState, reason: str, no
         row = repo.lock_inbound(session, inbound_id)
         if row is None or row.state != InboundState.RECEIVED:
             return Outcome(inbound_id, None, reason="handled by another worker")
-        row.state, row.error, row.processed_at = state, reason, now
+        repo.update_inbound(session, inbound_id, state=state, error=reason, processed_at=now)
     metrics.count("quarantined" if state is InboundState.QUARANTINED else "processed")
     log.warning("inbound=%s %s: %s", inbound_id, state, reason)
     return Outcome(inbound_id, state, reason=reason)
@@ -448,12 +446,12 @@ def _record_failure(desk: Desk, inbound_id: int, exc: Exception, now: datetime) 
             row = repo.lock_inbound(session, inbound_id)
             if row is None or row.state != InboundState.RECEIVED:
                 return Outcome(inbound_id, None, reason="handled by another worker")
-            row.attempts += 1
-            row.error = detail
-            if row.attempts >= desk.settings.sweep.max_process_attempts:
-                row.state, row.processed_at = InboundState.QUARANTINED, now
+            attempts = row.attempts + 1
+            repo.update_inbound(session, inbound_id, attempts=attempts, error=detail)
+            if attempts >= desk.settings.sweep.max_process_attempts:
+                repo.update_inbound(session, inbound_id, state=InboundState.QUARANTINED, processed_at=now)
                 metrics.count("quarantined")
-                log.error("inbound=%s quarantined after %d attempts: %s", inbound_id, row.attempts, detail)
+                log.error("inbound=%s quarantined after %d attempts: %s", inbound_id, attempts, detail)
                 return Outcome(inbound_id, InboundState.QUARANTINED, reason=detail)
     except Exception:  # The store itself is down: the sweep will find the row still received.
         log.exception("inbound=%s could not record the failure", inbound_id)

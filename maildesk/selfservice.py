@@ -35,7 +35,8 @@ from maildesk.store import repo
 from maildesk.store import selfservice as store
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Session
-from maildesk.store.models import Inbound, Ticket
+from maildesk.store.models import Ticket
+from maildesk.store.repo import LockedInbound
 
 log = logging.getLogger(__name__)
 #: A status reply lists at most this many tickets, most recently updated first.
@@ -82,7 +83,7 @@ class Intercepted:
     reason: str
 
 
-def intercept(ss: SelfServiceDesk, session: Session, parsed: ParsedMail, row: Inbound, sender: Address,
+def intercept(ss: SelfServiceDesk, session: Session, parsed: ParsedMail, row: LockedInbound, sender: Address,
               verdict: Verdict, blobs: tuple[str, ...], now: datetime) -> Intercepted | None:
     """Handle a status request or a third party's answer; None for every other mail."""
     if _to_status_address(ss, parsed, row):
@@ -99,7 +100,7 @@ def intercept(ss: SelfServiceDesk, session: Session, parsed: ParsedMail, row: In
                        f"third party's answer kept internal ({answer.proof})")
 
 
-def _to_status_address(ss: SelfServiceDesk, parsed: ParsedMail, row: Inbound) -> bool:
+def _to_status_address(ss: SelfServiceDesk, parsed: ParsedMail, row: LockedInbound) -> bool:
     wanted = ss.status_address
     headers = (x.email for x in (*parsed.to, *parsed.cc))
     return any(a.strip().lower() == wanted for a in (*row.rcpt_to, *headers))

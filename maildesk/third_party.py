@@ -27,7 +27,8 @@ from maildesk.store import repo
 from maildesk.store import selfservice as store
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Session
-from maildesk.store.models import Attachment, Inbound, Message, Ticket
+from maildesk.store.models import Attachment, Message, Ticket
+from maildesk.store.repo import LockedInbound
 
 log = logging.getLogger(__name__)
 #: Files bigger than this in total are named in the forward instead of attached.
@@ -87,7 +88,7 @@ class ThirdPartyMail:
     proof: str
 
 
-def recognise(out: Outreach, session: Session, parsed: ParsedMail, row: Inbound,
+def recognise(out: Outreach, session: Session, parsed: ParsedMail, row: LockedInbound,
               sender: Address) -> ThirdPartyMail | None:
     """Whether this mail is a third party's answer: a valid `x` token among its recipients, or a
     reply citing our forward from the address we forwarded to."""
@@ -101,13 +102,13 @@ def recognise(out: Outreach, session: Session, parsed: ParsedMail, row: Inbound,
     return None
 
 
-def _claims(out: Outreach, parsed: ParsedMail, row: Inbound) -> list[TokenClaim]:
+def _claims(out: Outreach, parsed: ParsedMail, row: LockedInbound) -> list[TokenClaim]:
     addresses = (*row.rcpt_to, *(a.email for a in (*parsed.to, *parsed.cc)))
     claims = [parse_reply_address(a, out.settings.desk.address) for a in addresses]
     return [c for c in claims if c is not None and c.kind == "x"]
 
 
-def receive(out: Outreach, session: Session, mail: ThirdPartyMail, parsed: ParsedMail, row: Inbound,
+def receive(out: Outreach, session: Session, mail: ThirdPartyMail, parsed: ParsedMail, row: LockedInbound,
             sender: Address, verdict: Verdict, blobs: tuple[str, ...], now: datetime) -> list[Draft]:
     """Store the answer as an internal entry and tell the agents; a robot's answer is only stored."""
     ticket = session.get(Ticket, mail.ticket_id)

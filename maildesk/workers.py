@@ -18,27 +18,15 @@ from pathlib import Path
 from types import FrameType
 
 from maildesk import config, metrics
+from maildesk.embedded import handlers_for
 from maildesk.errors import ConfigError
 from maildesk.logs import configure_logging
 from maildesk.services.runtime import Runtime
-from maildesk.tasks import Handlers, Jobs, make_broker
+from maildesk.tasks import Jobs, make_broker
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 30.0
 RESTART_PAUSE_SECONDS = 1.0
-
-
-def handlers_for(runtime: Runtime) -> Handlers:
-    """What the actors call: like `serve`, a worker sends what processing wrote at once."""
-    def process(inbound_id: int) -> tuple[int, ...]:
-        for outbox_id in runtime.process(inbound_id).outbox_ids:
-            runtime.deliver(outbox_id)  # A failure stays pending with its backoff; the sweep retries.
-        return ()
-
-    def deliver(outbox_id: int) -> None:
-        runtime.deliver(outbox_id)
-
-    return Handlers(process=process, deliver=deliver)
 
 
 def child_main(config_path: str, threads: int) -> None:

@@ -12,7 +12,10 @@ then fails at once with "database is locked" instead of waiting its turn.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -51,7 +54,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_on_connect(dbapi_connection: Any, record: Any) -> None:
     # Take transaction control away from the sqlite3 module so BEGIN IMMEDIATE below is ours.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -60,17 +63,32 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.close()
+    record.info["synchronous"] = "NORMAL"
 
 
 def _sqlite_on_begin(conn: Any) -> None:
     # Readers take no write lock: in WAL mode they see the last commit and never wait.
+    # Straight to the driver: this runs for every transaction, and SQLAlchemy's statement
+    # machinery would cost more than the work itself.
     options = conn.get_execution_options()
     reading = options.get(READ_ONLY, False)
+    driver = conn.connection.dbapi_connection
     if not reading:
-        # Per transaction on a pooled connection: set both ways so FULL never leaks into the next one.
+        # Per transaction on a pooled connection: set both ways so FULL never leaks into the next
+        # one; the level last set is remembered on the connection so an unchanged one costs nothing.
         level = "FULL" if options.get(DURABLE) else "NORMAL"
-        conn.exec_driver_sql(f"PRAGMA synchronous={level}")
-    conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        info = conn.connection.info
+        if info.get("synchronous") != level:
+            _run(driver, f"PRAGMA synchronous={level}")
+            info["synchronous"] = level
+    _run(driver, "BEGIN" if reading else "BEGIN IMMEDIATE")
+
+
+def _run(driver: sqlite3.Connection, sql: str) -> None:
+    try:
+        driver.execute(sql)
+    except sqlite3.Error as exc:  # as SQLAlchemy would have wrapped it, so `translated` sees it
+        raise OperationalError(sql, None, exc) from exc
 
 
 @contextmanager
@@ -88,6 +106,41 @@ def translated() -> Iterator[None]:
         raise StoreUnavailable(f"database unavailable: {exc}") from exc
 
 
+class WriterLock:
+    """The SQLite writer's turn, for the threads of this process and for other processes.
+
+    A thread lock orders this process's threads; an flock on a file beside the database orders
+    processes (`serve` and its pipeline process, the CLI). The kernel drops the flock when a
+    process dies, even by SIGKILL, so a crash never leaves the store locked.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._threads = threading.Lock()
+        self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
+        self._fd: int | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            if self._path is not None:
+                if self._fd is None:
+                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            self._threads.release()
+            raise StoreUnavailable(f"database writer lock {self._path}: {exc}") from exc
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
 class Database:
     """An engine with a session factory; `transaction()` is the unit of work."""
 
@@ -99,10 +152,10 @@ class Database:
         self._durable = sessionmaker(self.engine.execution_options(**{DURABLE: True}), expire_on_commit=False)
         reader_engine = self.engine.execution_options(**{READ_ONLY: True})
         self._readers = sessionmaker(reader_engine, expire_on_commit=False)
-        # SQLite has one writer at a time. Threads of this process queue on a Python lock instead
-        # of SQLite's busy handler, which sleeps in growing steps and wastes most of the time.
+        # SQLite has one writer at a time. Writers queue on a lock instead of SQLite's busy handler,
+        # which sleeps in growing steps and wastes most of the time under contention.
         self._write_lock: AbstractContextManager[Any] = (
-            threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext())
+            WriterLock(self.engine.url.database) if self.is_sqlite else nullcontext())
 
     @property
     def is_sqlite(self) -> bool:

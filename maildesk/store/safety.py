@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,14 +17,26 @@ def _braked_kind() -> ColumnElement[bool]:
     return or_(Outbox.kind.in_(BRAKED_KINDS), *(Outbox.kind.like(p + "%") for p in BRAKED_PREFIXES))
 
 
+# Built once (these run for every automatic mail); values go in as bind parameters.
+_SENT_TO = select(func.count()).select_from(Outbox).where(
+    Outbox.recipient == bindparam("recipient"), Outbox.created_at >= bindparam("since"))
+_SENT_OF_KIND = _SENT_TO.where(Outbox.kind == bindparam("kind"))
+_SENT_BRAKED = _SENT_TO.where(_braked_kind())
+_BLOCKED = select(Undeliverable.address, Undeliverable.until, Undeliverable.reason).where(
+    Undeliverable.address.in_(bindparam("keys", expanding=True)), Undeliverable.until > bindparam("now"))
+_SAME_MAIL = select(Message.ticket_id).where(
+    Message.message_id == bindparam("message_id"), Message.from_email == bindparam("from_email"),
+    Message.subject == bindparam("subject"), Message.text == bindparam("text"),
+    Message.inbound_id.is_not(None))
+
+
 def count_outbox(session: Session, recipient: str, since: datetime, kind: str | None) -> int:
     """Outbox rows to `recipient` created at or after `since`: of `kind`, or of every braked kind.
 
     Failed rows count too: a robot we keep writing to is a loop whether or not our mail arrives."""
-    query = select(func.count()).select_from(Outbox).where(
-        Outbox.recipient == recipient.lower(), Outbox.created_at >= since)
-    query = query.where(Outbox.kind == kind) if kind is not None else query.where(_braked_kind())
-    return int(session.connection().scalar(query) or 0)  # Core: this runs for every automatic mail
+    values = {"recipient": recipient.lower(), "since": since}
+    query = _SENT_BRAKED if kind is None else _SENT_OF_KIND
+    return int(session.connection().scalar(query, values if kind is None else {**values, "kind": kind}) or 0)
 
 
 @dataclass(frozen=True)
@@ -64,10 +76,7 @@ def block_address(session: Session, address: str, until: datetime, reason: str, 
 
 def blocked(session: Session, addresses: list[str], now: datetime) -> dict[str, str]:
     """Which of `addresses` are undeliverable right now, with the reason."""
-    keys = [a.lower() for a in addresses]
-    query = select(Undeliverable.address, Undeliverable.until, Undeliverable.reason).where(
-        Undeliverable.address.in_(keys), Undeliverable.until > now)
-    rows = session.connection().execute(query).all()
+    rows = session.connection().execute(_BLOCKED, {"keys": [a.lower() for a in addresses], "now": now}).all()
     return {address: f"undeliverable until {until:%Y-%m-%d}: {reason}" for address, until, reason in rows}
 
 
@@ -129,6 +138,5 @@ def set_inbound_state(session: Session, inbound_id: int, state: str, error: str,
 def ticket_with_same_mail(session: Session, message_id: str, from_email: str, subject: str,
                           text: str) -> int | None:
     """The ticket already holding this very mail: same Message-ID, sender, subject and text."""
-    return session.connection().execute(select(Message.ticket_id).where(
-        Message.message_id == message_id, Message.from_email == from_email, Message.subject == subject,
-        Message.text == text, Message.inbound_id.is_not(None))).scalar()
+    return session.connection().execute(_SAME_MAIL, {"message_id": message_id, "from_email": from_email,
+                                                     "subject": subject, "text": text}).scalar()

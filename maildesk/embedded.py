@@ -1,0 +1,168 @@
+"""The embedded queue in a child process: `maildesk serve` on one machine uses both cores.
+
+With the embedded broker everything used to run in the serving process, and the GIL let it use
+one core: the SMTP listener and the pipeline took turns. Now `serve` starts one pipeline process
+(spawned: a fresh interpreter, no inherited sockets) with its own in-memory queue and worker
+threads, and sends it row ids over a pipe. The queue still only says "look at row N": if the
+child dies, or a send fails, the rows are still in the database and the parent's sweep queues
+them again once a new child runs (DESIGN.md decision 1).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+from maildesk import config, metrics
+from maildesk.logs import configure_logging
+from maildesk.services.runtime import Runtime
+from maildesk.tasks import Handlers, Jobs, make_broker
+
+log = logging.getLogger(__name__)
+STOP_GRACE_SECONDS = 30.0
+RESTART_PAUSE_SECONDS = 1.0
+#: What the parent sends: ("inbound" | "outbox", row id), or None for "finish and stop".
+Job = tuple[str, int] | None
+
+
+def handlers_for(runtime: Runtime) -> Handlers:
+    """What the actors call. The worker that processed a message sends what processing wrote at
+    once, with no second trip through the queue; a delivery that fails stays pending with its
+    backoff and the sweep retries it."""
+    def process(inbound_id: int) -> tuple[int, ...]:
+        for outbox_id in runtime.process(inbound_id).outbox_ids:
+            runtime.deliver(outbox_id)
+        return ()
+
+    def deliver(outbox_id: int) -> None:
+        runtime.deliver(outbox_id)
+
+    return Handlers(process=process, deliver=deliver)
+
+
+def pipeline_main(config_path: str, threads: int, conn: Connection) -> None:
+    """The child: work the ids that arrive on `conn` until told to stop or the parent is gone."""
+    settings = config.load(Path(config_path))
+    configure_logging(settings.log_level)
+    counting = settings.metrics.address is not None
+    if counting:
+        metrics.enable()  # the parent prepared the directory; the environment says where
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
+    # Ctrl-C reaches the whole process group; the parent decides when we stop, after its listener.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    runtime = Runtime.build(settings)
+    jobs = Jobs(make_broker("embedded", counting), handlers_for(runtime))
+    jobs.start_workers(threads)
+    log.info("pipeline process %d: %d worker threads", os.getpid(), threads)
+    try:
+        _feed(conn, jobs, stopping, os.getppid())
+    finally:
+        jobs.stop_workers()
+        runtime.db.dispose()
+        log.info("pipeline process %d stopped", os.getpid())
+
+
+def _feed(conn: Connection, jobs: Jobs, stopping: threading.Event, parent: int) -> None:
+    while not stopping.is_set():
+        if os.getppid() != parent:
+            log.warning("pipeline process %d: parent gone, stopping", os.getpid())
+            return
+        if not conn.poll(0.5):
+            continue
+        try:
+            job: Job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        kind, row_id = job
+        if kind == "inbound":
+            jobs.enqueue_inbound(row_id)
+        else:
+            jobs.enqueue_outbox(row_id)
+
+
+class PipelineProcess:
+    """The parent's side: enqueues like `tasks.Jobs`, but into the child's queue."""
+
+    shared = False  # the queue dies with the child: after a restart, the sweep queues everything
+
+    def __init__(self, settings: config.Settings) -> None:
+        self.settings = settings
+        self._context = multiprocessing.get_context("spawn")
+        self._send_lock = threading.Lock()  # listener, fetchers and the sweep send from their threads
+        self._child: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._threads = settings.broker.worker_threads
+
+    def start_workers(self, threads: int) -> None:
+        """Start the child with `threads` worker threads."""
+        self._threads = threads
+        self._spawn()
+
+    def _spawn(self) -> None:
+        reader, writer = self._context.Pipe(duplex=False)
+        child = self._context.Process(target=pipeline_main, name="maildesk-pipeline",
+                                      args=(str(self.settings.path), self._threads, reader))
+        child.start()
+        reader.close()  # the child's end; our copy would keep the pipe open after the child dies
+        with self._send_lock:
+            self._child, self._conn = child, writer
+
+    def enqueue_inbound(self, inbound_id: int) -> None:
+        """Ask the pipeline process to process inbound row `inbound_id`."""
+        self._send(("inbound", inbound_id))
+
+    def enqueue_outbox(self, outbox_id: int) -> None:
+        """Ask the pipeline process to deliver outbox row `outbox_id`."""
+        self._send(("outbox", outbox_id))
+
+    def _send(self, job: Job) -> None:
+        with self._send_lock:
+            try:
+                if self._conn is None:
+                    raise BrokenPipeError("no pipeline process")
+                self._conn.send(job)
+            except OSError as exc:
+                # The row is stored; the sweep queues it again once a pipeline process runs.
+                log.warning("pipeline process unreachable (%s); %s waits for the sweep", exc, job)
+
+    def queue_depth(self) -> int | None:
+        """Unknown: the queue lives in the child's memory."""
+        return None
+
+    def restarted(self) -> bool:
+        """Start a new child if the last one died; True when that happened (its queue is lost)."""
+        child = self._child
+        if child is None or child.is_alive():
+            return False
+        log.error("pipeline process %s exited with %s; starting another", child.pid, child.exitcode)
+        if child.pid is not None and self.settings.metrics.address is not None:
+            metrics.process_exited(child.pid)
+        time.sleep(RESTART_PAUSE_SECONDS)  # a child that dies at once must not spin the machine
+        self._spawn()
+        return True
+
+    def stop_workers(self, timeout_ms: int = int(STOP_GRACE_SECONDS * 1000)) -> None:
+        """Ask the child to finish what it holds and stop; kill it if it does not in time."""
+        child, self._child = self._child, None
+        self._send(None)
+        with self._send_lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+        if child is None:
+            return
+        child.join(timeout_ms / 1000)
+        if child.is_alive():
+            log.warning("pipeline process %s did not stop in time; killing it", child.pid)
+            child.kill()
+            child.join(5)
