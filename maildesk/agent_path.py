@@ -42,7 +42,7 @@ from maildesk.sla_clock import TicketClock
 from maildesk.store import repo
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Session
-from maildesk.store.models import Attachment, Message, Ticket
+from maildesk.store.models import Ticket
 from maildesk.store.repo import LockedInbound
 
 log = logging.getLogger(__name__)
@@ -272,15 +272,10 @@ def _apply_plan(session: Session, ticket: Ticket, plan: _Plan, actor: str, now: 
 
 def _store(session: Session, ticket_id: int, row: LockedInbound, parsed: ParsedMail, who: AgentMail,
            new_text: str, direction: Direction, blobs: Sequence[str], verdict: str, now: datetime) -> None:
-    message = Message(ticket_id=ticket_id, inbound_id=row.id, direction=direction,
-                      message_id=parsed.message_id, from_email=who.agent.key, from_name=who.agent.name,
-                      subject=parsed.subject, text=parsed.text, new_text=new_text, verdict=verdict,
-                      created_at=now)
-    session.add(message)
-    session.flush()
-    for part, digest in zip(parsed.attachments, blobs, strict=True):
-        session.add(Attachment(message_id=message.id, filename=part.filename[:512],
-                               content_type=part.content_type[:255], size=len(part.data), sha256=digest))
+    repo.add_message(session, repo.NewMessage(
+        ticket_id=ticket_id, inbound_id=row.id, direction=direction, message_id=parsed.message_id,
+        from_email=who.agent.key, from_name=who.agent.name, subject=parsed.subject, text=parsed.text,
+        new_text=new_text, verdict=verdict, created_at=now), parsed.attachments, blobs)
 
 
 def _error(ad: AgentDesk, who: AgentMail, parsed: ParsedMail, problem: str, now: datetime) -> Draft:

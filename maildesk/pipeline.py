@@ -43,7 +43,7 @@ from maildesk.sla_clock import TicketClock
 from maildesk.store import repo, safety
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database, Session
-from maildesk.store.models import Attachment, Message, Ticket
+from maildesk.store.models import Ticket
 from maildesk.store.repo import LockedInbound
 
 log = logging.getLogger(__name__)
@@ -222,10 +222,10 @@ def _brake(desk: Desk, session: Session, draft: Draft, now: datetime) -> str | N
         return None
     to = draft.rcpt_to[0].lower()
     spans = brakes.windows(draft.kind, desk.brake_limits)
-    counts = SentCounts(
-        same_kind=safety.count_outbox(session, to, now - spans["same_kind"], draft.kind)
-        if "same_kind" in spans else 0,
-        automatic_day=safety.count_outbox(session, to, now - spans["automatic_day"], None))
+    same, day = safety.sent_counts(session, to, draft.kind,
+                                   now - spans["same_kind"] if "same_kind" in spans else None,
+                                   now - spans["automatic_day"])
+    counts = SentCounts(same_kind=same, automatic_day=day)
     decision = brakes.decide(draft.kind, to, counts, desk.brake_limits)
     return None if decision.send else decision.reason
 
@@ -270,16 +270,11 @@ def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: P
     internal = verdict.machine and isinstance(decision, FollowUp)
     direction = Direction.INTERNAL if internal else Direction.INBOUND
     new_text = split_reply(parsed.text).new_text if isinstance(decision, FollowUp) else parsed.text
-    message = Message(ticket_id=ticket.id, inbound_id=row.id, direction=direction,
-                      message_id=parsed.message_id, from_email=sender.key, from_name=sender.name,
-                      subject=parsed.subject, text=parsed.text, new_text=new_text,
-                      verdict=verdict.kind.value, verdict_reasons=list(verdict.reasons), created_at=now)
-    session.add(message)
-    session.flush()
-    for part, digest in zip(parsed.attachments, blobs, strict=True):
-        # The name is display metadata only; the bytes live under their sha256 in the blob store (S11).
-        session.add(Attachment(message_id=message.id, filename=part.filename[:512],
-                               content_type=part.content_type[:255], size=len(part.data), sha256=digest))
+    repo.add_message(session, repo.NewMessage(
+        ticket_id=ticket.id, inbound_id=row.id, direction=direction, message_id=parsed.message_id,
+        from_email=sender.key, from_name=sender.name, subject=parsed.subject, text=parsed.text,
+        new_text=new_text, verdict=verdict.kind.value, verdict_reasons=verdict.reasons, created_at=now),
+        parsed.attachments, blobs)
     summary = MailSummary(sender=sender, text=new_text,
                           attachments=tuple(a.filename for a in parsed.attachments),
                           message_id=parsed.message_id, references=parsed.references,

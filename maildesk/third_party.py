@@ -27,7 +27,7 @@ from maildesk.store import repo
 from maildesk.store import selfservice as store
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Session
-from maildesk.store.models import Attachment, Message, Ticket
+from maildesk.store.models import Ticket
 from maildesk.store.repo import LockedInbound
 
 log = logging.getLogger(__name__)
@@ -115,15 +115,11 @@ def receive(out: Outreach, session: Session, mail: ThirdPartyMail, parsed: Parse
     if ticket is None or store.has_message(session, ticket.id, parsed.message_id):
         return []
     new_text = split_reply(parsed.text).new_text
-    message = Message(ticket_id=ticket.id, inbound_id=row.id, direction=Direction.INTERNAL,
-                      message_id=parsed.message_id, from_email=sender.key, from_name=sender.name,
-                      subject=parsed.subject, text=parsed.text, new_text=new_text, verdict="third_party",
-                      verdict_reasons=list(verdict.reasons), created_at=now)
-    session.add(message)
-    session.flush()
-    for part, digest in zip(parsed.attachments, blobs, strict=True):
-        session.add(Attachment(message_id=message.id, filename=part.filename[:512],
-                               content_type=part.content_type[:255], size=len(part.data), sha256=digest))
+    repo.add_message(session, repo.NewMessage(
+        ticket_id=ticket.id, inbound_id=row.id, direction=Direction.INTERNAL, message_id=parsed.message_id,
+        from_email=sender.key, from_name=sender.name, subject=parsed.subject, text=parsed.text,
+        new_text=new_text, verdict="third_party", verdict_reasons=verdict.reasons, created_at=now),
+        parsed.attachments, blobs)
     repo.add_event(session, ticket.id, now, f"third_party:{sender.key}", "third_party_reply", mail.proof,
                    forwarded_to=mail.party_email, machine=verdict.machine)
     if verdict.machine:

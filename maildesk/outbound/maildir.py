@@ -22,6 +22,7 @@ class MaildirSender:
     def __init__(self, root: str) -> None:
         self.root = Path(root)
         self._host = socket.gethostname().replace("/", "_").replace(":", "_")
+        self._made = False  # tmp/, new/ and cur/ exist (checked once per process, not per mail)
 
     def send(self, mail_from: str, rcpt_to: list[str], raw: bytes, message_id: str) -> None:
         """Write `raw` once; envelope fields go into a Return-Path/Delivered-To prefix."""
@@ -30,8 +31,10 @@ class MaildirSender:
                 raise PermanentDeliveryError(f"not a single mail address: {address!r}")
         name = f"maildesk.{hashlib.sha256(message_id.encode()).hexdigest()[:32]}.{self._host}"
         try:
-            for sub in ("tmp", "new", "cur"):
-                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            if not self._made:
+                for sub in ("tmp", "new", "cur"):
+                    (self.root / sub).mkdir(parents=True, exist_ok=True)
+                self._made = True
             final = self.root / "new" / name
             if final.exists() or (self.root / "cur" / f"{name}:2,").exists():
                 return
@@ -43,4 +46,5 @@ class MaildirSender:
                 os.fsync(fh.fileno())
             os.replace(tmp, final)
         except OSError as exc:
+            self._made = False  # someone may have removed the directories: make them again next time
             raise TransientDeliveryError(f"cannot write to maildir {self.root}: {exc}") from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -18,10 +18,14 @@ def _braked_kind() -> ColumnElement[bool]:
 
 
 # Built once (these run for every automatic mail); values go in as bind parameters.
-_SENT_TO = select(func.count()).select_from(Outbox).where(
-    Outbox.recipient == bindparam("recipient"), Outbox.created_at >= bindparam("since"))
-_SENT_OF_KIND = _SENT_TO.where(Outbox.kind == bindparam("kind"))
-_SENT_BRAKED = _SENT_TO.where(_braked_kind())
+# Both brake counts in one pass over the recipient's rows: of one kind since one instant, and of
+# every braked kind since another.
+_SENT_COUNTS = select(
+    func.coalesce(func.sum(case((Outbox.kind == bindparam("kind"), case(
+        (Outbox.created_at >= bindparam("kind_since"), 1), else_=0)), else_=0)), 0),
+    func.coalesce(func.sum(case((_braked_kind() & (Outbox.created_at >= bindparam("all_since")), 1),
+                                else_=0)), 0),
+).where(Outbox.recipient == bindparam("recipient"), Outbox.created_at >= bindparam("earliest"))
 _BLOCKED = select(Undeliverable.address, Undeliverable.until, Undeliverable.reason).where(
     Undeliverable.address.in_(bindparam("keys", expanding=True)), Undeliverable.until > bindparam("now"))
 _SAME_MAIL = select(Message.ticket_id).where(
@@ -30,13 +34,17 @@ _SAME_MAIL = select(Message.ticket_id).where(
     Message.inbound_id.is_not(None))
 
 
-def count_outbox(session: Session, recipient: str, since: datetime, kind: str | None) -> int:
-    """Outbox rows to `recipient` created at or after `since`: of `kind`, or of every braked kind.
+def sent_counts(session: Session, recipient: str, kind: str, kind_since: datetime | None,
+                all_since: datetime) -> tuple[int, int]:
+    """(rows of `kind` since `kind_since`, rows of every braked kind since `all_since`) to
+    `recipient`, in one query; no `kind_since`: the first count is 0.
 
     Failed rows count too: a robot we keep writing to is a loop whether or not our mail arrives."""
-    values = {"recipient": recipient.lower(), "since": since}
-    query = _SENT_BRAKED if kind is None else _SENT_OF_KIND
-    return int(session.connection().scalar(query, values if kind is None else {**values, "kind": kind}) or 0)
+    earliest = min(all_since, kind_since) if kind_since is not None else all_since
+    row = session.connection().execute(_SENT_COUNTS, {
+        "recipient": recipient.lower(), "kind": kind, "kind_since": kind_since or earliest,
+        "all_since": all_since, "earliest": earliest}).one()
+    return (int(row[0]) if kind_since is not None else 0), int(row[1])
 
 
 @dataclass(frozen=True)
