@@ -119,6 +119,12 @@ def apply_outcome(session: Session, ticket: Ticket, outcome: RuleOutcome, new: b
 
     A new ticket takes every field; a follow-up only the fields a rule set.
     """
+    record_outcome(session, ticket.id, outcome, set_outcome(session, ticket, outcome, new), now)
+
+
+def set_outcome(session: Session, ticket: Ticket, outcome: RuleOutcome, new: bool) -> dict[str, Any]:
+    """The field half of `apply_outcome` (a new ticket can take it before its row is written);
+    returns the detail for `record_outcome`."""
     def wanted(name: str) -> bool:
         return new or name in outcome.changed
 
@@ -140,9 +146,15 @@ def apply_outcome(session: Session, ticket: Ticket, outcome: RuleOutcome, new: b
             detail["unassigned"] = f"{outcome.assignee} is not an active agent"
         else:
             ticket.assignee_id = agent_id
+    return detail
+
+
+def record_outcome(session: Session, ticket_id: int, outcome: RuleOutcome, detail: dict[str, Any],
+                   now: datetime) -> None:
+    """The `rules` event half of `apply_outcome`: which rules matched, when any did."""
     if outcome.hits or outcome.other_queues or "unassigned" in detail:
         names = ", ".join(h.name for h in outcome.hits) or "none"
-        repo.add_event(session, ticket.id, now, "system", "rules", f"rules matched: {names}", **detail)
+        repo.add_event(session, ticket_id, now, "system", "rules", f"rules matched: {names}", **detail)
 
 
 def hit_json(hit: RuleHit) -> dict[str, Any]:
