@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,37 +37,58 @@ def lease_for(settings: OutboundSettings) -> timedelta:
 def deliver(db: Database, sender: Sender, settings: OutboundSettings, outbox_id: int,
             now: datetime) -> DeliveryOutcome:
     """Send outbox row `outbox_id` if it is due and nobody else holds it; record the result."""
+    return deliver_many(db, sender, settings, [outbox_id], now)[0]
+
+
+def deliver_many(db: Database, sender: Sender, settings: OutboundSettings, outbox_ids: Sequence[int],
+                 now: datetime) -> list[DeliveryOutcome]:
+    """`deliver` for several rows: one transaction claims them all, one records every success."""
+    outcomes: dict[int, DeliveryOutcome] = {}
     with db.transaction() as session:
-        claimed = repo.claim_outbox(session, outbox_id, now, now + lease_for(settings))
-        rcpt_to = _deliverable(session, claimed.id, claimed.rcpt_to, now) if claimed else []
-    if claimed is None:
-        return DeliveryOutcome(outbox_id, None, "not due, already sent, or held by another worker")
-    if not rcpt_to:
-        return DeliveryOutcome(outbox_id, OutboxState.FAILED, "every recipient is undeliverable")
-    try:
-        sender.send(claimed.mail_from, rcpt_to, claimed.raw, claimed.message_id)
-    except DeliveryError as exc:
-        return _failed(db, settings, claimed.id, claimed.attempts, exc, now)
-    with db.transaction() as session:
-        repo.mark_outbox_sent(session, outbox_id, now)
+        claimed = repo.claim_outboxes(session, outbox_ids, now, now + lease_for(settings))
+        ready = _deliverable(session, claimed, now, outcomes)
+    sent: list[repo.ClaimedOutbox] = []
+    for row, rcpt_to in ready:
+        try:
+            sender.send(row.mail_from, rcpt_to, row.raw, row.message_id)
+            sent.append(row)
+        except DeliveryError as exc:
+            outcomes[row.id] = _failed(db, settings, row.id, row.attempts, exc, now)
+    if sent:
+        with db.transaction() as session:
+            repo.mark_outboxes_sent(session, [row.id for row in sent], now)
+    for row in sent:
+        outcomes[row.id] = _sent(row)
+    missing = DeliveryOutcome(0, None, "not due, already sent, or held by another worker")
+    return [outcomes.get(i, dataclasses.replace(missing, outbox_id=i)) for i in outbox_ids]
+
+
+def _sent(row: repo.ClaimedOutbox) -> DeliveryOutcome:
     metrics.count("delivered")
-    if claimed.kind == "ack":
+    if row.kind == "ack":
         metrics.count("acknowledgements_sent")
-    log.info("outbox=%s ticket=%s message-id=<%s> sent to %s", outbox_id, claimed.ticket_id,
-             claimed.message_id, ", ".join(claimed.rcpt_to))
-    return DeliveryOutcome(outbox_id, OutboxState.SENT)
+    log.info("outbox=%s ticket=%s message-id=<%s> sent to %s", row.id, row.ticket_id, row.message_id,
+             ", ".join(row.rcpt_to))
+    return DeliveryOutcome(row.id, OutboxState.SENT)
 
 
-def _deliverable(session: Session, outbox_id: int, rcpt_to: list[str], now: datetime) -> list[str]:
-    """The recipients not blocked after a hard bounce; with none left the row ends failed, unsent.
-    Checked in the claiming transaction: one write transaction fewer per mail."""
-    blocked = safety.blocked(session, rcpt_to, now)
-    left = [r for r in rcpt_to if r.lower() not in blocked]
-    if not left:
-        reason = "; ".join(f"{a}: {why}" for a, why in blocked.items())
-        repo.mark_outbox_failed(session, outbox_id, reason, final=True, retry_at=now)
-        log.warning("outbox=%s not sent: %s", outbox_id, reason)
-    return left
+def _deliverable(session: Session, claimed: list[repo.ClaimedOutbox], now: datetime,
+                 outcomes: dict[int, DeliveryOutcome]) -> list[tuple[repo.ClaimedOutbox, list[str]]]:
+    """Each claimed row with its recipients not blocked after a hard bounce; a row with none left
+    ends failed, unsent. Checked in the claiming transaction: one write transaction fewer per mail."""
+    blocked = safety.blocked(session, [r for row in claimed for r in row.rcpt_to], now) if claimed else {}
+    ready = []
+    for row in claimed:
+        left = [r for r in row.rcpt_to if r.lower() not in blocked]
+        if left:
+            ready.append((row, left))
+            continue
+        mine = {r.lower() for r in row.rcpt_to}
+        reason = "; ".join(f"{a}: {why}" for a, why in blocked.items() if a in mine)
+        repo.mark_outbox_failed(session, row.id, reason, final=True, retry_at=now)
+        log.warning("outbox=%s not sent: %s", row.id, reason)
+        outcomes[row.id] = DeliveryOutcome(row.id, OutboxState.FAILED, "every recipient is undeliverable")
+    return ready
 
 
 def _failed(db: Database, settings: OutboundSettings, outbox_id: int, attempts: int, exc: DeliveryError,

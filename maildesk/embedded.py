@@ -10,6 +10,7 @@ them again once a new child runs (DESIGN.md decision 1).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -28,6 +29,8 @@ from maildesk.tasks import Handlers, Jobs, make_broker
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 30.0
 RESTART_PAUSE_SECONDS = 1.0
+#: At most this many inbound rows are processed in one transaction.
+BATCH = 50
 #: What the parent sends: ("inbound" | "outbox", row id), or None for "finish and stop".
 Job = tuple[str, int] | None
 
@@ -44,7 +47,31 @@ def handlers_for(runtime: Runtime) -> Handlers:
     def deliver(outbox_id: int) -> None:
         runtime.deliver(outbox_id)
 
-    return Handlers(process=process, deliver=deliver)
+    def process_many(inbound_ids: list[int]) -> tuple[int, ...]:
+        outbox_ids = [i for outcome in runtime.process_many(inbound_ids) for i in outcome.outbox_ids]
+        if outbox_ids:
+            runtime.deliver_many(outbox_ids)
+        return ()
+
+    return Handlers(process=process, deliver=deliver, process_many=process_many)
+
+
+def _with_slot(handlers: Handlers, slots: threading.Semaphore) -> Handlers:
+    """Batches that give their worker slot back when done, and never raise: a failed batch leaves
+    its rows received for the sweep, and a dramatiq retry would take a slot nobody gave it."""
+    many = handlers.process_many
+    assert many is not None
+
+    def process_many(inbound_ids: list[int]) -> tuple[int, ...]:
+        try:
+            many(inbound_ids)
+        except Exception:
+            log.exception("batch of inbound rows %s failed; the sweep will retry them", inbound_ids)
+        finally:
+            slots.release()
+        return ()
+
+    return dataclasses.replace(handlers, process_many=process_many)
 
 
 def pipeline_main(config_path: str, threads: int, conn: Connection) -> None:
@@ -59,35 +86,57 @@ def pipeline_main(config_path: str, threads: int, conn: Connection) -> None:
     # Ctrl-C reaches the whole process group; the parent decides when we stop, after its listener.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     runtime = Runtime.build(settings)
-    jobs = Jobs(make_broker("embedded", counting), handlers_for(runtime))
+    # One slot per worker thread: ids are taken off the pipe only when a worker is free, so under
+    # load they pile up there and each batch (one commit) carries more mail.
+    slots = threading.Semaphore(threads)
+    jobs = Jobs(make_broker("embedded", counting), _with_slot(handlers_for(runtime), slots))
     jobs.start_workers(threads)
     log.info("pipeline process %d: %d worker threads", os.getpid(), threads)
     try:
-        _feed(conn, jobs, stopping, os.getppid())
+        _feed(conn, jobs, slots, stopping, os.getppid())
     finally:
         jobs.stop_workers()
         runtime.db.dispose()
         log.info("pipeline process %d stopped", os.getpid())
 
 
-def _feed(conn: Connection, jobs: Jobs, stopping: threading.Event, parent: int) -> None:
+def _feed(conn: Connection, jobs: Jobs, slots: threading.Semaphore, stopping: threading.Event,
+          parent: int) -> None:
     while not stopping.is_set():
         if os.getppid() != parent:
             log.warning("pipeline process %d: parent gone, stopping", os.getpid())
             return
-        if not conn.poll(0.5):
+        if not conn.poll(0.5) or not slots.acquire(timeout=0.5):
             continue
         try:
-            job: Job = conn.recv()
+            batch, done = _drain(conn, jobs)
         except EOFError:
             return
-        if job is None:
+        if batch:
+            jobs.enqueue_inbound_batch(batch)
+        else:
+            slots.release()
+        if done:
             return
+
+
+def _drain(conn: Connection, jobs: Jobs) -> tuple[list[int], bool]:
+    """The inbound ids waiting on the pipe, at most BATCH (outbox ids are queued as they come), and
+    whether the parent said stop. Under load ids pile up while a batch is processed, so the next
+    batch is bigger and each commit carries more mail; a quiet desk still gets one mail at a time."""
+    batch: list[int] = []
+    while len(batch) < BATCH:
+        job: Job = conn.recv()
+        if job is None:
+            return batch, True
         kind, row_id = job
         if kind == "inbound":
-            jobs.enqueue_inbound(row_id)
+            batch.append(row_id)
         else:
             jobs.enqueue_outbox(row_id)
+        if not conn.poll(0):
+            break
+    return batch, False
 
 
 class PipelineProcess:

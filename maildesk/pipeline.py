@@ -13,6 +13,7 @@ import functools
 import logging
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -105,13 +106,78 @@ class Desk:
                            message_id_domain=self.notifier.identity.message_id_domain)
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A parsed and classified inbound mail, ready to be applied to the desk in a transaction."""
+
+    inbound_id: int
+    parsed: ParsedMail
+    sender: Address
+    verdict: Verdict
+    blobs: tuple[str, ...]
+
+
 def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
     """Turn inbound row `inbound_id` into ticket changes; never raises for a bad message."""
     with desk.db.reading() as session:
         found = repo.inbound_to_process(session, inbound_id)
     if found is None or found[0] != InboundState.RECEIVED:
         return Outcome(inbound_id, None, reason="already handled or unknown")
-    _, raw, mail_from = found
+    ready = _prepare(desk, inbound_id, found[1], found[2], now)
+    if isinstance(ready, Outcome):
+        return ready
+    try:
+        with desk.db.transaction() as session:
+            outcome = _apply(desk, session, ready, now)
+    except MailParseError as exc:
+        return _quarantine(desk, inbound_id, str(exc), now)
+    except Exception as exc:  # A bug or a store failure must not kill the worker; count and retry.
+        log.exception("inbound=%s processing failed", inbound_id)
+        return _record_failure(desk, inbound_id, exc, now)
+    return _counted(outcome)
+
+
+def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list[Outcome]:
+    """`process_inbound` for several rows with one read and one write transaction (one commit).
+
+    If anything fails the whole transaction rolls back and each row is processed on its own, so a
+    bad row still ends quarantined and the others are unaffected."""
+    with desk.db.reading() as session:
+        found = repo.inbound_batch_to_process(session, inbound_ids)
+    outcomes: dict[int, Outcome] = {}
+    ready: list[_Ready] = []
+    for inbound_id in inbound_ids:
+        row = found.get(inbound_id)
+        if row is None or row[0] != InboundState.RECEIVED:
+            outcomes[inbound_id] = Outcome(inbound_id, None, reason="already handled or unknown")
+            continue
+        prepared = _prepare(desk, inbound_id, row[1], row[2], now)
+        if isinstance(prepared, Outcome):
+            outcomes[inbound_id] = prepared
+        else:
+            ready.append(prepared)
+    try:
+        with desk.db.transaction() as session:
+            applied = [_apply(desk, session, r, now) for r in ready]
+        outcomes.update((o.inbound_id, _counted(o)) for o in applied)
+    except Exception:  # Expected or not, one row at a time now finds and isolates the culprit.
+        log.warning("a batch of %d inbound rows failed; processing them one by one", len(ready),
+                    exc_info=True)
+        outcomes.update((r.inbound_id, process_inbound(desk, r.inbound_id, now)) for r in ready)
+    return [outcomes[i] for i in inbound_ids]
+
+
+def _counted(outcome: Outcome) -> Outcome:
+    # Counted after the commit: a batch that is rolled back and retried must not count twice.
+    if outcome.state is not None:
+        metrics.count("processed")
+    return outcome
+
+
+def _prepare(desk: Desk, inbound_id: int, raw: bytes, mail_from: str | None,
+             now: datetime) -> _Ready | Outcome:
+    """Check, parse and classify the raw mail outside any write transaction; a mail that cannot
+    make a ticket is set aside here and its Outcome returned instead."""
     try:
         started = time.monotonic()
         problem = raw_problem(raw, desk.limits)
@@ -133,8 +199,8 @@ def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
                               "machine mail without a sender address: " + ", ".join(verdict.reasons), now)
         if sender is None:
             raise MailParseError("no sender: neither a From: address nor an envelope sender")
-        attachments = tuple(desk.blobs.put(a.data) for a in parsed.attachments)
-        return _apply(desk, inbound_id, parsed, sender, verdict, attachments, now)
+        blobs = tuple(desk.blobs.put(a.data) for a in parsed.attachments)
+        return _Ready(inbound_id, parsed, sender, verdict, blobs)
     except MailParseError as exc:
         return _quarantine(desk, inbound_id, str(exc), now)
     except Exception as exc:  # A bug or a store failure must not kill the worker; count and retry.
@@ -154,49 +220,50 @@ def _envelope_sender(mail_from: str | None) -> Address | None:
     return Address(mail_from) if mail_from and "@" in mail_from else None
 
 
-def _apply(desk: Desk, inbound_id: int, parsed: ParsedMail, sender: Address, verdict: Verdict,
-           blobs: tuple[str, ...], now: datetime) -> Outcome:
-    with desk.db.transaction() as session:
-        row = repo.lock_inbound(session, inbound_id)
-        if row is None or row.state != InboundState.RECEIVED:
-            return Outcome(inbound_id, None, reason="handled by another worker")
-        # Every path below ends in _finish, which records the verdict with the outcome.
-        _finish = functools.partial(_finished, session, verdict)
-        if verdict.kind is MailKind.OWN:
-            return _finish(row, InboundState.IGNORED, None, (), "our own mail came back: " +
-                           ", ".join(verdict.reasons), now)
-        if parsed.message_id:
-            # Only the same mail again (same id, sender, subject and text) is a duplicate: senders do
-            # reuse Message-IDs for different mail, and that mail must not vanish (D5b).
-            done = safety.ticket_with_same_mail(session, parsed.message_id, sender.key, parsed.subject,
-                                                parsed.text)
-            if done is not None:
-                return _finish(row, InboundState.DUPLICATE, TicketId(done), (),
-                               "the same mail (Message-ID, sender, subject, text) is on a ticket", now)
-        taken = selfservice.intercept(desk.selfservice, session, parsed, row, sender, verdict, blobs, now)
-        if taken is not None:  # A status request or a third party's answer: never a ticket or a reply.
-            ids = _to_outbox(desk, session, taken.ticket_id, list(taken.drafts), now)
-            return _finish(row, taken.state, TicketId(taken.ticket_id) if taken.ticket_id else None, ids,
-                           taken.reason, now)
-        auth, agent = agent_path.identify(desk.agents, session, parsed, row, sender)
-        if agent is not None:
-            ticket_id, drafts, reason = agent_path.handle(desk.agents, session, agent, parsed, row, blobs,
-                                                          verdict.machine, now)
-            ids = _to_outbox(desk, session, ticket_id, drafts, now)
-            return _finish(row, InboundState.DONE, TicketId(ticket_id) if ticket_id else None, ids, reason,
-                           now)
-        decision = _decide(desk, session, parsed, sender, verdict, now)
-        decision, command = selfservice.requester_command(session, decision, parsed, sender, verdict)
-        ticket, drafts = _carry_out(desk, session, decision, parsed, sender, verdict, row, blobs, now)
-        drafts.extend(selfservice.carry_out_command(desk.selfservice, session, ticket, command, now))
-        drafts.extend(_bounce_consequences(desk, session, ticket, verdict, now))
-        if auth.failed_claim:
-            # From: names an agent but nothing proves it: handled as a requester's mail, and recorded.
-            log.warning("inbound=%s failed agent authentication for %s: %s", row.id, sender.key, auth.reason)
-            repo.add_event(session, ticket.id, now, "system", "agent_auth_failed", auth.reason,
-                           sender=sender.key)
-        ids = _to_outbox(desk, session, ticket.id, drafts, now)
-        return _finish(row, InboundState.DONE, TicketId(ticket.id), ids, decision.reason, now)
+def _apply(desk: Desk, session: Session, ready: _Ready, now: datetime) -> Outcome:
+    """Apply one prepared mail inside the caller's write transaction."""
+    inbound_id, parsed, sender, verdict, blobs = (ready.inbound_id, ready.parsed, ready.sender, ready.verdict,
+                                                  ready.blobs)
+    row = repo.lock_inbound(session, inbound_id)
+    if row is None or row.state != InboundState.RECEIVED:
+        return Outcome(inbound_id, None, reason="handled by another worker")
+    # Every path below ends in _finish, which records the verdict with the outcome.
+    _finish = functools.partial(_finished, session, verdict)
+    if verdict.kind is MailKind.OWN:
+        return _finish(row, InboundState.IGNORED, None, (), "our own mail came back: " +
+                       ", ".join(verdict.reasons), now)
+    if parsed.message_id:
+        # Only the same mail again (same id, sender, subject and text) is a duplicate: senders do
+        # reuse Message-IDs for different mail, and that mail must not vanish (D5b).
+        done = safety.ticket_with_same_mail(session, parsed.message_id, sender.key, parsed.subject,
+                                            parsed.text)
+        if done is not None:
+            return _finish(row, InboundState.DUPLICATE, TicketId(done), (),
+                           "the same mail (Message-ID, sender, subject, text) is on a ticket", now)
+    taken = selfservice.intercept(desk.selfservice, session, parsed, row, sender, verdict, blobs, now)
+    if taken is not None:  # A status request or a third party's answer: never a ticket or a reply.
+        ids = _to_outbox(desk, session, taken.ticket_id, list(taken.drafts), now)
+        return _finish(row, taken.state, TicketId(taken.ticket_id) if taken.ticket_id else None, ids,
+                       taken.reason, now)
+    auth, agent = agent_path.identify(desk.agents, session, parsed, row, sender)
+    if agent is not None:
+        ticket_id, drafts, reason = agent_path.handle(desk.agents, session, agent, parsed, row, blobs,
+                                                      verdict.machine, now)
+        ids = _to_outbox(desk, session, ticket_id, drafts, now)
+        return _finish(row, InboundState.DONE, TicketId(ticket_id) if ticket_id else None, ids, reason,
+                       now)
+    decision = _decide(desk, session, parsed, sender, verdict, now)
+    decision, command = selfservice.requester_command(session, decision, parsed, sender, verdict)
+    ticket, drafts = _carry_out(desk, session, decision, parsed, sender, verdict, row, blobs, now)
+    drafts.extend(selfservice.carry_out_command(desk.selfservice, session, ticket, command, now))
+    drafts.extend(_bounce_consequences(desk, session, ticket, verdict, now))
+    if auth.failed_claim:
+        # From: names an agent but nothing proves it: handled as a requester's mail, and recorded.
+        log.warning("inbound=%s failed agent authentication for %s: %s", row.id, sender.key, auth.reason)
+        repo.add_event(session, ticket.id, now, "system", "agent_auth_failed", auth.reason,
+                       sender=sender.key)
+    ids = _to_outbox(desk, session, ticket.id, drafts, now)
+    return _finish(row, InboundState.DONE, TicketId(ticket.id), ids, decision.reason, now)
 
 
 def _to_outbox(desk: Desk, session: Session, ticket_id: int | None, drafts: list[Draft],
@@ -234,7 +301,6 @@ def _finished(session: Session, verdict: Verdict, row: LockedInbound, state: Inb
               ticket_id: TicketId | None, ids: tuple[OutboxId, ...], reason: str, now: datetime) -> Outcome:
     repo.update_inbound(session, row.id, state=state, ticket_id=ticket_id, processed_at=now, error="",
                         verdict=verdict.kind.value, verdict_reasons=list(verdict.reasons))
-    metrics.count("processed")
     log.info("inbound=%s message-id=<%s> ticket=%s %s: %s", row.id, row.message_id, ticket_id, state, reason)
     return Outcome(row.id, state, ticket_id, ids, reason)
 

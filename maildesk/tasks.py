@@ -26,6 +26,8 @@ class Handlers:
 
     process: Callable[[int], Iterable[int]]
     deliver: Callable[[int], None]
+    # Several inbound rows in one go (one transaction); the embedded pipeline process sends these.
+    process_many: Callable[[list[int]], Iterable[int]] | None = None
 
 
 QUEUE = "default"
@@ -90,15 +92,28 @@ class Jobs:
         def deliver_outbox(outbox_id: int) -> None:
             handlers.deliver(outbox_id)
 
+        def process_inbound_batch(inbound_ids: list[int]) -> None:
+            if handlers.process_many is None:  # no batch handler here: one row at a time, same result
+                for inbound_id in inbound_ids:
+                    process_inbound(inbound_id)
+                return
+            for outbox_id in handlers.process_many(inbound_ids):
+                self._deliver.send(outbox_id)
+
         # Retries cover a store outage; bad mail never raises (it is quarantined instead).
         options: dict[str, Any] = {"broker": broker, "max_retries": 5, "min_backoff": 1000,
                                    "max_backoff": 60_000}
         self._process = dramatiq.actor(actor_name="process_inbound", **options)(process_inbound)
         self._deliver = dramatiq.actor(actor_name="deliver_outbox", **options)(deliver_outbox)
+        self._batch = dramatiq.actor(actor_name="process_inbound_batch", **options)(process_inbound_batch)
 
     def enqueue_inbound(self, inbound_id: int) -> None:
         """Ask a worker to process inbound row `inbound_id`."""
         self._process.send(inbound_id)
+
+    def enqueue_inbound_batch(self, inbound_ids: list[int]) -> None:
+        """Ask a worker to process these inbound rows together (one transaction)."""
+        self._batch.send(inbound_ids)
 
     def enqueue_outbox(self, outbox_id: int) -> None:
         """Ask a worker to deliver outbox row `outbox_id`."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from maildesk.config import Settings, resolve_secret
-from maildesk.delivery import DeliveryOutcome, deliver
+from maildesk.delivery import DeliveryOutcome, deliver, deliver_many
 from maildesk.errors import StoreError
 from maildesk.notify import Identity, Notifier
 from maildesk.outbound import Sender, make_sender
-from maildesk.pipeline import Desk, Outcome, process_inbound
+from maildesk.pipeline import Desk, Outcome, process_batch, process_inbound
 from maildesk.render import Renderer
 from maildesk.store import migrate
 from maildesk.store.blobs import BlobStore
@@ -59,3 +60,11 @@ class Runtime:
     def deliver(self, outbox_id: int) -> DeliveryOutcome:
         """Deliver one outbox row now."""
         return deliver(self.db, self.sender, self.settings.outbound, outbox_id, utcnow())
+
+    def process_many(self, inbound_ids: Sequence[int]) -> list[Outcome]:
+        """Process several inbound rows now, in one transaction."""
+        return process_batch(self.desk, inbound_ids, utcnow())
+
+    def deliver_many(self, outbox_ids: Sequence[int]) -> list[DeliveryOutcome]:
+        """Deliver several outbox rows now (one claiming and one recording transaction)."""
+        return deliver_many(self.db, self.sender, self.settings.outbound, outbox_ids, utcnow())

@@ -61,10 +61,12 @@ _LOCK_INBOUND = select(
 ).where(_inbound.c.id == bindparam("inbound_id")).with_for_update()
 # The SET clause comes from the parameters' keys (every key but row_id).
 _UPDATE_INBOUND = update(_inbound).where(_inbound.c.id == bindparam("row_id"))
+_INBOUND_BATCH = select(_inbound.c.id, _inbound.c.state, _inbound.c.raw, _inbound.c.mail_from).where(
+    _inbound.c.id.in_(bindparam("inbound_ids", expanding=True)))
 _INBOUND_BY_DIGEST = select(_inbound.c.id).where(_inbound.c.sha256 == bindparam("digest"))
 _CLAIM_OUTBOX = (
     update(_outbox)
-    .where(_outbox.c.id == bindparam("outbox_id"), _outbox.c.state == "pending",
+    .where(_outbox.c.id.in_(bindparam("outbox_ids", expanding=True)), _outbox.c.state == "pending",
            _outbox.c.next_attempt_at <= bindparam("now"))
     .values(next_attempt_at=bindparam("lease_until"), attempts=_outbox.c.attempts + 1)
     .returning(_outbox.c.id, _outbox.c.ticket_id, _outbox.c.message_id, _outbox.c.mail_from,
@@ -280,6 +282,13 @@ def inbound_to_process(session: Session, inbound_id: int) -> tuple[str, bytes, s
     return None if row is None else (row.state, row.raw, row.mail_from)
 
 
+def inbound_batch_to_process(session: Session,
+                             inbound_ids: Sequence[int]) -> dict[int, tuple[str, bytes, str | None]]:
+    """`inbound_to_process` for several rows at once, by id; missing rows are left out."""
+    rows = session.connection().execute(_INBOUND_BATCH, {"inbound_ids": list(inbound_ids)})
+    return {row.id: (row.state, row.raw, row.mail_from) for row in rows}
+
+
 def add_inbound(session: Session, values: dict[str, Any]) -> int:
     """Insert an inbound row (every column but `id`, `ticket_id` and `processed_at`); return its id."""
     return int(session.connection().execute(_INSERT_INBOUND, values).scalar_one())
@@ -305,20 +314,19 @@ class ClaimedOutbox:
     kind: str = ""
 
 
-def claim_outbox(session: Session, outbox_id: int, now: datetime,
-                 lease_until: datetime) -> ClaimedOutbox | None:
-    """Take row `outbox_id` if pending and due, in one conditional UPDATE: two workers never both win."""
-    taken = session.connection().execute(
-        _CLAIM_OUTBOX, {"outbox_id": outbox_id, "now": now, "lease_until": lease_until}).first()
-    if taken is None:
-        return None
-    row_id, ticket_id, message_id, mail_from, rcpt_to, raw, attempts, kind = taken
-    return ClaimedOutbox(row_id, ticket_id, message_id, mail_from, list(rcpt_to), raw, attempts, kind)
+def claim_outboxes(session: Session, outbox_ids: Sequence[int], now: datetime,
+                   lease_until: datetime) -> list[ClaimedOutbox]:
+    """Take the rows of `outbox_ids` that are pending and due, in one conditional UPDATE (two workers
+    never both win a row); the rows taken, in the order asked for."""
+    rows = session.connection().execute(
+        _CLAIM_OUTBOX, {"outbox_ids": list(outbox_ids), "now": now, "lease_until": lease_until}).all()
+    taken = {r[0]: ClaimedOutbox(r[0], r[1], r[2], r[3], list(r[4]), r[5], r[6], r[7]) for r in rows}
+    return [taken[i] for i in outbox_ids if i in taken]
 
 
-def mark_outbox_sent(session: Session, outbox_id: int, now: datetime) -> None:
-    """Record a successful delivery."""
-    session.connection().execute(_OUTBOX_SENT, {"outbox_id": outbox_id, "sent_at": now})
+def mark_outboxes_sent(session: Session, outbox_ids: Sequence[int], now: datetime) -> None:
+    """Record successful deliveries (one executemany)."""
+    session.connection().execute(_OUTBOX_SENT, [{"outbox_id": i, "sent_at": now} for i in outbox_ids])
 
 
 def mark_outbox_failed(session: Session, outbox_id: int, error: str, final: bool, retry_at: datetime) -> None:
