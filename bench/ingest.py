@@ -58,18 +58,24 @@ def message(i: int) -> bytes:
     return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # as MTAs send it
 
 
+LATENCIES: list[float] = []  # seconds from MAIL FROM to 250 after DATA, per message of the last run
+
+
 def send_all(port: int, count: int, clients: int) -> tuple[float, float]:
     """Send `count` mails over `clients` connections; return (first 250, last 250) monotonic times."""
     stamps: list[float] = []
     lock = threading.Lock()
     mails = [message(i) for i in range(count)]
+    LATENCIES.clear()
 
     def worker(offset: int) -> None:
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
             for i in range(offset, count, clients):
+                started = time.monotonic()
                 client.sendmail(f"user{i}@client.example", ["support@example.org"], mails[i])
                 with lock:
                     stamps.append(time.monotonic())
+                    LATENCIES.append(stamps[-1] - started)
 
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(clients)]
     for t in threads:
@@ -146,7 +152,8 @@ def run_maildesk(count: int, clients: int, threads: int, work: Path, one_process
     finally:
         proc.terminate()
         proc.wait(30)
-    return {"seconds": done - first, "accept_seconds": last_250 - first, "rss": samples, "cpu": cpu}
+    return {"seconds": done - first, "accept_seconds": last_250 - first, "rss": samples, "cpu": cpu,
+            "latency": sorted(LATENCIES)}
 
 
 FLOOR_SERVER = '''
@@ -201,6 +208,9 @@ def main() -> None:
     print(f"maildesk end to end (250 → ack written):  {rate:8.1f} msg/s ({result['seconds']:.2f} s)")
     print(f"maildesk acceptance only (first→last 250): {args.count / result['accept_seconds']:8.1f} msg/s")
     print(f"ratio end-to-end / floor: {rate / floor_rate:.2f}")
+    latency = result["latency"]
+    print(f"time to 250 per message: median {latency[len(latency) // 2] * 1000:.1f} ms, "
+          f"p99 {latency[int(len(latency) * 0.99)] * 1000:.1f} ms, max {latency[-1] * 1000:.1f} ms")
     print(f"daemon CPU per message (all its processes): {result['cpu'] / args.count * 1000:.2f} ms "
           f"(start-up included; independent of other load on the machine)")
     print(f"daemon RSS KiB: start {rss[0]}, first third max {max(rss[:third])}, "

@@ -283,8 +283,8 @@ def _error(ad: AgentDesk, who: AgentMail, parsed: ParsedMail, problem: str, now:
     return ad.notifier.agent_error(who.agent, parsed.subject, problem, parsed.message_id, who.ticket_id, now)
 
 
-def ticket_summary(session: Session, ticket: Ticket) -> TicketSummary:
-    """The facts of `ticket` that notices show."""
-    requester = repo.participants(session, ticket.id)[0][0]
+def ticket_summary(session: Session, ticket: Ticket, requester: Address | None = None) -> TicketSummary:
+    """The facts of `ticket` that notices show (`requester` when the caller knows it already)."""
+    requester = requester or repo.participants(session, ticket.id)[0][0]
     return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
                          category=ticket.category, language=ticket.language, requester=requester)

@@ -346,7 +346,9 @@ def _carry_out(desk: Desk, session: Session, decision: ThreadDecision, parsed: P
                           attachments=tuple(a.filename for a in parsed.attachments),
                           message_id=parsed.message_id, references=parsed.references,
                           files=_forwardable(parsed))
-    return ticket, _notices(desk, session, ticket, decision, summary, verdict, outcome, now)
+    # A new ticket's requester is the sender just stored: no need to read the participants back.
+    known = Address(requester.email, requester.name) if isinstance(decision, NewTicket) else None
+    return ticket, _notices(desk, session, ticket, decision, summary, verdict, outcome, now, known)
 
 
 def _forwardable(parsed: ParsedMail) -> tuple[OutgoingAttachment, ...]:
@@ -403,13 +405,14 @@ def _follow_up(session: Session, decision: FollowUp, requester_id: int, verdict:
 
 
 def _notices(desk: Desk, session: Session, ticket: Ticket, decision: ThreadDecision, mail: MailSummary,
-             verdict: Verdict, outcome: RuleOutcome, now: datetime) -> list[Draft]:
+             verdict: Verdict, outcome: RuleOutcome, now: datetime,
+             requester: Address | None = None) -> list[Draft]:
     if verdict.machine:
         # Never answer a machine, and do not wake agents for it either; it is on the ticket.
         repo.add_event(session, ticket.id, now, "system", "suppressed", "machine mail: " +
                        ", ".join(verdict.reasons))
         return []
-    summary = agent_path.ticket_summary(session, ticket)
+    summary = agent_path.ticket_summary(session, ticket, requester)
     drafts: list[Draft] = []
     if isinstance(decision, NewTicket):
         drafts.extend(_acknowledgement(desk, session, ticket, summary, mail, outcome, now))

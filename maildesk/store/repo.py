@@ -76,6 +76,7 @@ _OUTBOX_SENT = update(_outbox).where(_outbox.c.id == bindparam("outbox_id")).val
 _ACTIVE_AGENTS = (select(_agents.c.id, _agents.c.email, _agents.c.name).where(_agents.c.active.is_(True))
                   .order_by(_agents.c.id))
 _UPSERTS: dict[tuple[str, str], Any] = {}
+_AGENTS_KEY = "maildesk.active_agents"
 
 
 @dataclass(frozen=True)
@@ -412,13 +413,20 @@ def get_value(session: Session, key: str) -> str | None:
 
 def active_agent_ids(session: Session) -> dict[str, int]:
     """Active agents by lowercased address."""
-    return {email: agent_id for agent_id, email, _ in session.connection().execute(_ACTIVE_AGENTS)}
+    return {address.key: agent_id for agent_id, address in active_agents_with_ids(session)}
 
 
 def active_agents_with_ids(session: Session) -> list[tuple[int, Address]]:
-    """Active agents with their ids, in the order they were added."""
-    rows = session.connection().execute(_ACTIVE_AGENTS)
-    return [(agent_id, Address(email, name)) for agent_id, email, name in rows]
+    """Active agents with their ids, in the order they were added.
+
+    Read once per session (a session is one transaction here): a batch of mail asks for them
+    several times per mail, and nothing in a processing transaction adds or removes agents."""
+    known: list[tuple[int, Address]] | None = session.info.get(_AGENTS_KEY)
+    if known is None:
+        rows = session.connection().execute(_ACTIVE_AGENTS)
+        known = [(agent_id, Address(email, name)) for agent_id, email, name in rows]
+        session.info[_AGENTS_KEY] = known
+    return list(known)
 
 
 def find_agent(session: Session, wanted: str) -> tuple[int, str] | None:
@@ -439,4 +447,5 @@ def remove_participant(session: Session, ticket_id: int, email: str) -> bool:
     if found is None:
         return False
     session.delete(found)
+    session.flush()  # now: later reads of the participants go to the connection, not the session
     return True
