@@ -47,7 +47,7 @@ resolution = "16h"
 pending_hours = 8
 reminders = [0.5, 0.9]
 """
-DUE_QUERY = "SELECT * FROM tickets WHERE next_check_at <= ? ORDER BY next_check_at LIMIT 500"
+DUE_QUERY = "SELECT * FROM tickets WHERE next_check_at <= ? ORDER BY next_check_at LIMIT 2000"
 COLUMNS = ("id", "subject", "status", "priority", "category", "queue", "language", "requester_id",
            "close_reason", "created_at", "updated_at", "type", "tags", "tier", "spam", "sla_policy",
            "paused_seconds", "clock_status", "sla_sent", "reminders_sent", "waiting_since", "next_check_at",

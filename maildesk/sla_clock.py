@@ -12,12 +12,36 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from maildesk.config import DEFAULT_CALENDAR, AutocloseRule, RoutingSettings, Settings, SlaSettings
 from maildesk.desk.calendar import Calendar
 from maildesk.desk.closure import ClosurePolicy, decide_closure
 from maildesk.desk.sla import Clock, SlaPolicy, advance, check_sla, choose_policy, due_times
-from maildesk.store.models import Ticket
+
+
+class ClockedTicket(Protocol):
+    """What the clock reads and writes on a ticket: the ORM row (maildesk.store.models.Ticket)
+    and the sweep's Core-read value (maildesk.store.queries_sla.DueTicket) both have it."""
+
+    status: str
+    priority: str
+    category: str
+    queue: str
+    tier: str
+    spam: bool
+    created_at: datetime
+    sla_policy: str
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    waiting_since: datetime | None
+    paused_seconds: int
+    clock_status: str
+    sla_sent: str
+    reminders_sent: int
+    next_check_at: datetime | None
 
 
 def policies_from(sla: SlaSettings) -> tuple[SlaPolicy, ...]:
@@ -39,7 +63,7 @@ def closure_policy(rule: AutocloseRule) -> ClosurePolicy:
         resolved_after=timedelta(days=rule.resolved_days) if rule.resolved_days else None)
 
 
-def clock_of(ticket: Ticket) -> Clock:
+def clock_of(ticket: ClockedTicket) -> Clock:
     """The clock as the row stores it."""
     return Clock(status=ticket.clock_status, created_at=ticket.created_at, waiting_since=ticket.waiting_since,
                  paused=timedelta(seconds=ticket.paused_seconds or 0),
@@ -48,7 +72,7 @@ def clock_of(ticket: Ticket) -> Clock:
                  sent=frozenset(filter(None, (ticket.sla_sent or "").split(","))))
 
 
-def store_clock(ticket: Ticket, clock: Clock) -> None:
+def store_clock(ticket: ClockedTicket, clock: Clock) -> None:
     """Write `clock` back onto the row."""
     ticket.clock_status = clock.status
     ticket.waiting_since = clock.waiting_since
@@ -86,6 +110,10 @@ class TicketClock:
     def _closures(self) -> dict[tuple[str, str], ClosurePolicy]:
         return {}
 
+    @functools.cached_property
+    def _policies_by_key(self) -> dict[tuple[str, str, str], SlaPolicy | None]:
+        return {}
+
     def calendar_for(self, queue: str) -> Calendar:
         """The calendar of the ticket's queue; the default calendar for a queue the config lacks."""
         known = self._calendars_by_queue.get(queue)
@@ -95,7 +123,7 @@ class TicketClock:
                                                        or self.calendars[DEFAULT_CALENDAR])
         return known
 
-    def closure_for(self, ticket: Ticket) -> ClosurePolicy:
+    def closure_for(self, ticket: ClockedTicket) -> ClosurePolicy:
         """The auto-close policy for the ticket's category and queue."""
         key = (ticket.queue, ticket.category)
         known = self._closures.get(key)
@@ -103,11 +131,14 @@ class TicketClock:
             known = self._closures[key] = closure_policy(self.sla.autoclose_for(*key))
         return known
 
-    def policy_for(self, ticket: Ticket) -> SlaPolicy | None:
+    def policy_for(self, ticket: ClockedTicket) -> SlaPolicy | None:
         """The first `[[sla]]` row matching the ticket's priority, category and tier."""
-        return choose_policy(self.policies, ticket.priority, ticket.category, ticket.tier or "")
+        key = (ticket.priority, ticket.category, ticket.tier or "")
+        if key not in self._policies_by_key:
+            self._policies_by_key[key] = choose_policy(self.policies, *key)
+        return self._policies_by_key[key]
 
-    def update(self, ticket: Ticket, now: datetime, public_reply: bool = False) -> None:
+    def update(self, ticket: ClockedTicket, now: datetime, public_reply: bool = False) -> None:
         """Bring the row's clock, due times and next check up to date after a change at `now`."""
         cal = self.calendar_for(ticket.queue)
         clock = advance(clock_of(ticket), ticket.status, now, cal, self.sla.pause_while_pending,
@@ -124,12 +155,12 @@ class TicketClock:
         # Spam stays stored but nobody is chased about it and nothing is sent to it.
         ticket.next_check_at = None if ticket.spam else self._next_check(ticket, now, cal, clock, policy)
 
-    def next_check(self, ticket: Ticket, now: datetime) -> datetime | None:
+    def next_check(self, ticket: ClockedTicket, now: datetime) -> datetime | None:
         """The earliest instant at which the sweep has something to decide for this ticket."""
         return self._next_check(ticket, now, self.calendar_for(ticket.queue), clock_of(ticket),
                                 self.policy_for(ticket))
 
-    def _next_check(self, ticket: Ticket, now: datetime, cal: Calendar, clock: Clock,
+    def _next_check(self, ticket: ClockedTicket, now: datetime, cal: Calendar, clock: Clock,
                     policy: SlaPolicy | None) -> datetime | None:
         sla = check_sla(policy, clock, cal, now, self.sla.warn_at, self.sla.pause_while_pending)
         step = decide_closure(self.closure_for(ticket), ticket.status, clock.waiting_since,

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from maildesk.domain import Address
@@ -15,22 +16,103 @@ from maildesk.store.repo import active_agents_with_ids
 
 #: Event kinds a requester may read about in the closing notice (never internal notes).
 PUBLIC_ACTIONS = ("status", "priority", "category")
+_tickets = cast(Table, Ticket.__table__)
+
+
+@dataclass(slots=True)
+class DueTicket:
+    """The columns of a due ticket the sweep reads and changes, as a plain value.
+
+    Read with Core instead of as ORM objects (no identity map, no change tracking by attribute
+    events) and written back by `save_due` with one executemany UPDATE per set of changed columns.
+    It has the attributes maildesk.sla_clock.ClockedTicket names, so the clock reads and updates it
+    like a Ticket. `as_read` keeps the SAVED columns as they were read, to tell what changed.
+    """
+
+    id: int
+    subject: str
+    status: str
+    priority: str
+    category: str
+    queue: str
+    language: str
+    tier: str
+    spam: bool
+    assignee_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    close_reason: str
+    sla_policy: str
+    first_response_due: datetime | None
+    resolution_due: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    waiting_since: datetime | None
+    paused_seconds: int
+    clock_status: str
+    sla_sent: str
+    reminders_sent: int
+    next_check_at: datetime | None
+    as_read: tuple[object, ...] = field(default=(), init=False, repr=False, compare=False)
+
+
+_DUE_COLUMNS = tuple(f.name for f in fields(DueTicket) if f.name != "as_read")
+#: What the sweep may change on a ticket; `save_due` writes those of them that changed.
+SAVED = ("status", "updated_at", "closed_at", "close_reason", "sla_policy", "first_response_due",
+         "resolution_due", "first_response_at", "resolved_at", "waiting_since", "paused_seconds",
+         "clock_status", "sla_sent", "reminders_sent", "next_check_at")
+_SAVED_AT = tuple(_DUE_COLUMNS.index(name) for name in SAVED)
 
 
 def due_tickets(session: Session, now: datetime, limit: int, skip: Collection[int] = (),
-                lock: bool = True) -> list[Ticket]:
+                lock: bool = True) -> list[DueTicket]:
     """Tickets whose next check is due, earliest first, read through ix_tickets_next_check.
 
     With `lock` the rows are claimed for this transaction; on PostgreSQL rows another sweep holds
     are skipped (SKIP LOCKED), on SQLite the write transaction itself is the claim.
     """
-    query = select(Ticket).where(Ticket.next_check_at <= now)
+    query = select(*(_tickets.c[name] for name in _DUE_COLUMNS)).where(_tickets.c.next_check_at <= now)
     if skip:
-        query = query.where(Ticket.id.not_in(list(skip)))
-    query = query.order_by(Ticket.next_check_at).limit(limit)
+        query = query.where(_tickets.c.id.not_in(list(skip)))
+    query = query.order_by(_tickets.c.next_check_at).limit(limit)
     if lock:
         query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return [_due(row) for row in session.connection().execute(query)]
+
+
+def _due(row: Sequence[Any]) -> DueTicket:
+    ticket = DueTicket(*row)
+    ticket.as_read = tuple(row[i] for i in _SAVED_AT)
+    return ticket
+
+
+def save_due(session: Session, tickets: Sequence[DueTicket]) -> None:
+    """Write what changed on `tickets` since `due_tickets` read them: one executemany UPDATE for each
+    set of changed columns (a batch has a handful: closed, reminded, escalated, ...)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for ticket in tickets:
+        changed = _changed(ticket)
+        if changed:
+            groups.setdefault(tuple(changed), []).append(
+                {"v_id": ticket.id} | {f"v_{name}": value for name, value in changed.items()})
+    for names, rows in groups.items():
+        session.connection().execute(_update(names), rows)
+
+
+def _changed(ticket: DueTicket) -> dict[str, Any]:
+    out = {}
+    for name, old in zip(SAVED, ticket.as_read, strict=True):
+        value = getattr(ticket, name)
+        if value != old:
+            out[name] = value
+    return out
+
+
+def _update(names: tuple[str, ...]) -> Update:
+    # Bound names differ from the column names: SQLAlchemy reserves those for the SET clause.
+    return (update(_tickets).where(_tickets.c.id == bindparam("v_id"))
+            .values({name: bindparam(f"v_{name}") for name in names}))
 
 
 @dataclass(frozen=True)
