@@ -19,7 +19,7 @@ from maildesk import metrics
 from maildesk.domain import Envelope
 from maildesk.embedded import PipelineProcess, handlers_for
 from maildesk.errors import ConfigError
-from maildesk.intake import accept_raw
+from maildesk.intake import WaveWriter
 from maildesk.services.runtime import Runtime, utcnow
 from maildesk.services.sla import run_sweep
 from maildesk.sweeper import recover
@@ -53,11 +53,11 @@ class Daemon:
             self.jobs = Jobs(make_broker(self.settings.broker.url, counting), handlers_for(runtime))
         self.front: SmtpFront | None = None
         self.fetchers = Fetchers()
+        self.intake = WaveWriter(runtime.db, self.settings.smtp.max_message_size, utcnow)
 
     def accept(self, raw: bytes, envelope: Envelope) -> int:
         """Store one received message (called by the front end, off its event loop)."""
-        s = self.settings
-        return accept_raw(self.runtime.db, raw, envelope, utcnow(), s.smtp.max_message_size).inbound_id
+        return self.intake.accept(raw, envelope).inbound_id
 
     def free_space(self) -> int:
         """Bytes free where the store writes; the listener answers 452 below 1.5 x the size limit."""
@@ -79,6 +79,7 @@ class Daemon:
             self.jobs.start_workers(self.settings.broker.worker_threads)
         self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
         if self.settings.smtp.enabled:
+            self.intake.start()
             handler = DeskHandler(self.accept, self.jobs.enqueue_inbound, self.accepts_recipient,
                                   self.settings.smtp.lmtp, free_space=self.free_space,
                                   max_size=self.settings.smtp.max_message_size)
@@ -135,6 +136,7 @@ class Daemon:
         if self.front is not None:
             self.front.stop()
             self.front = None
+        self.intake.stop()
         self.jobs.stop_workers()
         if self.settings.metrics.address is not None:
             metrics.remove_directory()

@@ -110,35 +110,61 @@ class WriterLock:
     """The SQLite writer's turn, for the threads of this process and for other processes.
 
     A thread lock orders this process's threads; an flock on a file beside the database orders
-    processes (`serve` and its pipeline process, the CLI). The kernel drops the flock when a
+    processes (`serve` and its pipeline process, the CLI). The kernel drops the flocks when a
     process dies, even by SIGKILL, so a crash never leaves the store locked.
+
+    flock hands the lock to no one in particular, and a process that releases it and asks again at
+    once usually wins. So a second flock, the turnstile, lets `priority` writers (the durable
+    intake commits a 250 waits for) go first: such a writer holds the turnstile while it waits,
+    and every other writer passes through the turnstile before it queues for the lock itself.
     """
 
     def __init__(self, database: str | None) -> None:
         self._threads = threading.Lock()
         self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
-        self._fd: int | None = None
+        self._fds: tuple[int, int] | None = None  # (writer, turnstile)
 
-    def __enter__(self) -> None:
-        self._threads.acquire()
-        try:
-            if self._path is not None:
-                if self._fd is None:
-                    self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-                fcntl.flock(self._fd, fcntl.LOCK_EX)
-        except OSError as exc:
-            self._threads.release()
-            raise StoreUnavailable(f"database writer lock {self._path}: {exc}") from exc
-        except BaseException:
-            self._threads.release()
-            raise
+    @contextmanager
+    def held(self, priority: bool = False) -> Iterator[None]:
+        """Hold the writer's turn for the body of the `with`."""
+        with self._threads:
+            fds = self._files()
+            if fds is None:
+                yield
+                return
+            writer, turnstile = fds
+            _flock(turnstile, fcntl.LOCK_EX)
+            if priority:
+                _flock(writer, fcntl.LOCK_EX)
+                _flock(turnstile, fcntl.LOCK_UN)
+            else:
+                _flock(turnstile, fcntl.LOCK_UN)
+                _flock(writer, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                _flock(writer, fcntl.LOCK_UN)
 
-    def __exit__(self, *_exc: object) -> None:
-        try:
-            if self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
+    def _files(self) -> tuple[int, int] | None:
+        if self._path is None:
+            return None
+        if self._fds is None:
+            try:
+                self._fds = (_open(self._path), _open(self._path.replace("-writer.lock", "-turnstile.lock")))
+            except OSError as exc:
+                raise StoreUnavailable(f"database writer lock {self._path}: {exc}") from exc
+        return self._fds
+
+
+def _open(path: str) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+def _flock(fd: int, operation: int) -> None:
+    try:
+        fcntl.flock(fd, operation)
+    except OSError as exc:
+        raise StoreUnavailable(f"database writer lock: {exc}") from exc
 
 
 class Database:
@@ -154,8 +180,7 @@ class Database:
         self._readers = sessionmaker(reader_engine, expire_on_commit=False)
         # SQLite has one writer at a time. Writers queue on a lock instead of SQLite's busy handler,
         # which sleeps in growing steps and wastes most of the time under contention.
-        self._write_lock: AbstractContextManager[Any] = (
-            WriterLock(self.engine.url.database) if self.is_sqlite else nullcontext())
+        self._write_lock = WriterLock(self.engine.url.database) if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -172,7 +197,10 @@ class Database:
         Database failures leave as StoreUnavailable or StoreError (see `translated`),
         so callers never see SQLAlchemy types.
         """
-        with self._write_lock:
+        # PostgreSQL has row locks and many writers: no writer lock there.
+        turn: AbstractContextManager[None] = (
+            self._write_lock.held(priority=durable) if self._write_lock else nullcontext())
+        with turn:
             session = self._durable() if durable else self._sessions()
             try:
                 with translated():
