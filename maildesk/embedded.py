@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 30.0
 RESTART_PAUSE_SECONDS = 1.0
 #: At most this many inbound rows are processed in one transaction.
-BATCH = 8
+BATCH = 20
 #: What the parent sends: ("inbound" | "outbox", row id), or None for "finish and stop".
 Job = tuple[str, int] | None
 

@@ -138,10 +138,10 @@ def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
 
 
 def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list[Outcome]:
-    """`process_inbound` for several rows with one read and one write transaction (one commit).
+    """`process_inbound` for several rows with one read and, as a rule, one write transaction.
 
-    If anything fails the whole transaction rolls back and each row is processed on its own, so a
-    bad row still ends quarantined and the others are unaffected."""
+    If anything fails the transaction rolls back and each row not yet committed is processed on
+    its own, so a bad row still ends quarantined and the others are unaffected."""
     with desk.db.reading() as session:
         found = repo.inbound_batch_to_process(session, inbound_ids)
     outcomes: dict[int, Outcome] = {}
@@ -156,15 +156,29 @@ def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list
             outcomes[inbound_id] = prepared
         else:
             ready.append(prepared)
-    try:
-        with desk.db.transaction() as session:
-            applied = [_apply(desk, session, r, now) for r in ready]
-        outcomes.update((o.inbound_id, _counted(o)) for o in applied)
-    except Exception:  # Expected or not, one row at a time now finds and isolates the culprit.
-        log.warning("a batch of %d inbound rows failed; processing them one by one", len(ready),
-                    exc_info=True)
-        outcomes.update((r.inbound_id, process_inbound(desk, r.inbound_id, now)) for r in ready)
+    outcomes.update((o.inbound_id, o) for o in _apply_all(desk, ready, now))
     return [outcomes[i] for i in inbound_ids]
+
+
+def _apply_all(desk: Desk, ready: list[_Ready], now: datetime) -> list[Outcome]:
+    """Apply `ready` in as few transactions as the intake allows: the transaction is committed
+    early whenever the intake waits for the writer lock, so a 250 never waits for a whole batch."""
+    done: list[Outcome] = []
+    left = list(ready)
+    while left:
+        try:
+            with desk.db.transaction() as session:
+                chunk: list[Outcome] = []
+                while left and not (chunk and desk.db.writer_waiting()):
+                    chunk.append(_apply(desk, session, left[0], now))
+                    left.pop(0)
+        except Exception:  # Expected or not, one row at a time now finds and isolates the culprit.
+            failed = ready[len(done):]
+            log.warning("a batch of %d inbound rows failed; processing them one by one", len(failed),
+                        exc_info=True)
+            return done + [process_inbound(desk, r.inbound_id, now) for r in failed]
+        done += [_counted(o) for o in chunk]
+    return done
 
 
 def _counted(outcome: Outcome) -> Outcome:

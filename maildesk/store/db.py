@@ -145,6 +145,21 @@ class WriterLock:
             finally:
                 _flock(writer, fcntl.LOCK_UN)
 
+    def priority_waiting(self) -> bool:
+        """Whether a priority writer (another process's intake) is waiting for the lock now: a
+        long writer holding it should commit what it has and let that one go first."""
+        fds = self._files()
+        if fds is None:
+            return False
+        try:
+            fcntl.flock(fds[1], fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        fcntl.flock(fds[1], fcntl.LOCK_UN)
+        return False
+
     def _files(self) -> tuple[int, int] | None:
         if self._path is None:
             return None
@@ -211,6 +226,11 @@ class Database:
                 raise
             finally:
                 session.close()
+
+    def writer_waiting(self) -> bool:
+        """Whether an urgent writer in another process waits for this one's transaction to end
+        (see WriterLock.priority_waiting); always False on PostgreSQL."""
+        return self._write_lock is not None and self._write_lock.priority_waiting()
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
