@@ -384,8 +384,7 @@ def _open_ticket(desk: Desk, session: Session, decision: NewTicket, parsed: Pars
     outcome = desk.routing.evaluate(parsed, row.rcpt_to, row.received_at, None, source=row.source)
     rules_detail = set_outcome(session, ticket, outcome, True)
     desk.clock.update(ticket, now)
-    session.add(ticket)
-    session.flush()
+    repo.insert_ticket(session, ticket)
     repo.add_participant(session, ticket.id, requester_id, "requester")
     for address in (*parsed.to, *parsed.cc):
         if address.key not in desk.settings.desk.own_addresses:

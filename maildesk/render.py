@@ -44,6 +44,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._exists: dict[tuple[str, str], bool] = {}  # read once per process, like the templates
 
     def render(self, name: str, language: str, context: Mapping[str, ContextValue]) -> Rendered:
         """Render template `name` in `language` (falling back to English) with `context`."""
@@ -59,11 +60,15 @@ class Renderer:
 
     def exists(self, name: str, language: str) -> bool:
         """Whether a template for `name` exists in `language` itself (no fallback)."""
-        try:
-            self._env.get_template(f"{language}/{name}.txt.j2")
-        except jinja2.TemplateNotFound:
-            return False
-        return True
+        known = self._exists.get((name, language))
+        if known is None:
+            try:
+                self._env.get_template(f"{language}/{name}.txt.j2")
+                known = True
+            except jinja2.TemplateNotFound:
+                known = False  # Jinja remembers only the templates it found; asking again costs stats
+            self._exists[(name, language)] = known
+        return known
 
 
 def _split(name: str, text: str) -> Rendered:
