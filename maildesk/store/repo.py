@@ -109,8 +109,16 @@ def contact_for(session: Session, address: Address, now: datetime) -> ContactRef
     conn = session.connection()
     found = conn.execute(_CONTACT_BY_EMAIL, {"email": address.key}).first()
     if found is None:
-        _insert_ignoring_duplicates(session, _contacts, {"email": address.key, "name": address.name,
-                                                         "created_at": now}, ["email"])
+        key = (conn.dialect.name, "contacts+id")
+        stmt = _UPSERTS.get(key)
+        if stmt is None:
+            insert_for = sqlite_insert if key[0] == "sqlite" else postgresql_insert
+            stmt = _UPSERTS[key] = (insert_for(_contacts).on_conflict_do_nothing(index_elements=["email"])
+                                    .returning(_contacts.c.id))
+        added = conn.execute(stmt, {"email": address.key, "name": address.name, "created_at": now}).first()
+        if added is not None:
+            return ContactRef(added.id, address.key, address.name)
+        # Another worker added the same address a moment ago: read theirs.
         found = conn.execute(_CONTACT_BY_EMAIL, {"email": address.key}).one()
     elif address.name and not found.name:
         conn.execute(_CONTACT_NAME, {"contact_id": found.id, "new_name": address.name})

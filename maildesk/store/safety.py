@@ -14,7 +14,9 @@ from maildesk.store.models import Audit, Inbound, Message, Outbox, Undeliverable
 
 
 def _braked_kind() -> ColumnElement[bool]:
-    return or_(Outbox.kind.in_(BRAKED_KINDS), *(Outbox.kind.like(p + "%") for p in BRAKED_PREFIXES))
+    # Equalities, not IN: an IN list is re-rendered into the SQL at every execution (about 40 µs).
+    return or_(*(Outbox.kind == k for k in sorted(BRAKED_KINDS)),
+               *(Outbox.kind.like(p + "%") for p in BRAKED_PREFIXES))
 
 
 # Built once (these run for every automatic mail); values go in as bind parameters.
