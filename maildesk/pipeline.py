@@ -120,10 +120,8 @@ class _Ready:
 def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
     """Turn inbound row `inbound_id` into ticket changes; never raises for a bad message."""
     with desk.db.reading() as session:
-        found = repo.inbound_to_process(session, inbound_id)
-    if found is None or found[0] != InboundState.RECEIVED:
-        return Outcome(inbound_id, None, reason="already handled or unknown")
-    ready = _prepare(desk, inbound_id, found[1], found[2], now)
+        found = repo.inbound_batch_to_process(session, [inbound_id])
+    ready = _prepare(desk, inbound_id, found.get(inbound_id), now)
     if isinstance(ready, Outcome):
         return ready
     try:
@@ -147,11 +145,7 @@ def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list
     outcomes: dict[int, Outcome] = {}
     ready: list[_Ready] = []
     for inbound_id in inbound_ids:
-        row = found.get(inbound_id)
-        if row is None or row[0] != InboundState.RECEIVED:
-            outcomes[inbound_id] = Outcome(inbound_id, None, reason="already handled or unknown")
-            continue
-        prepared = _prepare(desk, inbound_id, row[1], row[2], now)
+        prepared = _prepare(desk, inbound_id, found.get(inbound_id), now)
         if isinstance(prepared, Outcome):
             outcomes[inbound_id] = prepared
         else:
@@ -188,10 +182,13 @@ def _counted(outcome: Outcome) -> Outcome:
     return outcome
 
 
-def _prepare(desk: Desk, inbound_id: int, raw: bytes, mail_from: str | None,
+def _prepare(desk: Desk, inbound_id: int, found: tuple[str, bytes, str | None] | None,
              now: datetime) -> _Ready | Outcome:
-    """Check, parse and classify the raw mail outside any write transaction; a mail that cannot
-    make a ticket is set aside here and its Outcome returned instead."""
+    """Check, parse and classify the stored mail (state, raw bytes, envelope sender) outside any
+    write transaction; a mail that is gone, handled or cannot make a ticket gives its Outcome."""
+    if found is None or found[0] != InboundState.RECEIVED:
+        return Outcome(inbound_id, None, reason="already handled or unknown")
+    _, raw, mail_from = found
     try:
         started = time.monotonic()
         problem = raw_problem(raw, desk.limits)

@@ -35,6 +35,7 @@ _contacts, _participants = cast(Table, Contact.__table__), cast(Table, Participa
 _events, _outbox = cast(Table, Event.__table__), cast(Table, Outbox.__table__)
 _messages, _inbound = cast(Table, Message.__table__), cast(Table, Inbound.__table__)
 _agents, _attachments = cast(Table, Agent.__table__), cast(Table, Attachment.__table__)
+_tickets = cast(Table, Ticket.__table__)
 
 # Built once: building a statement costs SQLAlchemy several times what running it costs
 # (about 0.2 ms against 0.05 ms, measured in docs/performance.md). Values go in as bind parameters.
@@ -49,13 +50,11 @@ _PARTICIPANT_ROWS = (select(_contacts.c.email, _contacts.c.name, _participants.c
                      .join(_participants, _participants.c.contact_id == _contacts.c.id)
                      .where(_participants.c.ticket_id == bindparam("ticket_id")).order_by(_participants.c.id))
 _INSERT_EVENT = insert(_events)
-_INSERT_TICKET = insert(cast(Table, Ticket.__table__)).returning(cast(Table, Ticket.__table__).c.id)
+_INSERT_TICKET = insert(_tickets).returning(_tickets.c.id)
 _INSERT_MESSAGE = insert(_messages).returning(_messages.c.id)
 _INSERT_ATTACHMENT = insert(_attachments)
 _INSERT_OUTBOX = insert(_outbox).returning(_outbox.c.id)
 _INSERT_INBOUND = insert(_inbound).returning(_inbound.c.id)
-_INBOUND_TO_PROCESS = select(_inbound.c.state, _inbound.c.raw, _inbound.c.mail_from).where(
-    _inbound.c.id == bindparam("inbound_id"))
 _LOCK_INBOUND = select(
     _inbound.c.id, _inbound.c.state, _inbound.c.received_at, _inbound.c.source, _inbound.c.mail_from,
     _inbound.c.rcpt_to, _inbound.c.raw, _inbound.c.message_id, _inbound.c.attempts,
@@ -76,7 +75,7 @@ _OUTBOX_SENT = update(_outbox).where(_outbox.c.id == bindparam("outbox_id")).val
     state="sent", sent_at=bindparam("sent_at"), last_error="")
 _ACTIVE_AGENTS = (select(_agents.c.id, _agents.c.email, _agents.c.name).where(_agents.c.active.is_(True))
                   .order_by(_agents.c.id))
-_UPSERTS: dict[tuple[str, str], Any] = {}
+_UPSERTS: dict[tuple[str, str, bool], Any] = {}
 _AGENTS_KEY = "maildesk.active_agents"
 
 
@@ -89,19 +88,26 @@ class ContactRef:
     name: str
 
 
-def _insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any],
+def _insert_ignoring_duplicates(session: Session, table: Table, values: dict[str, Any],
                                 unique: Sequence[str]) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL; True when a row was added.
 
     Losing a race with another worker that inserts the same row is then not an error that would
     undo the rest of this transaction."""
     conn = session.connection()
-    key = (conn.dialect.name, table.name)
+    stmt = _insert_new_only(conn.dialect.name, table, unique)
+    return bool(getattr(conn.execute(stmt, values), "rowcount", 0) == 1)
+
+
+def _insert_new_only(dialect: str, table: Table, unique: Sequence[str], returning: Any = None) -> Any:
+    """INSERT … ON CONFLICT (`unique`) DO NOTHING [RETURNING `returning`] for `dialect`, built once."""
+    key = (dialect, table.name, returning is not None)
     stmt = _UPSERTS.get(key)
     if stmt is None:
-        insert_for = sqlite_insert if key[0] == "sqlite" else postgresql_insert
-        stmt = _UPSERTS[key] = insert_for(table).on_conflict_do_nothing(index_elements=list(unique))
-    return bool(getattr(conn.execute(stmt, values), "rowcount", 0) == 1)
+        insert_for = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        stmt = insert_for(table).on_conflict_do_nothing(index_elements=list(unique))
+        _UPSERTS[key] = stmt = stmt.returning(returning) if returning is not None else stmt
+    return stmt
 
 
 def contact_for(session: Session, address: Address, now: datetime) -> ContactRef:
@@ -109,12 +115,7 @@ def contact_for(session: Session, address: Address, now: datetime) -> ContactRef
     conn = session.connection()
     found = conn.execute(_CONTACT_BY_EMAIL, {"email": address.key}).first()
     if found is None:
-        key = (conn.dialect.name, "contacts+id")
-        stmt = _UPSERTS.get(key)
-        if stmt is None:
-            insert_for = sqlite_insert if key[0] == "sqlite" else postgresql_insert
-            stmt = _UPSERTS[key] = (insert_for(_contacts).on_conflict_do_nothing(index_elements=["email"])
-                                    .returning(_contacts.c.id))
+        stmt = _insert_new_only(conn.dialect.name, _contacts, ["email"], returning=_contacts.c.id)
         added = conn.execute(stmt, {"email": address.key, "name": address.name, "created_at": now}).first()
         if added is not None:
             return ContactRef(added.id, address.key, address.name)
@@ -156,10 +157,9 @@ def insert_ticket(session: Session, ticket: Ticket) -> None:
     """Write a new, fully set `ticket` with one Core INSERT and attach it to `session` as if it had
     just been loaded: later changes to it are flushed as usual. The ORM's own insert costs several
     times more CPU (its unit of work), and this runs for every new ticket."""
-    table = cast(Table, Ticket.__table__)
-    values = {c.key: getattr(ticket, c.key) for c in table.columns if c.key != "id"}
+    values = {c.key: getattr(ticket, c.key) for c in _tickets.columns if c.key != "id"}
     ticket.id = int(session.connection().execute(_INSERT_TICKET, values).scalar_one())
-    for column in table.columns:  # every attribute loaded, so nothing is fetched again later
+    for column in _tickets.columns:  # every attribute loaded, so nothing is fetched again later
         setattr(ticket, column.key, getattr(ticket, column.key))
     make_transient_to_detached(ticket)
     session.add(ticket)
@@ -179,11 +179,6 @@ def participants(session: Session, ticket_id: int) -> list[tuple[Address, str]]:
 def _participant_rows(session: Session, ticket_id: int) -> list[tuple[str, str, str]]:
     rows = session.connection().execute(_PARTICIPANT_ROWS, {"ticket_id": ticket_id})
     return [(e, n, r) for e, n, r in rows]
-
-
-def active_agents(session: Session) -> list[Address]:
-    """Every active agent's address."""
-    return [Address(email, name) for _, email, name in session.connection().execute(_ACTIVE_AGENTS)]
 
 
 def add_event(session: Session, ticket_id: int, now: datetime, actor: str, kind: str,
@@ -231,7 +226,7 @@ class Writes:
         """Write everything queued; return the new outbox ids in the order they were queued."""
         conn = session.connection()
         if self.events:
-            conn.execute(insert(_events), self.events)
+            conn.execute(_INSERT_EVENT, self.events)
         ids: list[int] = []
         if self.outbox:
             rows = conn.execute(insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True),
@@ -299,15 +294,10 @@ def find_inbound_by_digest(session: Session, digest: str) -> int | None:
     return session.connection().execute(_INBOUND_BY_DIGEST, {"digest": digest}).scalar()
 
 
-def inbound_to_process(session: Session, inbound_id: int) -> tuple[str, bytes, str | None] | None:
-    """State, raw bytes and envelope sender of inbound row `inbound_id`, if there is one."""
-    row = session.connection().execute(_INBOUND_TO_PROCESS, {"inbound_id": inbound_id}).first()
-    return None if row is None else (row.state, row.raw, row.mail_from)
-
-
 def inbound_batch_to_process(session: Session,
                              inbound_ids: Sequence[int]) -> dict[int, tuple[str, bytes, str | None]]:
-    """`inbound_to_process` for several rows at once, by id; missing rows are left out."""
+    """State, raw bytes and envelope sender of the inbound rows `inbound_ids`, by id; missing rows
+    are left out."""
     rows = session.connection().execute(_INBOUND_BATCH, {"inbound_ids": list(inbound_ids)})
     return {row.id: (row.state, row.raw, row.mail_from) for row in rows}
 

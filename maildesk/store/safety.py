@@ -23,8 +23,8 @@ def _braked_kind() -> ColumnElement[bool]:
 # Both brake counts in one pass over the recipient's rows: of one kind since one instant, and of
 # every braked kind since another.
 _SENT_COUNTS = select(
-    func.coalesce(func.sum(case((Outbox.kind == bindparam("kind"), case(
-        (Outbox.created_at >= bindparam("kind_since"), 1), else_=0)), else_=0)), 0),
+    func.coalesce(func.sum(case(((Outbox.kind == bindparam("kind"))
+                                 & (Outbox.created_at >= bindparam("kind_since")), 1), else_=0)), 0),
     func.coalesce(func.sum(case((_braked_kind() & (Outbox.created_at >= bindparam("all_since")), 1),
                                 else_=0)), 0),
 ).where(Outbox.recipient == bindparam("recipient"), Outbox.created_at >= bindparam("earliest"))
