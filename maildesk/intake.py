@@ -40,10 +40,9 @@ def accept_raw(db: Database, raw: bytes, envelope: Envelope, now: datetime, max_
     database cannot take it (the caller answers 451 / exits 75 so the sender retries).
     """
     check_size(raw, max_size)
-    digest = hashlib.sha256(raw).hexdigest()
     for attempt in (1, 2):
         try:
-            return _store(db, raw, envelope, digest, now)
+            return accept_wave(db, [(raw, envelope)], now)[0]
         except StoreError:
             # A concurrent delivery of the same bytes won the unique index; the second look finds it.
             if attempt == 2:
@@ -60,8 +59,10 @@ def check_size(raw: bytes, max_size: int) -> None:
 
 
 def accept_wave(db: Database, mails: Sequence[tuple[bytes, Envelope]], now: datetime) -> list[Accepted]:
-    """`accept_raw` for mail that arrived at the same time (sizes already checked): one durable
-    commit for all of them. Any failure fails the whole wave; the caller then stores each alone."""
+    """Store mail that arrived at the same time (sizes already checked) with one durable commit;
+    the same bytes stored before, or twice in `mails`, return the first row. Any failure fails the
+    whole wave; the caller then stores each alone. Durable: this commit is what the 250 (or the IMAP
+    flag) stands on, so it must survive a power cut."""
     done: dict[str, Accepted] = {}
     out = []
     with db.transaction(durable=True) as session:
@@ -77,19 +78,6 @@ def accept_wave(db: Database, mails: Sequence[tuple[bytes, Envelope]], now: date
     for (raw, envelope), accepted in zip(mails, out, strict=True):
         _logged(accepted, raw, envelope)
     return out
-
-
-def _store(db: Database, raw: bytes, envelope: Envelope, digest: str, now: datetime) -> Accepted:
-    # Durable: this commit is what the 250 (or the IMAP flag) stands on, so it must survive a power cut.
-    with db.transaction(durable=True) as session:
-        existing = find_inbound_by_digest(session, digest)
-        if existing is not None:
-            accepted = Accepted(InboundId(existing), new=False)
-            _logged(accepted, raw, envelope)
-            return accepted
-        accepted = _insert(session, raw, envelope, digest, now)
-    _logged(accepted, raw, envelope)
-    return accepted
 
 
 def _insert(session: Session, raw: bytes, envelope: Envelope, digest: str, now: datetime) -> Accepted:

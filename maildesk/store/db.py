@@ -121,7 +121,8 @@ class WriterLock:
 
     def __init__(self, database: str | None) -> None:
         self._threads = threading.Lock()
-        self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
+        on_disk = bool(database) and database != ":memory:"
+        self._paths = (f"{database}-writer.lock", f"{database}-turnstile.lock") if on_disk else None
         self._fds: tuple[int, int] | None = None  # (writer, turnstile)
 
     @contextmanager
@@ -161,13 +162,13 @@ class WriterLock:
         return False
 
     def _files(self) -> tuple[int, int] | None:
-        if self._path is None:
+        if self._paths is None:
             return None
         if self._fds is None:
             try:
-                self._fds = (_open(self._path), _open(self._path.replace("-writer.lock", "-turnstile.lock")))
+                self._fds = (_open(self._paths[0]), _open(self._paths[1]))
             except OSError as exc:
-                raise StoreUnavailable(f"database writer lock {self._path}: {exc}") from exc
+                raise StoreUnavailable(f"database writer lock {self._paths[0]}: {exc}") from exc
         return self._fds
 
 
