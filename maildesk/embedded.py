@@ -35,6 +35,24 @@ BATCH = 20
 Job = tuple[str, int] | None
 
 
+def replace_pause(child: BaseProcess, what: str, settings: config.Settings) -> None:
+    """Before a dead child is replaced: say so, drop its metrics files, and pause, so that a child
+    that dies at once does not spin the machine."""
+    log.error("%s %s exited with %s; starting another", what, child.pid, child.exitcode)
+    if child.pid is not None and settings.metrics.address is not None:
+        metrics.process_exited(child.pid)
+    time.sleep(RESTART_PAUSE_SECONDS)
+
+
+def end_process(child: BaseProcess, deadline: float, what: str) -> None:
+    """Wait for `child` until `deadline` (time.monotonic); kill it if it is still running then."""
+    child.join(max(0.0, deadline - time.monotonic()))
+    if child.is_alive():
+        log.warning("%s %s did not stop in time; killing it", what, child.pid)
+        child.kill()
+        child.join(5)
+
+
 def handlers_for(runtime: Runtime) -> Handlers:
     """What the actors call. The worker that processed a message sends what processing wrote at
     once, with no second trip through the queue; a delivery that fails stays pending with its
@@ -59,12 +77,9 @@ def handlers_for(runtime: Runtime) -> Handlers:
 def _with_slot(handlers: Handlers, slots: threading.Semaphore) -> Handlers:
     """Batches that give their worker slot back when done, and never raise: a failed batch leaves
     its rows received for the sweep, and a dramatiq retry would take a slot nobody gave it."""
-    many = handlers.process_many
-    assert many is not None
-
     def process_many(inbound_ids: list[int]) -> tuple[int, ...]:
         try:
-            many(inbound_ids)
+            handlers.process_many(inbound_ids)
         except Exception:
             log.exception("batch of inbound rows %s failed; the sweep will retry them", inbound_ids)
         finally:
@@ -193,10 +208,7 @@ class PipelineProcess:
         child = self._child
         if child is None or child.is_alive():
             return False
-        log.error("pipeline process %s exited with %s; starting another", child.pid, child.exitcode)
-        if child.pid is not None and self.settings.metrics.address is not None:
-            metrics.process_exited(child.pid)
-        time.sleep(RESTART_PAUSE_SECONDS)  # a child that dies at once must not spin the machine
+        replace_pause(child, "pipeline process", self.settings)
         self._spawn()
         return True
 
@@ -208,10 +220,5 @@ class PipelineProcess:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
-        if child is None:
-            return
-        child.join(timeout_ms / 1000)
-        if child.is_alive():
-            log.warning("pipeline process %s did not stop in time; killing it", child.pid)
-            child.kill()
-            child.join(5)
+        if child is not None:
+            end_process(child, time.monotonic() + timeout_ms / 1000, "pipeline process")

@@ -27,7 +27,7 @@ class Handlers:
     process: Callable[[int], Iterable[int]]
     deliver: Callable[[int], None]
     # Several inbound rows in one go (one transaction); the embedded pipeline process sends these.
-    process_many: Callable[[list[int]], Iterable[int]] | None = None
+    process_many: Callable[[list[int]], Iterable[int]]
 
 
 QUEUE = "default"
@@ -93,10 +93,6 @@ class Jobs:
             handlers.deliver(outbox_id)
 
         def process_inbound_batch(inbound_ids: list[int]) -> None:
-            if handlers.process_many is None:  # no batch handler here: one row at a time, same result
-                for inbound_id in inbound_ids:
-                    process_inbound(inbound_id)
-                return
             for outbox_id in handlers.process_many(inbound_ids):
                 self._deliver.send(outbox_id)
 

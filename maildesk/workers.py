@@ -18,15 +18,13 @@ from pathlib import Path
 from types import FrameType
 
 from maildesk import config, metrics
-from maildesk.embedded import handlers_for
+from maildesk.embedded import STOP_GRACE_SECONDS, end_process, handlers_for, replace_pause
 from maildesk.errors import ConfigError
 from maildesk.logs import configure_logging
 from maildesk.services.runtime import Runtime
 from maildesk.tasks import Jobs, make_broker
 
 log = logging.getLogger(__name__)
-STOP_GRACE_SECONDS = 30.0
-RESTART_PAUSE_SECONDS = 1.0
 
 
 def child_main(config_path: str, threads: int) -> None:
@@ -92,10 +90,7 @@ class WorkerPool:
         for index, child in enumerate(self.children):
             if child.is_alive() or self.stopping.is_set():
                 continue
-            log.error("worker process %s exited with %s; starting another", child.pid, child.exitcode)
-            if child.pid is not None and self.settings.metrics.address is not None:
-                metrics.process_exited(child.pid)
-            time.sleep(RESTART_PAUSE_SECONDS)  # A child that dies at once must not spin the machine.
+            replace_pause(child, "worker process", self.settings)
             self.children[index] = self._spawn()
 
     def _stop_children(self) -> None:
@@ -104,11 +99,7 @@ class WorkerPool:
                 os.kill(child.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for child in self.children:
-            child.join(max(0.0, deadline - time.monotonic()))
-            if child.is_alive():
-                log.warning("worker process %s did not stop in time; killing it", child.pid)
-                child.kill()
-                child.join(5)
+            end_process(child, deadline, "worker process")
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("signal %s: stopping workers", signal.Signals(signum).name)
