@@ -15,8 +15,8 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from maildesk import kb
 from maildesk.config import SelfServiceSettings
+from maildesk.pipeline import kb
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import message
 
 from maildesk import config
+from maildesk.admin import agents
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope
-from maildesk.intake import accept_raw
-from maildesk.services import agents
-from maildesk.services.runtime import Runtime, utcnow
+from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

@@ -24,8 +24,8 @@ if str(REPO) not in sys.path:
 
 from maildesk import config  # noqa: E402
 from maildesk.mail.parse import ParsedMail, parse_message  # noqa: E402
-from maildesk.render import Renderer  # noqa: E402
-from maildesk.routing import Routing  # noqa: E402
+from maildesk.notices.render import Renderer  # noqa: E402
+from maildesk.pipeline.routing import Routing  # noqa: E402
 
 TARGET_US = 1000.0
 WORDS = ["принтер", "не працює", "не работает", "invoice", "пароль", "vpn", "wi-fi", "excel", "urgent", "toner"]

@@ -26,11 +26,11 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # Run as a script from anywhere: make maildesk importable.
 
 from maildesk import config  # noqa: E402
-from maildesk.services.runtime import Runtime  # noqa: E402
-from maildesk.services.sla import sweep_desk  # noqa: E402
-from maildesk.sla_sweep import sweep_tickets  # noqa: E402
+from maildesk.runtime.wiring import Runtime  # noqa: E402
 from maildesk.store import migrate  # noqa: E402
 from maildesk.store.db import Database  # noqa: E402
+from maildesk.sweep.run import sweep_desk  # noqa: E402
+from maildesk.sweep.sla import sweep_tickets  # noqa: E402
 
 TARGET_S = 5.0
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # a Monday

@@ -22,7 +22,7 @@ from aiosmtpd.controller import Controller
 
 from maildesk import config
 from maildesk.config import Settings
-from maildesk.services.runtime import Runtime
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

@@ -1,6 +1,6 @@
 """Pure decisions for reading an IMAP folder: which UIDs to fetch, how far we got, when to retry.
 
-The fetcher (maildesk.transports.imap_fetch) is a thin loop around these; nothing
+The fetcher (maildesk.arrival.imap_fetch) is a thin loop around these; nothing
 here opens a socket or a session, so every rule can be tested on plain values.
 """
 

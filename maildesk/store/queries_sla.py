@@ -25,7 +25,7 @@ class DueTicket:
 
     Read with Core instead of as ORM objects (no identity map, no change tracking by attribute
     events) and written back by `save_due` with one executemany UPDATE per set of changed columns.
-    It has the attributes maildesk.sla_clock.ClockedTicket names, so the clock reads and updates it
+    It has the attributes maildesk.tickets.clock.ClockedTicket names, so the clock reads and updates it
     like a Ticket. `as_read` keeps the SAVED columns as they were read, to tell what changed.
     """
 

@@ -13,9 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from maildesk import metrics
-from maildesk.desk.threading import TicketView
 from maildesk.domain import Address, Status
 from maildesk.mail.parse import Attachment as MailAttachment
+from maildesk.policy.threading import TicketView
 from maildesk.store.models import (
     Agent,
     Attachment,

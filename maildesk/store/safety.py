@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from maildesk.desk.brakes import BRAKED_KINDS, BRAKED_PREFIXES
+from maildesk.policy.brakes import BRAKED_KINDS, BRAKED_PREFIXES
 from maildesk.store.models import Audit, Inbound, Message, Outbox, Undeliverable
 
 

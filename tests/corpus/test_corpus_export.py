@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from conftest import corpus_root
 
+from maildesk.admin import quarantine
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope
-from maildesk.intake import accept_raw
-from maildesk.services import quarantine
-from maildesk.services.runtime import Runtime
+from maildesk.runtime.wiring import Runtime
 
 
 def test_corpus_raw_bytes_export_identical(runtime: Runtime) -> None:

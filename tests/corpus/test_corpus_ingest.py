@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from conftest import corpus_root, query
 
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, InboundState
-from maildesk.intake import accept_raw
-from maildesk.pipeline import process_inbound
-from maildesk.services.runtime import Runtime
+from maildesk.pipeline.process import process_inbound
+from maildesk.runtime.wiring import Runtime
 
 MACHINE_TAGS = {"bounce", "autoreply", "auto-generated", "mailing-list"}
 

@@ -19,11 +19,11 @@ import atheris
 
 with atheris.instrument_imports(include=["maildesk"]):
     from maildesk import config
+    from maildesk.arrival.intake import accept_raw
     from maildesk.domain import Envelope
     from maildesk.errors import MessageRejected
-    from maildesk.intake import accept_raw
-    from maildesk.pipeline import process_inbound
-    from maildesk.services.runtime import Runtime
+    from maildesk.pipeline.process import process_inbound
+    from maildesk.runtime.wiring import Runtime
     from maildesk.store import migrate
     from maildesk.store.db import Database
     from maildesk.store.safety import inbound_row

@@ -13,17 +13,17 @@ from click.testing import CliRunner
 from conftest import query
 
 from maildesk import config
-from maildesk.cli import main
+from maildesk.admin import agents, tickets
+from maildesk.arrival.intake import accept_raw
+from maildesk.cli.app import main
 from maildesk.domain import Envelope, Status
-from maildesk.intake import accept_raw
 from maildesk.mail.tokens import reply_address
-from maildesk.pipeline import process_inbound
-from maildesk.services import agents, tickets
-from maildesk.services.alerts import queue_admin_alert
-from maildesk.services.runtime import Runtime
-from maildesk.services.sla import run_sweep
+from maildesk.notices.alerts import queue_admin_alert
+from maildesk.pipeline.process import process_inbound
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
+from maildesk.sweep.run import run_sweep
 
 SECRET = "test-secret"
 

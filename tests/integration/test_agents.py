@@ -10,12 +10,12 @@ import pytest
 from conftest import NOW, make_mail, query, write_config
 
 from maildesk import config
+from maildesk.admin import agents
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope
-from maildesk.intake import accept_raw
 from maildesk.mail.tokens import reply_address
-from maildesk.pipeline import Outcome, process_inbound
-from maildesk.services import agents
-from maildesk.services.runtime import Runtime
+from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from conftest import NOW, make_mail, outbox_files, query
 
-from maildesk import pipeline
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, InboundState, OutboxState
-from maildesk.intake import accept_raw
-from maildesk.pipeline import process_batch
-from maildesk.services.runtime import Runtime
+from maildesk.pipeline import process as pipeline
+from maildesk.pipeline.process import process_batch
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import safety
 
 

@@ -10,11 +10,11 @@ import pytest
 from conftest import NOW, Sink, free_port, make_mail, query, sink_server, write_config
 
 from maildesk import config
-from maildesk.delivery import deliver
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, OutboxState
-from maildesk.intake import accept_raw
-from maildesk.pipeline import process_inbound
-from maildesk.services.runtime import Runtime
+from maildesk.outbound.delivery import deliver
+from maildesk.pipeline.process import process_inbound
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

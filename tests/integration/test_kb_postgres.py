@@ -7,8 +7,9 @@ from pathlib import Path
 from conftest import REPO, write_config
 from servers import Postgres, postgres_server  # noqa: F401
 
-from maildesk import config, kb
-from maildesk.services.runtime import Runtime
+from maildesk import config
+from maildesk.pipeline import kb
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

@@ -11,7 +11,7 @@ from conftest import REPO
 CHECK = """
 import sys, tempfile, pathlib
 import maildesk
-from maildesk.render import Renderer
+from maildesk.notices.render import Renderer
 from maildesk.store import migrate
 from maildesk.store.db import Database
 assert pathlib.Path(maildesk.__file__).is_relative_to(sys.argv[1]), maildesk.__file__

@@ -7,11 +7,11 @@ from email import message_from_bytes, policy
 
 from conftest import NOW, make_mail, query
 
+from maildesk.admin import agents, tickets
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, InboundState, Status
-from maildesk.intake import accept_raw
-from maildesk.pipeline import process_inbound
-from maildesk.services import agents, tickets
-from maildesk.services.runtime import Runtime
+from maildesk.pipeline.process import process_inbound
+from maildesk.runtime.wiring import Runtime
 
 
 def _receive(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example", when=NOW):  # type: ignore[no-untyped-def]

@@ -13,9 +13,9 @@ from servers import Postgres, postgres_server  # noqa: F401
 from sqlalchemy import select, text
 
 from maildesk import config
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, Status
-from maildesk.intake import accept_raw
-from maildesk.services.runtime import Runtime
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import imap_state, migrate, repo
 from maildesk.store.db import Database
 from maildesk.store.models import Event, Inbound, Message, Outbox, Ticket

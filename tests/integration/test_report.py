@@ -15,13 +15,13 @@ from conftest import write_config
 from test_sweep import SLA_CONFIG, agent_says, local, open_ticket
 
 from maildesk import config
-from maildesk.services import agents
-from maildesk.services.report import build_report, format_text, percentile
-from maildesk.services.report_html import render_html
-from maildesk.services.runtime import Runtime
-from maildesk.services.sla import run_sweep
+from maildesk.admin import agents
+from maildesk.admin.report import build_report, format_text, percentile
+from maildesk.admin.report_html import render_html
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
+from maildesk.sweep.run import run_sweep
 
 SINCE, UNTIL = local(23, 0), local(25, 0)
 

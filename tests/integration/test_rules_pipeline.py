@@ -12,12 +12,12 @@ from click.testing import CliRunner
 from conftest import make_mail, query, write_config
 
 from maildesk import config
-from maildesk.cli import main
+from maildesk.admin import agents, tickets
+from maildesk.arrival.intake import accept_raw
+from maildesk.cli.app import main
 from maildesk.domain import Envelope
-from maildesk.intake import accept_raw
-from maildesk.pipeline import Outcome, process_inbound
-from maildesk.services import agents, tickets
-from maildesk.services.runtime import Runtime
+from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

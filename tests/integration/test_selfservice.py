@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from conftest import NOW, REPO, make_mail, query, write_config
 
-from maildesk import config, kb
+from maildesk import config
+from maildesk.admin import agents
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope
-from maildesk.intake import accept_raw
 from maildesk.mail.tokens import reply_address
-from maildesk.pipeline import Outcome, process_inbound
-from maildesk.services import agents
-from maildesk.services.runtime import Runtime
+from maildesk.pipeline import kb
+from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 
@@ -108,7 +109,7 @@ def test_ack_suggests_in_the_requests_language(desk: Runtime, subject: str, text
     ("ru", "«решено»", "ack/network"), ("en", '"solved"', "ack/access")])
 def test_every_acknowledgement_explains_solved(language: str, word: str, template: str) -> None:
     # The default and per-category acknowledgements in en/uk/ru list articles and name the word.
-    from maildesk.render import Renderer
+    from maildesk.notices.render import Renderer
     context = {"tagged_subject": "[#1] x", "requester_name": "", "tag": "[#1]", "subject": "x", "desk_name": "D",
                "articles": [{"title": "Article", "url": "https://kb.example/a"}]}
     text = Renderer().render(template, language, context).body
@@ -292,7 +293,7 @@ def test_macros_list_cli(desk: Runtime) -> None:
     # `maildesk macros list` prints the macro names.
     from click.testing import CliRunner
 
-    from maildesk.cli import main
+    from maildesk.cli.app import main
     result = CliRunner().invoke(main, ["--config", str(desk.settings.path), "macros", "list"])
     assert result.exit_code == 0 and result.output.splitlines()[0] == "printer"
 

@@ -13,15 +13,15 @@ import pytest
 from conftest import make_mail, query, write_config
 
 from maildesk import config
+from maildesk.admin import agents
+from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope
-from maildesk.intake import accept_raw
 from maildesk.mail.tokens import reply_address
-from maildesk.pipeline import Outcome, process_inbound
-from maildesk.services import agents
-from maildesk.services.runtime import Runtime
-from maildesk.services.sla import run_sweep
+from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
+from maildesk.sweep.run import run_sweep
 
 ASTANA = ZoneInfo("Asia/Almaty")
 SLA_CONFIG = """

@@ -14,12 +14,12 @@ from typing import Any
 
 from conftest import NOW, free_port, query
 
+from maildesk.arrival.intake import accept_raw
+from maildesk.arrival.smtp import DeskHandler, SmtpFront
 from maildesk.config import SmtpSettings
 from maildesk.domain import Envelope
-from maildesk.intake import accept_raw
-from maildesk.pipeline import Outcome, process_inbound
-from maildesk.services.runtime import Runtime
-from maildesk.transports.smtp_in import DeskHandler, SmtpFront
+from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.runtime.wiring import Runtime
 
 
 def receive(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example", source: str = "smtp",

@@ -17,13 +17,13 @@ from conftest import NOW, ServeProcess, make_mail, query, sink_server, wait_for
 from kit import count, listener, outbox, receive
 
 from maildesk import config
-from maildesk.delivery import deliver
+from maildesk.arrival.intake import accept_raw
+from maildesk.arrival.smtp import DeskHandler
 from maildesk.domain import Envelope, InboundState, OutboxState
-from maildesk.intake import accept_raw
-from maildesk.services.runtime import Runtime
+from maildesk.outbound.delivery import deliver
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
-from maildesk.transports.smtp_in import DeskHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 from dovecot import dovecot_fixture  # noqa: F401 (fixture for the re-collected IMAP scenarios)
@@ -206,7 +206,7 @@ def test_D10_no_ack_outside_the_transaction(runtime: Runtime) -> None:
     assert out.state is None and count(runtime, "select count(*) from tickets") == 0 and outbox(runtime) == []
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TRIGGER fault")
-    from maildesk.pipeline import process_inbound
+    from maildesk.pipeline.process import process_inbound
     again = process_inbound(runtime.desk, out.inbound_id, NOW)
     assert again.state == InboundState.DONE and len(outbox(runtime, "ack")) == 1
 
@@ -214,8 +214,8 @@ def test_D10_no_ack_outside_the_transaction(runtime: Runtime) -> None:
 def test_D11_reply_during_auto_close(runtime: Runtime) -> None:
     # The requester's reply to a pending ticket reopens it (the auto-close job then finds it open);
     # an auto-reply arriving instead changes nothing, so it cannot keep a ticket alive either.
+    from maildesk.admin import tickets
     from maildesk.domain import Status
-    from maildesk.services import tickets
     receive(runtime, make_mail(message_id="p1"))
     tickets.set_status(runtime.db, runtime.desk.notifier, 1, Status.PENDING, "agent:test", "waiting", NOW)
     receive(runtime, make_mail(subject="Re: [#1] Printer broken", body="Away", Auto_Submitted="auto-replied"),

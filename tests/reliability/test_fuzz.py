@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kit import receive
 
-from maildesk.services.runtime import Runtime
+from maildesk.runtime.wiring import Runtime
 
 SEEDS = sorted(CORPUS.glob("**/*.eml"))[:60] if CORPUS.is_dir() else []
 FALLBACK = [b"From: a@b.example\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=B"

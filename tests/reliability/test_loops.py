@@ -11,11 +11,11 @@ from conftest import NOW, make_mail, query, write_config
 from kit import count, listener, outbox, parsed, receive
 
 from maildesk import config
-from maildesk.delivery import deliver
+from maildesk.admin import agents
 from maildesk.domain import InboundState, OutboxState
 from maildesk.mail.tokens import reply_address
-from maildesk.services import agents
-from maildesk.services.runtime import Runtime
+from maildesk.outbound.delivery import deliver
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

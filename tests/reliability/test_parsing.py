@@ -14,9 +14,9 @@ from email.message import EmailMessage
 from conftest import make_mail, query
 from kit import count, listener, raw_session, receive
 
+from maildesk.admin import quarantine
 from maildesk.domain import InboundState
-from maildesk.services import quarantine
-from maildesk.services.runtime import Runtime
+from maildesk.runtime.wiring import Runtime
 
 
 def test_P1_oversized_message(runtime: Runtime) -> None:

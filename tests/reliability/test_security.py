@@ -12,14 +12,14 @@ from conftest import NOW, make_mail, query, sink_server, write_config
 from kit import count, listener, outbox, parsed, receive
 
 from maildesk import config
+from maildesk.admin import agents
 from maildesk.config import OutboundSettings
 from maildesk.domain import InboundState
 from maildesk.errors import PermanentDeliveryError
 from maildesk.mail.parse import parse_message
 from maildesk.mail.tokens import reply_address
 from maildesk.outbound.smtp import SmtpSender
-from maildesk.services import agents
-from maildesk.services.runtime import Runtime
+from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 

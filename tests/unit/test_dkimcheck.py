@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from maildesk.dkimcheck import verified_domains
+from maildesk.pipeline.proofs import verified_domains
 
 MAIL = (b"From: Alice <alice@example.org>\r\nTo: support+t1.a1.x@example.org\r\nSubject: Re: [#1] x\r\n"
         b"Message-ID: <a1@example.org>\r\n\r\nDone.\r\n")

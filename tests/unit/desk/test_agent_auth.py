@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.desk.agent_auth import AgentEvidence, authenticate_agent
+from maildesk.policy.agent_auth import AgentEvidence, authenticate_agent
 
 AGENTS = {"alice@example.org": 1, "bob@example.org": 2}
 ALL = ("token", "dkim", "auth-results")

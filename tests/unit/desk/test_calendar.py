@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maildesk.desk.calendar import (
+from maildesk.policy.calendar import (
     SEARCH_LIMIT_DAYS,
     WHOLE_DAY,
     Calendar,

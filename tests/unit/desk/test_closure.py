@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from maildesk.desk.calendar import Calendar, calendar_from_spec
-from maildesk.desk.closure import NO_RESPONSE, RESOLVED_TIMEOUT, ClosurePolicy, close_at, decide_closure
+from maildesk.policy.calendar import Calendar, calendar_from_spec
+from maildesk.policy.closure import NO_RESPONSE, RESOLVED_TIMEOUT, ClosurePolicy, close_at, decide_closure
 
 ASTANA = ZoneInfo("Asia/Almaty")  # Nur-Sultan (Astana) keeps Almaty's time
 KYIV = ZoneInfo("Europe/Kyiv")

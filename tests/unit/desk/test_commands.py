@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.desk.commands import (
+from maildesk.domain import Priority, Status
+from maildesk.policy.commands import (
     Assign,
     ChangeCc,
     Note,
@@ -13,7 +14,6 @@ from maildesk.desk.commands import (
     SetStatus,
     parse_commands,
 )
-from maildesk.domain import Priority, Status
 
 CATEGORIES = {"other", "printing", "access"}
 

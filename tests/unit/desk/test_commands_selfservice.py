@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from maildesk.desk.commands import Forward, Note, ParsedCommands, UseMacro, forward_problem, parse_commands
+from maildesk.policy.commands import Forward, Note, ParsedCommands, UseMacro, forward_problem, parse_commands
 
 
 def test_macro_and_forward_parse() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.desk.lifecycle import check_transition, closes
 from maildesk.domain import Status
 from maildesk.errors import InvalidTransition
+from maildesk.policy.lifecycle import check_transition, closes
 
 
 @pytest.mark.parametrize(("old", "new"), [(Status.NEW, Status.OPEN), (Status.OPEN, Status.PENDING),

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 from maildesk.config import routing_settings
-from maildesk.desk.rules import MailboxDefaults, RuleFacts, RuleSet, compile_ruleset, evaluate
+from maildesk.policy.rules import MailboxDefaults, RuleFacts, RuleSet, compile_ruleset, evaluate
 
 CONFIG = """
 [[queues]]

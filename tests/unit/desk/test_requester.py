@@ -6,14 +6,14 @@ from datetime import date
 
 import pytest
 
-from maildesk.desk.requester import (
+from maildesk.domain import Status
+from maildesk.policy.requester import (
     RequesterCommand,
     StatusFilter,
     parse_status_filter,
     requester_command,
     status_address,
 )
-from maildesk.domain import Status
 
 SOLVED, CANCEL = RequesterCommand.SOLVED, RequesterCommand.CANCEL
 

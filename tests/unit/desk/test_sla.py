@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from maildesk.desk.calendar import calendar_from_spec
-from maildesk.desk.sla import Clock, SlaPolicy, advance, check_sla, choose_policy, due_times
+from maildesk.policy.calendar import calendar_from_spec
+from maildesk.policy.sla import Clock, SlaPolicy, advance, check_sla, choose_policy, due_times
 
 ASTANA = ZoneInfo("Asia/Almaty")
 CAL = calendar_from_spec("Asia/Almaty", {"mon-fri": "09:00-18:00"}, [date(2026, 12, 16)])

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maildesk.desk.threading import FollowUp, NewTicket, ThreadFacts, TicketView, decide_thread
 from maildesk.domain import Status
+from maildesk.policy.threading import FollowUp, NewTicket, ThreadFacts, TicketView, decide_thread
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 

@@ -1,0 +1,1 @@
+"""What the CLI offers an admin, each operation one transaction, values out."""

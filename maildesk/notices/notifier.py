@@ -1,0 +1,219 @@
+"""Who gets which notice, rendered and composed into drafts for the outbox.
+
+Nothing here touches the database or the network: the pipeline and the
+services hand in what they loaded and write the drafts to the outbox in the
+same transaction as the ticket change (DESIGN.md decision 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from maildesk.config import Settings
+from maildesk.domain import Address
+from maildesk.mail.compose import OutgoingAttachment, OutgoingMail, compose, new_message_id
+from maildesk.mail.tags import make_tag, tag_subject
+from maildesk.notices.render import ContextValue, Renderer
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the desk signs its mail."""
+
+    name: str
+    address: str
+    instance: str
+    message_id_domain: str
+    loop_token: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Identity:
+        """The identity configured in [desk]."""
+        desk = settings.desk
+        return cls(name=desk.name, address=desk.address, instance=desk.instance,
+                   message_id_domain=f"maildesk.{desk.domain}", loop_token=desk.address.lower())
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    """The ticket facts a notice may show."""
+
+    id: int
+    subject: str
+    status: str
+    priority: str
+    category: str
+    language: str
+    requester: Address
+
+
+@dataclass(frozen=True)
+class MailSummary:
+    """The facts of one message a notice may quote: who wrote, what is new, what came with it."""
+
+    sender: Address
+    text: str
+    attachments: tuple[str, ...]
+    message_id: str
+    references: tuple[str, ...]
+    files: tuple[OutgoingAttachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A composed message ready to be stored as an outbox row."""
+
+    kind: str
+    message_id: str
+    mail_from: str
+    rcpt_to: tuple[str, ...]
+    raw: bytes
+
+
+class Notifier:
+    """Renders the desk's templates into drafts; one per recipient so each can be retried alone."""
+
+    def __init__(self, renderer: Renderer, identity: Identity) -> None:
+        self.renderer = renderer
+        self.identity = identity
+
+    def acknowledgement(self, ticket: TicketSummary, mail: MailSummary, now: datetime,
+                        template: str = "ack", articles: Sequence[Mapping[str, str]] = ()) -> Draft:
+        """The acknowledgement to the requester of a new ticket, threaded on their mail.
+
+        `template` may name a category's own acknowledgement (`ack/<category>`); `articles` are
+        knowledge-base suggestions ({"title", "url"}) it lists."""
+        context = self._context(ticket, mail) | {"articles": [dict(a) for a in articles]}
+        return self._draft("ack", ticket, (ticket.requester,), context, now,
+                           in_reply_to=mail.message_id, references=(*mail.references, mail.message_id),
+                           auto_submitted="auto-replied", template=template)
+
+    def rule_notice(self, template: str, ticket: TicketSummary, to: Address, mail: MailSummary,
+                    now: datetime) -> Draft:
+        """A notice a rule asked for (e.g. the on-call address for an urgent mail at night)."""
+        return self._draft("rule_notify", ticket, (to,), self._context(ticket, mail), now,
+                           in_reply_to=mail.message_id, references=(mail.message_id,),
+                           auto_submitted="auto-generated", template=template)
+
+    def agent_notice(self, kind: str, ticket: TicketSummary, agent: Address, mail: MailSummary,
+                     now: datetime, reply_to: Address | None = None,
+                     files: tuple[OutgoingAttachment, ...] = ()) -> Draft:
+        """A new-ticket (`agent_new`) or requester-reply (`agent_reply`) notice to one agent.
+
+        `reply_to` is the agent's signed address for this ticket, so answering the notice acts on it."""
+        return self._draft(kind, ticket, (agent,), self._context(ticket, mail), now,
+                           in_reply_to=mail.message_id, references=(mail.message_id,),
+                           auto_submitted="auto-generated", reply_to=reply_to, files=files or mail.files)
+
+    def relay_reply(self, ticket: TicketSummary, agent: Address, people: Sequence[Address], text: str,
+                    files: tuple[OutgoingAttachment, ...], thread: Sequence[str], now: datetime,
+                    status_note: bool = False) -> Draft:
+        """An agent's answer as the requester (To) and the other participants (Cc) receive it.
+
+        It comes from the support address under the agent's name, threads on the conversation,
+        and carries no token: replies go back to the desk like any requester mail."""
+        context = self._context(ticket, None) | {
+            "text": text, "agent_name": agent.name or agent.email, "status_note": status_note}
+        via = f"{agent.name or agent.email.partition('@')[0]} via {self.identity.name}"
+        return self._draft("reply", ticket, tuple(people[:1]), context, now, cc=tuple(people[1:]),
+                           in_reply_to=thread[-1] if thread else "", references=tuple(thread),
+                           auto_submitted="", sender_name=via, files=files)
+
+    def agent_note(self, ticket: TicketSummary, to: Address, author: Address, text: str, now: datetime,
+                   reply_to: Address) -> Draft:
+        """An internal note from `author`, for another agent only."""
+        context = self._context(ticket, None) | {"text": text, "agent_name": author.name or author.email}
+        return self._draft("agent_note", ticket, (to,), context, now, in_reply_to="", references=(),
+                           auto_submitted="auto-generated", reply_to=reply_to)
+
+    def agent_error(self, agent: Address, subject: str, problem: str, message_id: str, ticket_id: int | None,
+                    now: datetime) -> Draft:
+        """Why an agent's mail changed nothing, sent back to that agent."""
+        summary = TicketSummary(id=ticket_id or 0, subject=subject, status="", priority="", category="",
+                                language="en", requester=agent)
+        context = self._context(summary, None) | {"problem": problem, "has_ticket": ticket_id is not None}
+        return self._draft("agent_error", summary, (agent,), context, now, in_reply_to=message_id,
+                           references=(message_id,), auto_submitted="auto-replied")
+
+    def third_party_forward(self, ticket: TicketSummary, to: Address, extra: Mapping[str, ContextValue],
+                            reply_to: Address, files: tuple[OutgoingAttachment, ...], now: datetime) -> Draft:
+        """A ticket's request forwarded to a third party; `reply_to` is their signed address."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft("third_party_forward", ticket, (to,), context, now, in_reply_to="", references=(),
+                           auto_submitted="", reply_to=reply_to, files=files)
+
+    def third_party_reply(self, ticket: TicketSummary, agent: Address, extra: Mapping[str, ContextValue],
+                          reply_to: Address, files: tuple[OutgoingAttachment, ...], now: datetime) -> Draft:
+        """A third party's answer, shown to one agent (it never reaches the requester by itself)."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft("third_party_reply", ticket, (agent,), context, now, in_reply_to="", references=(),
+                           auto_submitted="auto-generated", reply_to=reply_to, files=files)
+
+    def status_list(self, to: Address, language: str, extra: Mapping[str, ContextValue], in_reply_to: str,
+                    now: datetime) -> Draft:
+        """The answer to a mail to the status address: a list of the sender's tickets, to `to` only."""
+        summary = TicketSummary(id=0, subject="", status="", priority="", category="", language=language,
+                                requester=to)
+        context = self._context(summary, None) | dict(extra)
+        return self._draft("status_list", summary, (to,), context, now, in_reply_to=in_reply_to,
+                           references=(in_reply_to,), auto_submitted="auto-replied")
+
+    def status_notice(self, ticket: TicketSummary, to: Sequence[Address], reason: str,
+                      thread: Sequence[str], now: datetime) -> Draft:
+        """The status-update notice for the status the ticket is now in."""
+        context = self._context(ticket, None) | {"reason": reason}
+        return self._draft(f"status_{ticket.status}", ticket, tuple(to), context, now,
+                           in_reply_to=thread[-1] if thread else "", references=tuple(thread),
+                           auto_submitted="auto-generated")
+
+    def ticket_notice(self, kind: str, ticket: TicketSummary, to: Sequence[Address],
+                      extra: Mapping[str, ContextValue], thread: Sequence[str], now: datetime,
+                      reply_to: Address | None = None) -> Draft:
+        """An automatic notice about a ticket from template `kind`: the first of `to` in To, the rest
+        in Cc (reminders and closure to the requester; SLA warnings and breaches to one agent)."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft(kind, ticket, tuple(to[:1]), context, now, cc=tuple(to[1:]),
+                           in_reply_to=thread[-1] if thread else "", references=tuple(thread),
+                           auto_submitted="auto-generated", reply_to=reply_to)
+
+    def _context(self, ticket: TicketSummary, mail: MailSummary | None) -> dict[str, ContextValue]:
+        # An allow-list: templates see these values and nothing else.
+        tag = make_tag(ticket.id, self.identity.instance)
+        context: dict[str, ContextValue] = {
+            "desk_name": self.identity.name,
+            "ticket_id": ticket.id,
+            "tag": tag,
+            "subject": ticket.subject or "(no subject)",
+            "tagged_subject": tag_subject(ticket.subject, ticket.id, self.identity.instance),
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "category": ticket.category,
+            "requester_name": ticket.requester.name,
+            "requester_email": ticket.requester.email,
+            "reason": "",
+            "articles": [],
+        }
+        if mail is not None:
+            context |= {"from_name": mail.sender.name or mail.sender.email, "from_email": mail.sender.email,
+                        "text": mail.text, "attachments": list(mail.attachments)}
+        return context
+
+    def _draft(self, kind: str, ticket: TicketSummary, to: tuple[Address, ...],
+               context: dict[str, ContextValue], now: datetime, *, in_reply_to: str,
+               references: tuple[str, ...], auto_submitted: str, template: str = "",
+               reply_to: Address | None = None, cc: tuple[Address, ...] = (), sender_name: str = "",
+               files: tuple[OutgoingAttachment, ...] = ()) -> Draft:
+        rendered = self.renderer.render(template or kind, ticket.language, context)
+        message_id = new_message_id(self.identity.message_id_domain)
+        desk = Address(self.identity.address, self.identity.name)
+        raw = compose(OutgoingMail(
+            sender=Address(self.identity.address, sender_name) if sender_name else desk,
+            to=to, cc=cc, subject=rendered.subject, text=rendered.body, message_id=message_id,
+            date=now, loop_token=self.identity.loop_token, reply_to=reply_to or desk,
+            in_reply_to=in_reply_to, references=tuple(r for r in references if r),
+            auto_submitted=auto_submitted, attachments=files,
+        ))
+        return Draft(kind=kind, message_id=message_id, mail_from=self.identity.address,
+                     rcpt_to=tuple(a.email for a in (*to, *cc)), raw=raw)

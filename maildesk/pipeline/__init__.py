@@ -1,0 +1,1 @@
+"""One stored mail → prepare → the handler for its kind → one transaction."""

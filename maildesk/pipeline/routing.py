@@ -1,0 +1,171 @@
+"""Rules at work on a real mail: the shell around the pure engine in maildesk.policy.rules.
+
+Builds :class:`RuleFacts` from a parsed mail and its envelope, writes a
+:class:`RuleOutcome` onto a ticket row with an event that records which rules
+hit, picks the acknowledgement template for the ticket's category, and renders
+the notices rules ask for. The pipeline and `maildesk rules test` both use it,
+so a dry run decides exactly what processing would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from maildesk.config import Settings
+from maildesk.domain import Address
+from maildesk.errors import ConfigError
+from maildesk.mail.parse import ParsedMail
+from maildesk.notices.notifier import Draft, MailSummary, Notifier, TicketSummary
+from maildesk.notices.render import Renderer
+from maildesk.policy.calendar import Calendar
+from maildesk.policy.calendar_config import build_calendars, working_calendars
+from maildesk.policy.rules import (
+    MailboxDefaults,
+    RuleFacts,
+    RuleHit,
+    RuleOutcome,
+    RuleSet,
+    compile_ruleset,
+    evaluate,
+)
+from maildesk.store import queries_agents, repo
+from maildesk.store.db import Session
+from maildesk.store.models import Ticket
+
+#: Public-holiday data is loaded for this many years around the start-up year.
+HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
+
+#: Body and text conditions read this many leading characters. What a request is about is
+#: said at its start; the rest of a long body is pasted logs or quoted history, and scanning
+#: it with every rule would cost milliseconds per mail.
+RULES_TEXT_LIMIT = 8000
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The compiled rule set and the calendars its working-hours tests read."""
+
+    ruleset: RuleSet
+    calendars: Mapping[str, Calendar]
+    mailboxes: Mapping[str, MailboxDefaults] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, renderer: Renderer, today: date) -> Routing:
+        """Compile the config's routing; ConfigError when a calendar or a notice template is wrong."""
+        years = range(today.year - HOLIDAY_YEARS_BEFORE, today.year + HOLIDAY_YEARS_AFTER + 1)
+        calendars = build_calendars(settings.routing.calendars, years)
+        ruleset = compile_ruleset(settings.routing)
+        for rule in ruleset.rules:
+            for n in rule.then.notify:
+                if not any(renderer.exists(n.template, lang) for lang in ("en", settings.desk.language)):
+                    raise ConfigError(f"rule {rule.name!r}: no template {n.template!r} for its notify "
+                                      f"(looked for en/{n.template}.txt.j2)")
+        return cls(ruleset=ruleset, calendars=calendars, mailboxes=_mailbox_defaults(settings, ruleset))
+
+    def evaluate(self, parsed: ParsedMail, rcpt_to: Sequence[str], at: datetime,
+                 ticket_queue: str | None = None, source: str = "") -> RuleOutcome:
+        """Route and classify `parsed`, received at `at`; a follow-up passes its ticket's queue.
+
+        `source` is the inbound row's source; ``imap:NAME`` applies that mailbox's defaults."""
+        facts = facts_for(parsed, rcpt_to, working_calendars(self.calendars, at))
+        mailbox = self.mailboxes.get(source.removeprefix("imap:")) if source.startswith("imap:") else None
+        return evaluate(self.ruleset, facts, ticket_queue=ticket_queue, mailbox=mailbox)
+
+    def queue_agents(self, queue: str) -> frozenset[str]:
+        """The agents a queue names; empty means every active agent works it."""
+        found = self.ruleset.queue(queue)
+        return frozenset(found.agents) if found else frozenset()
+
+
+def _mailbox_defaults(settings: Settings, ruleset: RuleSet) -> dict[str, MailboxDefaults]:
+    """Each `[[imap]]` account's queue and category, checked against the configured ones."""
+    found: dict[str, MailboxDefaults] = {}
+    for account in settings.imap:
+        if account.queue and ruleset.queue(account.queue) is None:
+            raise ConfigError(f"imap {account.name!r}: queue {account.queue!r} is not a configured queue")
+        if account.category and account.category not in ruleset.categories:
+            raise ConfigError(f"imap {account.name!r}: category {account.category!r} is not a configured "
+                              "category")
+        if account.queue or account.category:
+            found[account.name] = MailboxDefaults(account.queue, account.category)
+    return found
+
+
+def facts_for(parsed: ParsedMail, rcpt_to: Sequence[str], working: frozenset[str]) -> RuleFacts:
+    """What the rules may see of one mail."""
+    return RuleFacts(
+        recipients=tuple(a.strip().lower() for a in rcpt_to),
+        to_cc=tuple(a.key for a in (*parsed.to, *parsed.cc)),
+        sender=parsed.sender.key if parsed.sender else "",
+        subject=parsed.subject,
+        text=parsed.text[:RULES_TEXT_LIMIT],
+        headers=parsed.headers,
+        has_attachment=bool(parsed.attachments),
+        working_calendars=working,
+    )
+
+
+def ack_template(renderer: Renderer, category: str, language: str) -> str:
+    """`ack/<category>` when that template exists in the ticket's language, else the default `ack`."""
+    name = f"ack/{category}"
+    return name if renderer.exists(name, language) else "ack"
+
+
+def apply_outcome(session: Session, ticket: Ticket, outcome: RuleOutcome, new: bool, now: datetime) -> None:
+    """Write what the rules decided onto `ticket` and record the hits as a `rules` event.
+
+    A new ticket takes every field; a follow-up only the fields a rule set.
+    """
+    record_outcome(session, ticket.id, outcome, set_outcome(session, ticket, outcome, new), now)
+
+
+def set_outcome(session: Session, ticket: Ticket, outcome: RuleOutcome, new: bool) -> dict[str, Any]:
+    """The field half of `apply_outcome` (a new ticket can take it before its row is written);
+    returns the detail for `record_outcome`."""
+    def wanted(name: str) -> bool:
+        return new or name in outcome.changed
+
+    for name in ("queue", "category", "priority", "type", "tier"):
+        if wanted(name):
+            setattr(ticket, name, getattr(outcome, name))
+    if outcome.language:
+        ticket.language = outcome.language
+    if outcome.tags:
+        ticket.tags = sorted({*(ticket.tags or []), *outcome.tags})
+    if outcome.spam:
+        ticket.spam = True
+    detail: dict[str, Any] = {"hits": [hit_json(h) for h in outcome.hits]}
+    if new:
+        detail |= {"queue": outcome.queue, "other_queues": list(outcome.other_queues)}
+    if outcome.assignee:
+        agent_id = queries_agents.active_agent_id(session, outcome.assignee)
+        if agent_id is None:
+            detail["unassigned"] = f"{outcome.assignee} is not an active agent"
+        else:
+            ticket.assignee_id = agent_id
+    return detail
+
+
+def record_outcome(session: Session, ticket_id: int, outcome: RuleOutcome, detail: dict[str, Any],
+                   now: datetime) -> None:
+    """The `rules` event half of `apply_outcome`: which rules matched, when any did."""
+    if outcome.hits or outcome.other_queues or "unassigned" in detail:
+        names = ", ".join(h.name for h in outcome.hits) or "none"
+        repo.add_event(session, ticket_id, now, "system", "rules", f"rules matched: {names}", **detail)
+
+
+def hit_json(hit: RuleHit) -> dict[str, Any]:
+    """A rule hit as JSON: its name and what it set (repeated fields joined by "; ")."""
+    set_fields: dict[str, str] = {}
+    for name, value in hit.set_fields:
+        set_fields[name] = f"{set_fields[name]}; {value}" if name in set_fields else value
+    return {"rule": hit.name, "set": set_fields}
+
+
+def rule_notices(notifier: Notifier, ticket: TicketSummary, mail: MailSummary, outcome: RuleOutcome,
+                 now: datetime) -> list[Draft]:
+    """One draft per notify action of the rules that hit."""
+    return [notifier.rule_notice(n.template, ticket, Address(n.to), mail, now) for n in outcome.notify]

@@ -1,0 +1,70 @@
+"""Build the pieces one process needs from the settings: store, notifier, sender, queue."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from maildesk.config import Settings, resolve_secret
+from maildesk.errors import StoreError
+from maildesk.notices.notifier import Identity, Notifier
+from maildesk.notices.render import Renderer
+from maildesk.outbound import Sender, make_sender
+from maildesk.outbound.delivery import DeliveryOutcome, deliver, deliver_many
+from maildesk.pipeline.process import Desk, Outcome, process_batch, process_inbound
+from maildesk.store import migrate
+from maildesk.store.blobs import BlobStore
+from maildesk.store.db import Database
+
+
+def utcnow() -> datetime:
+    """The current instant, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """The wired-up desk of this process."""
+
+    settings: Settings
+    desk: Desk
+    sender: Sender
+
+    @classmethod
+    def build(cls, settings: Settings, require_schema: bool = True) -> Runtime:
+        """Open the store (checking its schema is current) and build the rest."""
+        db = Database(settings.database.url)
+        if require_schema:
+            current, head = migrate.current_revision(db), migrate.head_revision()
+            if current != head:
+                raise StoreError(f"database schema is at {current or 'nothing'}, this version needs {head}: "
+                                 "run `maildesk init`")
+        notifier = Notifier(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
+        desk = Desk(db=db, settings=settings, notifier=notifier,
+                    blobs=BlobStore(settings.desk.data_dir / "blobs"), secret=resolve_secret(settings))
+        # Compile routing now: a bad calendar or notice template must stop start-up,
+        # not fail (and finally quarantine) the first mail.
+        _ = desk.routing
+        return cls(settings=settings, desk=desk, sender=make_sender(settings.outbound))
+
+    @property
+    def db(self) -> Database:
+        """The store."""
+        return self.desk.db
+
+    def process(self, inbound_id: int) -> Outcome:
+        """Process one inbound row now."""
+        return process_inbound(self.desk, inbound_id, utcnow())
+
+    def deliver(self, outbox_id: int) -> DeliveryOutcome:
+        """Deliver one outbox row now."""
+        return deliver(self.db, self.sender, self.settings.outbound, outbox_id, utcnow())
+
+    def process_many(self, inbound_ids: Sequence[int]) -> list[Outcome]:
+        """Process several inbound rows now, in one transaction."""
+        return process_batch(self.desk, inbound_ids, utcnow())
+
+    def deliver_many(self, outbox_ids: Sequence[int]) -> list[DeliveryOutcome]:
+        """Deliver several outbox rows now (one claiming and one recording transaction)."""
+        return deliver_many(self.db, self.sender, self.settings.outbound, outbox_ids, utcnow())

@@ -1,0 +1,106 @@
+"""`maildesk worker`: N processes, each running dramatiq worker threads on the shared broker.
+
+The parent only supervises: it starts the children, restarts one that dies, forwards SIGTERM
+and serves the metrics endpoint. A child exits when its parent disappears (even by SIGKILL), so
+an orphan never keeps working on a stale configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import FrameType
+
+from maildesk import config, metrics
+from maildesk.errors import ConfigError
+from maildesk.runtime.queue import Jobs, make_broker
+from maildesk.runtime.wiring import Runtime
+from maildesk.serve.logs import configure_logging
+from maildesk.serve.pipeline_process import STOP_GRACE_SECONDS, end_process, handlers_for, replace_pause
+
+log = logging.getLogger(__name__)
+
+
+def child_main(config_path: str, threads: int) -> None:
+    """One worker process: work the shared queue until SIGTERM or until the parent is gone."""
+    settings = config.load(Path(config_path))
+    configure_logging(settings.log_level)
+    if settings.metrics.address is not None:
+        metrics.enable()
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _signum, _frame: stopping.set())
+    runtime = Runtime.build(settings)
+    jobs = Jobs(make_broker(settings.broker.url, settings.metrics.address is not None), handlers_for(runtime))
+    parent = os.getppid()
+    jobs.start_workers(threads)
+    log.info("worker process %d: %d threads on %s", os.getpid(), threads, settings.broker.url)
+    while not stopping.wait(1.0):
+        if os.getppid() != parent:
+            log.warning("worker process %d: parent gone, stopping", os.getpid())
+            break
+    jobs.stop_workers()
+    runtime.db.dispose()
+
+
+class WorkerPool:
+    """The supervising parent of `maildesk worker`."""
+
+    def __init__(self, settings: config.Settings, processes: int, threads: int) -> None:
+        if settings.broker.url == "embedded":
+            raise ConfigError("maildesk worker needs a shared broker ([broker] url = \"redis://…\" or "
+                              "\"amqp://…\"); with the embedded broker `maildesk serve` does the work")
+        self.settings, self.processes, self.threads = settings, processes, threads
+        self.context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited sockets
+        self.children: list[BaseProcess] = []
+        self.stopping = threading.Event()
+
+    def run(self) -> int:
+        """Start the children and keep them running until SIGTERM; return the exit status."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        address = self.settings.metrics.address
+        if address is not None:
+            metrics.prepare_directory()
+            metrics.serve_endpoint(*address)
+        self.children = [self._spawn() for _ in range(self.processes)]
+        log.info("maildesk worker: %d processes × %d threads", self.processes, self.threads)
+        try:
+            while not self.stopping.wait(0.5):
+                self._replace_dead()
+        finally:
+            self._stop_children()
+            if address is not None:
+                metrics.remove_directory()
+        return 0
+
+    def _spawn(self) -> BaseProcess:
+        child = self.context.Process(target=child_main, args=(str(self.settings.path), self.threads),
+                                     name="maildesk-worker")
+        child.start()
+        return child
+
+    def _replace_dead(self) -> None:
+        for index, child in enumerate(self.children):
+            if child.is_alive() or self.stopping.is_set():
+                continue
+            replace_pause(child, "worker process", self.settings)
+            self.children[index] = self._spawn()
+
+    def _stop_children(self) -> None:
+        for child in self.children:
+            if child.is_alive() and child.pid is not None:
+                os.kill(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in self.children:
+            end_process(child, deadline, "worker process")
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("signal %s: stopping workers", signal.Signals(signum).name)
+        self.stopping.set()

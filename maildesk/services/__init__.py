@@ -1,1 +1,0 @@
-"""Operations the CLI offers on tickets and agents, each one transaction."""

@@ -1,1 +1,0 @@
-"""Front ends that receive mail: SMTP/LMTP (aiosmtpd) and, later, IMAP."""
