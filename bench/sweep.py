@@ -29,7 +29,6 @@ from maildesk import config  # noqa: E402
 from maildesk.runtime.wiring import Runtime  # noqa: E402
 from maildesk.store import migrate  # noqa: E402
 from maildesk.store.db import Database  # noqa: E402
-from maildesk.sweep.run import sweep_desk  # noqa: E402
 from maildesk.sweep.sla import sweep_tickets  # noqa: E402
 
 TARGET_S = 5.0
@@ -115,11 +114,11 @@ def main() -> None:
         print(f"inserted {args.tickets:,} tickets ({args.due:,} due) in {time.perf_counter() - started:.1f} s")
         runtime = Runtime.build(settings)
         started = time.perf_counter()
-        planned = sweep_tickets(sweep_desk(runtime), NOW, dry_run=True)
+        planned = sweep_tickets(runtime.desk, NOW, dry_run=True)
         print(f"dry run (read due rows by index + decide, no writes, no mail): {len(planned.actions):,} "
               f"actions in {time.perf_counter() - started:.2f} s")
         started = time.perf_counter()
-        result = sweep_tickets(sweep_desk(runtime), NOW)
+        result = sweep_tickets(runtime.desk, NOW)
         took = time.perf_counter() - started
         kinds: dict[str, int] = {}
         for action in result.actions:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from maildesk.errors import MaildeskError
-from maildesk.store import queries_agents
+from maildesk.store import contacts
 from maildesk.store.db import Database
 
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9.-]+$")
@@ -32,17 +32,17 @@ def add_agent(db: Database, email: str, name: str, now: datetime) -> AgentRow:
     if not _ADDRESS.match(email):
         raise AgentError(f"{email!r} is not a mail address")
     with db.transaction() as session:
-        return AgentRow(*queries_agents.upsert(session, email.lower(), name, now))
+        return AgentRow(*contacts.upsert_agent(session, email.lower(), name, now))
 
 
 def list_agents(db: Database) -> list[AgentRow]:
     """All agents, active or not."""
     with db.transaction() as session:
-        return [AgentRow(*row) for row in queries_agents.all_agents(session)]
+        return [AgentRow(*row) for row in contacts.all_agents(session)]
 
 
 def remove_agent(db: Database, email: str) -> None:
     """Deactivate the agent with `email`; tickets keep naming them, so the row stays."""
     with db.transaction() as session:
-        if not queries_agents.deactivate(session, email.lower()):
+        if not contacts.deactivate_agent(session, email.lower()):
             raise AgentError(f"no agent {email}")

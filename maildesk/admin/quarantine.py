@@ -8,11 +8,12 @@ from datetime import datetime
 
 from maildesk.domain import InboundState
 from maildesk.errors import MaildeskError
-from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.pipeline.outcome import Outcome
+from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import safety
+from maildesk.store import inbound
 from maildesk.store.db import Database
-from maildesk.store.safety import InboundRow
+from maildesk.store.inbound import InboundRow
 
 log = logging.getLogger(__name__)
 #: States an operator may send back through processing.
@@ -26,13 +27,13 @@ class InboundNotFound(MaildeskError):
 def listing(db: Database, state: str | None = InboundState.QUARANTINED, limit: int = 100) -> list[InboundRow]:
     """Stored inbound messages in `state` (None: any), newest first, without their bytes."""
     with db.reading() as session:
-        return safety.inbound_rows(session, state, limit)
+        return inbound.listing(session, state, limit)
 
 
 def show(db: Database, inbound_id: int) -> tuple[InboundRow, bytes]:
     """One stored message and its raw bytes exactly as they arrived."""
     with db.reading() as session:
-        found = safety.inbound_row(session, inbound_id)
+        found = inbound.one(session, inbound_id)
     if found is None:
         raise InboundNotFound(f"no inbound message {inbound_id}")
     return found
@@ -45,8 +46,8 @@ def retry(runtime: Runtime, inbound_id: int, actor: str, now: datetime) -> Outco
         raise MaildeskError(f"inbound {inbound_id} is {row.state}; only {', '.join(sorted(RETRYABLE))} "
                             "messages can be retried")
     with runtime.db.transaction() as session:
-        safety.set_inbound_state(session, inbound_id, InboundState.RECEIVED, "", reset_attempts=True)
-        safety.add_audit(session, now, actor, "retry", inbound_id, f"was {row.state}: {row.error}")
+        inbound.set_state(session, inbound_id, InboundState.RECEIVED, "", reset_attempts=True)
+        inbound.add_audit(session, now, actor, "retry", inbound_id, f"was {row.state}: {row.error}")
     log.info("inbound=%s retried by %s (was %s: %s)", inbound_id, actor, row.state, row.error)
     return process_inbound(runtime.desk, inbound_id, now)
 
@@ -58,7 +59,7 @@ def drop(db: Database, inbound_id: int, actor: str, reason: str, now: datetime) 
         raise MaildeskError(f"inbound {inbound_id} is {row.state}; only quarantined messages can be dropped")
     detail = f"{reason or 'no reason given'} (quarantined for: {row.error})"
     with db.transaction() as session:
-        safety.set_inbound_state(session, inbound_id, InboundState.DROPPED, row.error, reset_attempts=False)
-        safety.add_audit(session, now, actor, "drop", inbound_id, detail)
+        inbound.set_state(session, inbound_id, InboundState.DROPPED, row.error, reset_attempts=False)
+        inbound.add_audit(session, now, actor, "drop", inbound_id, detail)
     log.warning("inbound=%s dropped by %s: %s", inbound_id, actor, detail)
     return row

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from maildesk.policy.calendar import working_between
-from maildesk.store import queries_sla
+from maildesk.store import reads
 from maildesk.store.db import Database
-from maildesk.store.queries_sla import ReportRow
+from maildesk.store.reads import ReportRow
 from maildesk.tickets.clock import TicketClock
 
 AUTO_REASONS = ("no_response", "resolved_timeout")
@@ -81,7 +81,7 @@ def build_report(db: Database, clock: TicketClock, since: datetime, until: datet
                  now: datetime) -> Report:
     """Compute the report from the tickets created or closed in the period."""
     with db.reading() as session:
-        rows = queries_sla.report_rows(session, since, until)
+        rows = reads.report_rows(session, since, until)
     created = [r for r in rows if since <= r.created_at < until]
     closed = [r for r in rows if r.closed_at is not None and since <= r.closed_at < until]
     auto = [r for r in closed if r.close_reason in AUTO_REASONS]

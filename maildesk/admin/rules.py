@@ -13,7 +13,7 @@ from maildesk.notices.notifier import Identity
 from maildesk.notices.render import Renderer
 from maildesk.pipeline.routing import Routing, ack_template
 from maildesk.policy.rules import RuleOutcome
-from maildesk.store import queries_agents
+from maildesk.store import contacts
 from maildesk.store.db import Database
 
 
@@ -65,7 +65,7 @@ def check_rules(settings: Settings) -> list[str]:
     try:
         with db.transaction() as session:
             return [f"{where} {email} is not an active agent (maildesk agents add {email})"
-                    for where, email in wanted if queries_agents.active_agent_id(session, email) is None]
+                    for where, email in wanted if contacts.active_agent_id(session, email) is None]
     except MaildeskError as exc:
         return [f"cannot check agents against the database: {exc}"]
     finally:

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maildesk.config import Settings
-from maildesk.store import imap_state
-from maildesk.store import status as queries
+from maildesk.store import imap_state, inbound, kv, outbox
 from maildesk.store.db import Database
+from maildesk.store.inbound import Backlog
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ class DeskStatus:
 
     now: datetime
     queue_depth: int | None
-    inbound: queries.Backlog
-    outbox: queries.Backlog
+    inbound: Backlog
+    outbox: Backlog
     quarantined: int
     outbox_failed: int
     last_sweep: datetime | None
@@ -93,8 +93,8 @@ def desk_status(db: Database, settings: Settings, now: datetime, queue_depth: in
                     *leases.get(m.account, ("", None)))
             for m in imap_state.mailbox_statuses(session))
         return DeskStatus(now=now, queue_depth=queue_depth,
-                          inbound=queries.inbound_backlog(session, stuck_before),
-                          outbox=queries.outbox_backlog(session, stuck_before),
-                          quarantined=queries.count_inbound(session, "quarantined"),
-                          outbox_failed=queries.count_outbox(session, "failed"),
-                          last_sweep=queries.last_sweep(session), mailboxes=mailboxes)
+                          inbound=inbound.backlog(session, stuck_before),
+                          outbox=outbox.backlog(session, stuck_before),
+                          quarantined=inbound.count(session, "quarantined"),
+                          outbox_failed=outbox.count(session, "failed"),
+                          last_sweep=kv.last_sweep(session), mailboxes=mailboxes)

@@ -24,10 +24,9 @@ from datetime import UTC, datetime, timedelta
 from maildesk.arrival.imap import ImapSession, Login
 from maildesk.arrival.intake import accept_raw
 from maildesk.config import ImapAccount, Settings
-from maildesk.domain import Envelope
+from maildesk.domain import Envelope, FolderState
 from maildesk.errors import MailboxAuthError, MaildeskError, MessageRejected, StoreError
 from maildesk.mail.mailbox_sync import (
-    FolderState,
     OAuthToken,
     RoundPlan,
     advance_last_uid,
@@ -38,7 +37,6 @@ from maildesk.mail.mailbox_sync import (
     return_path,
     should_alert,
 )
-from maildesk.notices.alerts import queue_admin_alert
 from maildesk.store import imap_state
 from maildesk.store.db import Database, Session
 
@@ -46,6 +44,8 @@ log = logging.getLogger(__name__)
 
 Enqueue = Callable[[int], None]
 Clock = Callable[[], datetime]
+#: Queue an alert for the desk's admin (subject, text, now); the new outbox row's id, or None.
+AlertAdmin = Callable[[str, str, datetime], int | None]
 LEASE_RETRY_SECONDS = 15.0
 
 
@@ -114,9 +114,10 @@ class MailboxFetcher:
     """Reads one account's folder until `stop` is set; never raises out of `run()`."""
 
     def __init__(self, account: ImapAccount, settings: Settings, db: Database, enqueue_inbound: Enqueue,
-                 enqueue_outbox: Enqueue, stop: threading.Event, clock: Clock = _utcnow) -> None:
+                 enqueue_outbox: Enqueue, alert: AlertAdmin, stop: threading.Event,
+                 clock: Clock = _utcnow) -> None:
         self.account, self.settings, self.db = account, settings, db
-        self.enqueue_inbound, self.enqueue_outbox = enqueue_inbound, enqueue_outbox
+        self.enqueue_inbound, self.enqueue_outbox, self.alert = enqueue_inbound, enqueue_outbox, alert
         self.stop, self.clock = stop, clock
         self.failures = 0
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{id(self):x}"
@@ -283,8 +284,8 @@ class MailboxFetcher:
         minutes = int((now - since).total_seconds() // 60)
         log.critical("imap %s: MAILBOX FAILING for %d minutes, mail to %s is not being read: %s",
                      acc.name, minutes, acc.username, error)
-        outbox_id = queue_admin_alert(
-            self.db, self.settings, f"mailbox {acc.name} failing for {minutes} minutes",
+        outbox_id = self.alert(
+            f"mailbox {acc.name} failing for {minutes} minutes",
             f"maildesk cannot read the mailbox {acc.name} ({acc.username} at {acc.host}, folder {acc.folder})"
             f" since {since:%Y-%m-%d %H:%M} UTC.\n\nLast error: {error}\n\n"
             "Mail sent to this mailbox is not becoming tickets. Check `maildesk mailboxes status` "
@@ -317,10 +318,10 @@ class Fetchers:
         self.threads: list[threading.Thread] = []
 
     def start(self, settings: Settings, db: Database, enqueue_inbound: Enqueue, enqueue_outbox: Enqueue,
-              stop: threading.Event) -> None:
+              alert: AlertAdmin, stop: threading.Event) -> None:
         """Start one thread per configured account."""
         for account in settings.imap:
-            fetcher = MailboxFetcher(account, settings, db, enqueue_inbound, enqueue_outbox, stop)
+            fetcher = MailboxFetcher(account, settings, db, enqueue_inbound, enqueue_outbox, alert, stop)
             thread = threading.Thread(target=fetcher.run, name=f"imap-{account.name}", daemon=True)
             thread.start()
             self.threads.append(thread)

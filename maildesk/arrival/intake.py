@@ -15,10 +15,10 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from maildesk import metrics
-from maildesk.domain import Envelope, InboundId, InboundState
+from maildesk.domain import Envelope, InboundId
 from maildesk.errors import MessageRejected, StoreError
+from maildesk.store import inbound
 from maildesk.store.db import Database, Session
-from maildesk.store.repo import add_inbound, find_inbound_by_digest
 
 log = logging.getLogger(__name__)
 _MSGID = re.compile(r"<([^<>\s]{1,990})>")
@@ -69,7 +69,7 @@ def accept_wave(db: Database, mails: Sequence[tuple[bytes, Envelope]], now: date
         for raw, envelope in mails:
             digest = hashlib.sha256(raw).hexdigest()
             if digest not in done:
-                existing = find_inbound_by_digest(session, digest)
+                existing = inbound.find_by_digest(session, digest)
                 done[digest] = (Accepted(InboundId(existing), new=False) if existing is not None else
                                 _insert(session, raw, envelope, digest, now))
                 out.append(done[digest])
@@ -82,11 +82,7 @@ def accept_wave(db: Database, mails: Sequence[tuple[bytes, Envelope]], now: date
 
 def _insert(session: Session, raw: bytes, envelope: Envelope, digest: str, now: datetime) -> Accepted:
     message_id = header_message_id(raw)
-    inbound_id = InboundId(add_inbound(session, {
-        "received_at": now, "source": envelope.source, "mail_from": envelope.mail_from,
-        "rcpt_to": list(envelope.rcpt_to), "sha256": digest, "message_id": message_id,
-        "size": len(raw), "raw": raw, "state": InboundState.RECEIVED, "attempts": 0, "error": "",
-        "verdict": "", "verdict_reasons": []}))
+    inbound_id = InboundId(inbound.add(session, raw, envelope, digest, message_id, now))
     return Accepted(inbound_id, True, message_id)
 
 

@@ -38,9 +38,9 @@ from maildesk.serve.pipeline_process import handlers_for
 from maildesk.serve.workers import WorkerPool
 from maildesk.store import migrate
 from maildesk.store.db import Database
-from maildesk.store.safety import InboundRow
-from maildesk.sweep import run as sla_service
+from maildesk.store.inbound import InboundRow
 from maildesk.sweep.recover import recover
+from maildesk.sweep.sla import sweep_tickets
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -305,8 +305,7 @@ def tickets_show(ctx: click.Context, ticket_id: int, as_json: bool) -> None:
 def tickets_set_status(ctx: click.Context, ticket_id: int, status: str, reason: str) -> None:
     """Change a ticket's status and send the requester the status notice."""
     runtime = Runtime.build(settings_of(ctx))
-    ids = ticket_service.set_status(runtime.db, runtime.desk.notifier, ticket_id, Status(status),
-                                    "admin:cli", reason, utcnow(), clock=runtime.desk.clock)
+    ids = ticket_service.set_status(runtime.desk, ticket_id, Status(status), "admin:cli", reason, utcnow())
     for outbox_id in ids:
         runtime.deliver(outbox_id)  # Also recoverable by the daemon's sweep if this fails.
     click.echo(f"#{ticket_id} is now {status}" + (f"; notice queued ({len(ids)})" if ids else ""))
@@ -473,7 +472,7 @@ def sweep(ctx: click.Context, dry_run: bool, at: str | None) -> None:
 
 def _sla_round(runtime: Runtime, now: datetime, dry_run: bool) -> None:
     """The SLA, reminder and auto-close part of `maildesk sweep`: act (or say what it would do) and print."""
-    result = sla_service.run_sweep(runtime, now, dry_run=dry_run)
+    result = sweep_tickets(runtime.desk, now, dry_run=dry_run)
     for outbox_id in result.outbox_ids:
         runtime.deliver(outbox_id)  # A failed delivery stays queued for the daemon's retries.
     for action in result.actions:

@@ -14,17 +14,10 @@ from datetime import UTC, datetime, timedelta
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 
+from maildesk.domain import FolderState
 from maildesk.errors import MailboxAuthError
 
 _MSGID = re.compile(r"<([^<>\s]{1,990})>")
-
-
-@dataclass(frozen=True)
-class FolderState:
-    """What we remember of one folder: its UIDVALIDITY and the highest UID settled."""
-
-    uidvalidity: int | None
-    last_uid: int
 
 
 @dataclass(frozen=True)

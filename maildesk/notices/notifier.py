@@ -13,7 +13,7 @@ from datetime import datetime
 
 from maildesk.config import Settings
 from maildesk.domain import Address
-from maildesk.mail.compose import OutgoingAttachment, OutgoingMail, compose, new_message_id
+from maildesk.mail.compose import OutgoingAttachment, OutgoingMail, new_message_id
 from maildesk.mail.tags import make_tag, tag_subject
 from maildesk.notices.render import ContextValue, Renderer
 
@@ -63,13 +63,31 @@ class MailSummary:
 
 @dataclass(frozen=True)
 class Draft:
-    """A composed message ready to be stored as an outbox row."""
+    """A rendered notice, not yet mail: the outbound gate (maildesk.outbound.gate) decides who of its
+    recipients may have it, and only then composes the bytes."""
 
     kind: str
-    message_id: str
-    mail_from: str
-    rcpt_to: tuple[str, ...]
-    raw: bytes
+    mail: OutgoingMail
+
+    @property
+    def message_id(self) -> str:
+        """Fixed now, so a retried delivery sends the same mail."""
+        return self.mail.message_id
+
+    @property
+    def mail_from(self) -> str:
+        """The envelope sender: the desk's address."""
+        return self.mail.sender.email
+
+    @property
+    def recipients(self) -> tuple[Address, ...]:
+        """To first, then Cc."""
+        return (*self.mail.to, *self.mail.cc)
+
+    @property
+    def rcpt_to(self) -> tuple[str, ...]:
+        """The envelope recipients, To first, then Cc."""
+        return tuple(a.email for a in self.recipients)
 
 
 class Notifier:
@@ -206,14 +224,11 @@ class Notifier:
                reply_to: Address | None = None, cc: tuple[Address, ...] = (), sender_name: str = "",
                files: tuple[OutgoingAttachment, ...] = ()) -> Draft:
         rendered = self.renderer.render(template or kind, ticket.language, context)
-        message_id = new_message_id(self.identity.message_id_domain)
         desk = Address(self.identity.address, self.identity.name)
-        raw = compose(OutgoingMail(
+        return Draft(kind, OutgoingMail(
             sender=Address(self.identity.address, sender_name) if sender_name else desk,
-            to=to, cc=cc, subject=rendered.subject, text=rendered.body, message_id=message_id,
-            date=now, loop_token=self.identity.loop_token, reply_to=reply_to or desk,
-            in_reply_to=in_reply_to, references=tuple(r for r in references if r),
-            auto_submitted=auto_submitted, attachments=files,
+            to=to, cc=cc, subject=rendered.subject, text=rendered.body,
+            message_id=new_message_id(self.identity.message_id_domain), date=now,
+            loop_token=self.identity.loop_token, reply_to=reply_to or desk, in_reply_to=in_reply_to,
+            references=tuple(r for r in references if r), auto_submitted=auto_submitted, attachments=files,
         ))
-        return Draft(kind=kind, message_id=message_id, mail_from=self.identity.address,
-                     rcpt_to=tuple(a.email for a in (*to, *cc)), raw=raw)

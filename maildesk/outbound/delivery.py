@@ -13,7 +13,7 @@ from maildesk.config import OutboundSettings
 from maildesk.domain import OutboxState
 from maildesk.errors import DeliveryError, PermanentDeliveryError
 from maildesk.outbound import Sender
-from maildesk.store import repo, safety
+from maildesk.store import outbox, undeliverable
 from maildesk.store.db import Database, Session
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,9 @@ def deliver_many(db: Database, sender: Sender, settings: OutboundSettings, outbo
     """`deliver` for several rows: one transaction claims them all, one records every success."""
     outcomes: dict[int, DeliveryOutcome] = {}
     with db.transaction() as session:
-        claimed = repo.claim_outboxes(session, outbox_ids, now, now + lease_for(settings))
+        claimed = outbox.claim(session, outbox_ids, now, now + lease_for(settings))
         ready = _deliverable(session, claimed, now, outcomes)
-    sent: list[repo.ClaimedOutbox] = []
+    sent: list[outbox.ClaimedOutbox] = []
     for row, rcpt_to in ready:
         try:
             sender.send(row.mail_from, rcpt_to, row.raw, row.message_id)
@@ -56,14 +56,14 @@ def deliver_many(db: Database, sender: Sender, settings: OutboundSettings, outbo
             outcomes[row.id] = _failed(db, settings, row.id, row.attempts, exc, now)
     if sent:
         with db.transaction() as session:
-            repo.mark_outboxes_sent(session, [row.id for row in sent], now)
+            outbox.mark_sent(session, [row.id for row in sent], now)
     for row in sent:
         outcomes[row.id] = _sent(row)
     missing = DeliveryOutcome(0, None, "not due, already sent, or held by another worker")
     return [outcomes.get(i, dataclasses.replace(missing, outbox_id=i)) for i in outbox_ids]
 
 
-def _sent(row: repo.ClaimedOutbox) -> DeliveryOutcome:
+def _sent(row: outbox.ClaimedOutbox) -> DeliveryOutcome:
     metrics.count("delivered")
     if row.kind == "ack":
         metrics.count("acknowledgements_sent")
@@ -72,11 +72,12 @@ def _sent(row: repo.ClaimedOutbox) -> DeliveryOutcome:
     return DeliveryOutcome(row.id, OutboxState.SENT)
 
 
-def _deliverable(session: Session, claimed: list[repo.ClaimedOutbox], now: datetime,
-                 outcomes: dict[int, DeliveryOutcome]) -> list[tuple[repo.ClaimedOutbox, list[str]]]:
+def _deliverable(session: Session, claimed: list[outbox.ClaimedOutbox], now: datetime,
+                 outcomes: dict[int, DeliveryOutcome]) -> list[tuple[outbox.ClaimedOutbox, list[str]]]:
     """Each claimed row with its recipients not blocked after a hard bounce; a row with none left
     ends failed, unsent. Checked in the claiming transaction: one write transaction fewer per mail."""
-    blocked = safety.blocked(session, [r for row in claimed for r in row.rcpt_to], now) if claimed else {}
+    blocked = undeliverable.blocked(session, [r for row in claimed for r in row.rcpt_to],
+                                    now) if claimed else {}
     ready = []
     for row in claimed:
         left = [r for r in row.rcpt_to if r.lower() not in blocked]
@@ -85,7 +86,7 @@ def _deliverable(session: Session, claimed: list[repo.ClaimedOutbox], now: datet
             continue
         mine = {r.lower() for r in row.rcpt_to}
         reason = "; ".join(f"{a}: {why}" for a, why in blocked.items() if a in mine)
-        repo.mark_outbox_failed(session, row.id, reason, final=True, retry_at=now)
+        outbox.mark_failed(session, row.id, reason, final=True, retry_at=now)
         log.warning("outbox=%s not sent: %s", row.id, reason)
         outcomes[row.id] = DeliveryOutcome(row.id, OutboxState.FAILED, "every recipient is undeliverable")
     return ready
@@ -96,7 +97,7 @@ def _failed(db: Database, settings: OutboundSettings, outbox_id: int, attempts: 
     final = isinstance(exc, PermanentDeliveryError) or attempts >= settings.max_attempts
     delay = min(timedelta(seconds=settings.retry_base_seconds * 2 ** (attempts - 1)), MAX_BACKOFF)
     with db.transaction() as session:
-        repo.mark_outbox_failed(session, outbox_id, str(exc), final, now + delay)
+        outbox.mark_failed(session, outbox_id, str(exc), final, now + delay)
     state = OutboxState.FAILED if final else OutboxState.PENDING
     log.warning("outbox=%s attempt %d failed (%s): %s", outbox_id, attempts,
                 "giving up" if final else f"retry in {delay}", exc)

@@ -19,7 +19,7 @@ from maildesk.errors import ConfigError
 from maildesk.policy import kb_text
 from maildesk.policy.kb_article import Article, ArticleError, parse_article, plain_body
 from maildesk.store import kb as kb_store
-from maildesk.store import repo
+from maildesk.store import kv
 from maildesk.store.db import Database, Session
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def rebuild(db: Database, settings: SelfServiceSettings) -> IndexReport:
     digest = folder_digest(settings.kb_path)
     with db.transaction() as session:
         kb_store.replace_index(session, [entry_for(a) for a in articles])
-        repo.set_value(session, DIGEST_KEY, digest)
+        kv.set_value(session, DIGEST_KEY, digest)
     counts: dict[str, int] = {}
     for a in articles:
         counts[a.language] = counts.get(a.language, 0) + 1
@@ -112,7 +112,7 @@ def reindex_if_changed(db: Database, settings: SelfServiceSettings) -> IndexRepo
     if settings.kb_path is None or not settings.kb_path.is_dir():
         return None
     with db.reading() as session:
-        stored = repo.get_value(session, DIGEST_KEY)
+        stored = kv.get_value(session, DIGEST_KEY)
     if stored == folder_digest(settings.kb_path):
         return None
     return rebuild(db, settings)

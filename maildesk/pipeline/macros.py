@@ -15,14 +15,14 @@ from pathlib import Path
 
 from maildesk.config import Settings
 from maildesk.domain import Address
+from maildesk.domain.ticket import TicketState
 from maildesk.errors import ConfigError
 from maildesk.mail.tags import make_tag
 from maildesk.notices.render import ContextValue, MacroRenderer
 from maildesk.policy.commands import CommandError, Forward, Note, ParsedCommands, UseMacro, forward_problem
 from maildesk.store import kb as kb_store
-from maildesk.store import repo
+from maildesk.store import participants
 from maildesk.store.db import Session
-from maildesk.store.models import Ticket
 
 
 @functools.lru_cache(maxsize=8)
@@ -41,7 +41,7 @@ def macro_names(settings: Settings) -> list[str]:
     return renderer_for(folder).names()
 
 
-def expand(settings: Settings, session: Session, ticket: Ticket, agent: Address, original: str,
+def expand(settings: Settings, session: Session, ticket: TicketState, agent: Address, original: str,
            commands: ParsedCommands) -> ParsedCommands:
     """`commands` with each macro's text appended to the text, and `#forward` made internal
     (its text is the note to the third party, not an answer to the requester).
@@ -65,7 +65,7 @@ def expand(settings: Settings, session: Session, ticket: Ticket, agent: Address,
     return replace(commands, commands=(*commands.commands, *extra), text="\n\n".join(texts))
 
 
-def _render(settings: Settings, session: Session, ticket: Ticket, agent: Address,
+def _render(settings: Settings, session: Session, ticket: TicketState, agent: Address,
             name: str) -> str | ConfigError:
     folder = settings.selfservice.macros_path
     if folder is None:
@@ -76,9 +76,10 @@ def _render(settings: Settings, session: Session, ticket: Ticket, agent: Address
         return exc
 
 
-def context(settings: Settings, session: Session, ticket: Ticket, agent: Address) -> dict[str, ContextValue]:
+def context(settings: Settings, session: Session, ticket: TicketState, agent: Address) -> dict[str,
+                                                                                               ContextValue]:
     """What a macro may use, and nothing else."""
-    requester = repo.participants(session, ticket.id)[0][0]
+    requester = participants.of_ticket(session, ticket.id)[0][0]
     articles: dict[str, ContextValue] = {e.slug: {"title": e.title, "url": e.url}
                                          for e in kb_store.articles(session, ticket.language)}
     return {"desk_name": settings.desk.name, "ticket_id": ticket.id,

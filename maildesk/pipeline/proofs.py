@@ -1,16 +1,21 @@
-"""DKIM verification of inbound mail (RFC 6376). The only module that imports dkimpy.
+"""The evidence a mail can carry of who sent it: DKIM signatures (RFC 6376), a signed reply address,
+a trusted host's Authentication-Results. The only module that imports dkimpy.
 
-It looks up public keys in DNS, so it lives outside the pure layers; the
-lookup function can be replaced (tests use one that serves a key they made).
+DKIM looks up public keys in DNS, so it lives outside the pure layers; the lookup function can be
+replaced (tests use one that serves a key they made). What the evidence proves is decided by the
+pure maildesk.policy.agent_auth.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 
 import dkim
+
+from maildesk.mail.authres import passes_for, trusted_results
+from maildesk.mail.tokens import TokenClaim, parse_reply_address
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +43,19 @@ def verified_domains(raw: bytes, lookup: TxtLookup | None = None) -> frozenset[s
         if ok:
             found.add(m[1].decode("ascii", "replace").lower())
     return frozenset(found)
+
+
+def token_claim(desk_address: str, addresses: Iterable[str]) -> TokenClaim | None:
+    """The first signed reply address (`support+t42.a7.<mac>@…`) among `addresses`, not yet verified."""
+    for address in addresses:
+        claim = parse_reply_address(address, desk_address)
+        if claim is not None:
+            return claim
+    return None
+
+
+def auth_results_pass(headers: Sequence[tuple[str, str]], trusted_hosts: Sequence[str],
+                      domain: str) -> frozenset[str]:
+    """{domain} when a trusted host's Authentication-Results says DKIM or SPF passed for it, else empty."""
+    results = trusted_results(headers, trusted_hosts)
+    return frozenset({domain}) if passes_for(results, domain, {"dkim", "spf"}) else frozenset()

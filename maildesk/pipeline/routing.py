@@ -1,9 +1,9 @@
 """Rules at work on a real mail: the shell around the pure engine in maildesk.policy.rules.
 
-Builds :class:`RuleFacts` from a parsed mail and its envelope, writes a
-:class:`RuleOutcome` onto a ticket row with an event that records which rules
-hit, picks the acknowledgement template for the ticket's category, and renders
-the notices rules ask for. The pipeline and `maildesk rules test` both use it,
+Builds :class:`RuleFacts` from a parsed mail and its envelope, turns a
+:class:`RuleOutcome` into steps of a ticket change with an event that records
+which rules hit, picks the acknowledgement template for the ticket's category,
+and renders the notices rules ask for. The pipeline and `maildesk rules test` both use it,
 so a dry run decides exactly what processing would.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from maildesk.config import Settings
 from maildesk.domain import Address
+from maildesk.domain.ticket import FieldName, Record, SetField, Step, TicketState
 from maildesk.errors import ConfigError
 from maildesk.mail.parse import ParsedMail
 from maildesk.notices.notifier import Draft, MailSummary, Notifier, TicketSummary
@@ -31,9 +32,6 @@ from maildesk.policy.rules import (
     compile_ruleset,
     evaluate,
 )
-from maildesk.store import queries_agents, repo
-from maildesk.store.db import Session
-from maildesk.store.models import Ticket
 
 #: Public-holiday data is loaded for this many years around the start-up year.
 HOLIDAY_YEARS_BEFORE, HOLIDAY_YEARS_AFTER = 1, 3
@@ -114,47 +112,46 @@ def ack_template(renderer: Renderer, category: str, language: str) -> str:
     return name if renderer.exists(name, language) else "ack"
 
 
-def apply_outcome(session: Session, ticket: Ticket, outcome: RuleOutcome, new: bool, now: datetime) -> None:
-    """Write what the rules decided onto `ticket` and record the hits as a `rules` event.
+@dataclass(frozen=True)
+class RuleSteps:
+    """What the rules decided, as steps on a ticket: the fields, and the `rules` event (None when no
+    rule matched) that records which rules hit."""
 
-    A new ticket takes every field; a follow-up only the fields a rule set.
-    """
-    record_outcome(session, ticket.id, outcome, set_outcome(session, ticket, outcome, new), now)
+    fields: tuple[SetField, ...]
+    record: Record | None
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The fields, then the event."""
+        return (*self.fields, self.record) if self.record is not None else self.fields
 
 
-def set_outcome(session: Session, ticket: Ticket, outcome: RuleOutcome, new: bool) -> dict[str, Any]:
-    """The field half of `apply_outcome` (a new ticket can take it before its row is written);
-    returns the detail for `record_outcome`."""
-    def wanted(name: str) -> bool:
-        return new or name in outcome.changed
+#: The fields a new ticket always takes from the outcome; a follow-up only those a rule set.
+OUTCOME_FIELDS: tuple[FieldName, ...] = ("queue", "category", "priority", "type", "tier")
 
-    for name in ("queue", "category", "priority", "type", "tier"):
-        if wanted(name):
-            setattr(ticket, name, getattr(outcome, name))
+
+def rule_steps(ticket: TicketState, outcome: RuleOutcome, new: bool, assignee_id: int | None) -> RuleSteps:
+    """The steps for `outcome` on `ticket`; `assignee_id` is the active agent the outcome names, if any."""
+    fields = [SetField(name, getattr(outcome,
+                                     name)) for name in OUTCOME_FIELDS if new or name in outcome.changed]
     if outcome.language:
-        ticket.language = outcome.language
+        fields.append(SetField("language", outcome.language))
     if outcome.tags:
-        ticket.tags = sorted({*(ticket.tags or []), *outcome.tags})
+        fields.append(SetField("tags", tuple(sorted({*ticket.tags, *outcome.tags}))))
     if outcome.spam:
-        ticket.spam = True
+        fields.append(SetField("spam", True))
     detail: dict[str, Any] = {"hits": [hit_json(h) for h in outcome.hits]}
     if new:
         detail |= {"queue": outcome.queue, "other_queues": list(outcome.other_queues)}
-    if outcome.assignee:
-        agent_id = queries_agents.active_agent_id(session, outcome.assignee)
-        if agent_id is None:
-            detail["unassigned"] = f"{outcome.assignee} is not an active agent"
-        else:
-            ticket.assignee_id = agent_id
-    return detail
-
-
-def record_outcome(session: Session, ticket_id: int, outcome: RuleOutcome, detail: dict[str, Any],
-                   now: datetime) -> None:
-    """The `rules` event half of `apply_outcome`: which rules matched, when any did."""
+    if outcome.assignee and assignee_id is None:
+        detail["unassigned"] = f"{outcome.assignee} is not an active agent"
+    elif outcome.assignee:
+        fields.append(SetField("assignee_id", assignee_id))
+    record = None
     if outcome.hits or outcome.other_queues or "unassigned" in detail:
         names = ", ".join(h.name for h in outcome.hits) or "none"
-        repo.add_event(session, ticket_id, now, "system", "rules", f"rules matched: {names}", **detail)
+        record = Record("rules", f"rules matched: {names}", detail, actor="system")
+    return RuleSteps(tuple(fields), record)
 
 
 def hit_json(hit: RuleHit) -> dict[str, Any]:

@@ -14,50 +14,34 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from maildesk.config import Settings
-from maildesk.domain import Address, Direction
-from maildesk.mail.autodetect import Verdict
+from maildesk.domain import Address, Direction, InboundState, TicketId
+from maildesk.domain.ticket import Record, TicketState
 from maildesk.mail.compose import OutgoingAttachment
-from maildesk.mail.parse import ParsedMail
 from maildesk.mail.quotes import split_reply
-from maildesk.mail.tokens import TokenClaim, parse_reply_address, reply_address, verify
-from maildesk.notices.notifier import Draft, Notifier, TicketSummary
+from maildesk.mail.tokens import TokenClaim, parse_reply_address, verify
+from maildesk.notices.notifier import Draft, TicketSummary
+from maildesk.pipeline import notices
+from maildesk.pipeline.context import Desk
+from maildesk.pipeline.outcome import Handled
+from maildesk.pipeline.prepare import Arrival
 from maildesk.policy.commands import Forward, ParsedCommands
-from maildesk.store import repo
-from maildesk.store import selfservice as store
-from maildesk.store.blobs import BlobStore
+from maildesk.store import contacts, messages, outbox, participants, third_parties, tickets
 from maildesk.store.db import Session
-from maildesk.store.models import Ticket
-from maildesk.store.repo import LockedInbound
+from maildesk.store.inbound import LockedInbound
 
 log = logging.getLogger(__name__)
 #: Files bigger than this in total are named in the forward instead of attached.
 FORWARD_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Outreach:
-    """What talking to third parties needs from the desk."""
-
-    settings: Settings
-    notifier: Notifier
-    blobs: BlobStore
-    secret: str
-
-    def reply_to(self, ticket_id: int, party_id: int) -> Address:
-        """The signed address a third party answers to."""
-        return Address(reply_address(self.settings.desk.address, self.secret, ticket_id, party_id, kind="x"),
-                       self.settings.desk.name)
-
-
-def forwards(out: Outreach, session: Session, ticket: Ticket, summary: TicketSummary, agent: Address,
+def forwards(desk: Desk, session: Session, ticket: TicketState, summary: TicketSummary, agent: Address,
              actor: str, commands: ParsedCommands, now: datetime) -> list[Draft]:
     """One forward per `#forward` address: the requester's last mail and files, the agent's note on top."""
     targets = [c.address for c in commands.commands if isinstance(c, Forward)]
     if not targets:
         return []
-    last = store.last_requester_message(session, ticket.id, summary.requester.key)
-    files = _files(out.blobs, last.files) if last is not None else ()
+    last = messages.last_from(session, ticket.id, summary.requester.key)
+    files = _files(desk, last.files) if last is not None else ()
     named = ", ".join(f for f, _, _ in last.files) if last is not None and not files else ""
     missing = f"\n\n[files not attached: {named}]" if named else ""
     extra = {"note": commands.text.strip(), "agent_name": agent.name or agent.email,
@@ -66,16 +50,16 @@ def forwards(out: Outreach, session: Session, ticket: Ticket, summary: TicketSum
              "original_text": (last.text if last else "") + missing}
     drafts = []
     for address in targets:
-        party = store.add_third_party(session, ticket.id, address, agent.key, now)
-        repo.add_event(session, ticket.id, now, actor, "forward", "agent command",
-                       to=address, third_party=party)
-        drafts.append(out.notifier.third_party_forward(summary, Address(address), extra,
-                                                       out.reply_to(ticket.id, party), files, now))
+        party = third_parties.add(session, ticket.id, address, agent.key, now)
+        desk.writer.record(session, ticket.id, now, actor, Record("forward", "agent command",
+                                                                  {"to": address, "third_party": party}))
+        drafts.append(desk.notifier.third_party_forward(summary, Address(address), extra,
+                                                        desk.party_reply_to(ticket.id, party), files, now))
     return drafts
 
 
-def _files(blobs: BlobStore, files: tuple[tuple[str, str, str], ...]) -> tuple[OutgoingAttachment, ...]:
-    loaded = tuple(OutgoingAttachment(name, ctype, blobs.get(digest)) for name, ctype, digest in files)
+def _files(desk: Desk, files: tuple[tuple[str, str, str], ...]) -> tuple[OutgoingAttachment, ...]:
+    loaded = tuple(OutgoingAttachment(name, ctype, desk.blobs.get(digest)) for name, ctype, digest in files)
     return () if sum(len(f.data) for f in loaded) > FORWARD_ATTACHMENT_LIMIT else loaded
 
 
@@ -88,57 +72,56 @@ class ThirdPartyMail:
     proof: str
 
 
-def recognise(out: Outreach, session: Session, parsed: ParsedMail, row: LockedInbound,
-              sender: Address) -> ThirdPartyMail | None:
+def recognise(desk: Desk, session: Session, mail: Arrival, row: LockedInbound) -> ThirdPartyMail | None:
     """Whether this mail is a third party's answer: a valid `x` token among its recipients, or a
     reply citing our forward from the address we forwarded to."""
-    for claim in _claims(out, parsed, row):
-        party = store.third_party_email(session, claim.who, claim.ticket_id)
-        if party is not None and verify(claim, out.secret):
+    for claim in _claims(desk, mail, row):
+        party = third_parties.email_of(session, claim.who, claim.ticket_id)
+        if party is not None and verify(claim, desk.secret):
             return ThirdPartyMail(claim.ticket_id, party, "token")
-    cited = store.forward_cited(session, parsed.thread_ids)
-    if cited is not None and cited[1] == sender.key:
+    cited = outbox.forward_cited(session, mail.parsed.thread_ids)
+    if cited is not None and cited[1] == mail.sender.key:
         return ThirdPartyMail(cited[0], cited[1], "references")
     return None
 
 
-def _claims(out: Outreach, parsed: ParsedMail, row: LockedInbound) -> list[TokenClaim]:
-    addresses = (*row.rcpt_to, *(a.email for a in (*parsed.to, *parsed.cc)))
-    claims = [parse_reply_address(a, out.settings.desk.address) for a in addresses]
+def _claims(desk: Desk, mail: Arrival, row: LockedInbound) -> list[TokenClaim]:
+    addresses = (*row.rcpt_to, *(a.email for a in (*mail.parsed.to, *mail.parsed.cc)))
+    claims = [parse_reply_address(a, desk.settings.desk.address) for a in addresses]
     return [c for c in claims if c is not None and c.kind == "x"]
 
 
-def receive(out: Outreach, session: Session, mail: ThirdPartyMail, parsed: ParsedMail, row: LockedInbound,
-            sender: Address, verdict: Verdict, blobs: tuple[str, ...], now: datetime) -> list[Draft]:
+def take(desk: Desk, session: Session, answer: ThirdPartyMail, mail: Arrival, row: LockedInbound,
+         now: datetime) -> Handled:
     """Store the answer as an internal entry and tell the agents; a robot's answer is only stored."""
-    ticket = session.get(Ticket, mail.ticket_id)
-    if ticket is None or store.has_message(session, ticket.id, parsed.message_id):
-        return []
+    reason = f"third party's answer kept internal ({answer.proof})"
+    ticket = tickets.load(session, answer.ticket_id)
+    parsed, sender, verdict = mail.parsed, mail.sender, mail.verdict
+    if ticket is None or messages.has_message(session, ticket.id, parsed.message_id):
+        return Handled(InboundState.DONE, TicketId(answer.ticket_id), (), reason)
     new_text = split_reply(parsed.text).new_text
-    repo.add_message(session, repo.NewMessage(
+    messages.add(session, messages.NewMessage(
         ticket_id=ticket.id, inbound_id=row.id, direction=Direction.INTERNAL, message_id=parsed.message_id,
         from_email=sender.key, from_name=sender.name, subject=parsed.subject, text=parsed.text,
         new_text=new_text, verdict="third_party", verdict_reasons=verdict.reasons, created_at=now),
-        parsed.attachments, blobs)
-    repo.add_event(session, ticket.id, now, f"third_party:{sender.key}", "third_party_reply", mail.proof,
-                   forwarded_to=mail.party_email, machine=verdict.machine)
+        mail.files)
+    desk.writer.record(session, ticket.id, now, f"third_party:{sender.key}", Record(
+        "third_party_reply", answer.proof, {"forwarded_to": answer.party_email, "machine": verdict.machine}))
     if verdict.machine:
-        return []  # A vendor's auto-acknowledgement is kept, but wakes nobody.
-    return _tell_agents(out, session, ticket, sender, new_text, parsed, now)
+        return Handled(InboundState.DONE, TicketId(ticket.id), (), reason)  # kept, but wakes nobody
+    return Handled(InboundState.DONE, TicketId(ticket.id), tuple(_tell_agents(desk, session, ticket, mail,
+                                                                              new_text,
+                                                                              now)), reason)
 
 
-def _tell_agents(out: Outreach, session: Session, ticket: Ticket, sender: Address, text: str,
-                 parsed: ParsedMail, now: datetime) -> list[Draft]:
-    agents = repo.active_agents_with_ids(session)
-    wanted = {store.forwarded_by(session, ticket.id, sender.key)}
+def _tell_agents(desk: Desk, session: Session, ticket: TicketState, mail: Arrival, text: str,
+                 now: datetime) -> list[Draft]:
+    sender = mail.sender
+    agents = contacts.active_agents(session)
+    wanted = {third_parties.forwarded_by(session, ticket.id, sender.key)}
     chosen = [(i, a) for i, a in agents if i == ticket.assignee_id or a.key in wanted] or agents
-    people = repo.participants(session, ticket.id)
-    summary = TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status,
-                            priority=ticket.priority, category=ticket.category, language=ticket.language,
-                            requester=people[0][0])
-    files = tuple(OutgoingAttachment(a.filename, a.content_type, a.data) for a in parsed.attachments)
+    summary = notices.summary(session, ticket, participants.of_ticket(session, ticket.id)[0][0])
+    files = tuple(OutgoingAttachment(a.filename, a.content_type, a.data) for a in mail.parsed.attachments)
     extra = {"text": text, "from_name": sender.name or sender.email, "from_email": sender.email}
-    desk = out.settings.desk
-    return [out.notifier.third_party_reply(
-        summary, agent, extra, Address(reply_address(desk.address, out.secret, ticket.id, i), desk.name),
-        files, now) for i, agent in chosen]
+    return [desk.notifier.third_party_reply(summary, agent, extra, desk.reply_to(ticket.id, i), files, now)
+            for i, agent in chosen]

@@ -4,18 +4,24 @@ A loop with another robot that slips past the machine-mail classifier (no
 Auto-Submitted, a changed subject each time) is stopped here by counting: each
 automatic mail kind has a ceiling per recipient and window, and every automatic
 mail counts towards a daily ceiling per recipient (RELIABILITY.md L4, section C).
-Human-written mail (an agent's reply relayed to the requester) is never braked,
-and neither are notices to the desk's own agents: they are staff, and a busy day
-must not silence them.
+Every recipient counts, To and Cc alike, across all tickets. Human-written mail
+(an agent's reply relayed to the requester) is never braked, and neither are
+notices to the desk's own agents: they are staff, and a busy day must not silence
+them. Any mail, automatic or not, goes to at most `recipients_per_mail` people: a
+ticket copied to thousands of strangers must not make the desk write to them all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence, Sized
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
+
+from maildesk.domain import SentCounts
 
 DAY = timedelta(days=1)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class BrakeLimits:
     agent_error: Window = Window(1, DAY)
     # Znuny PostmasterMaxEmails: 40 automatic mails per recipient per day, whatever the kind.
     any_automatic: Window = Window(40, DAY)
+    # A conversation, not a mailing: more people than this on one mail are held back.
+    recipients_per_mail: int = 20
 
     def window_for(self, kind: str) -> Window | None:
         """The per-kind ceiling for `kind`, or None when only the daily ceiling applies."""
@@ -43,24 +51,13 @@ class BrakeLimits:
 
 
 #: Outbox kinds written by the desk on its own (RFC 3834 auto-replied / auto-generated) to outsiders.
-BRAKED_KINDS = frozenset({"ack", "agent_error"})
+BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed"})
 BRAKED_PREFIXES = ("status_",)
 
 
 def is_braked_kind(kind: str) -> bool:
     """Whether mail of outbox kind `kind` counts against the brakes."""
     return kind in BRAKED_KINDS or kind.startswith(BRAKED_PREFIXES)
-
-
-@dataclass(frozen=True)
-class SentCounts:
-    """How many automatic mails already went (or wait to go) to one recipient.
-
-    `same_kind` counts mails of the kind in question within that kind's window; `automatic_day`
-    counts every braked kind within the last day."""
-
-    same_kind: int
-    automatic_day: int
 
 
 @dataclass(frozen=True)
@@ -84,6 +81,18 @@ def decide(kind: str, recipient: str, counts: SentCounts, limits: BrakeLimits) -
         return BrakeDecision(False, f"brake: {counts.automatic_day} automatic mails to {recipient} in the "
                                     f"last {_span(daily.period)} (limit {daily.limit})")
     return BrakeDecision(True, "within limits")
+
+
+def within_cap(recipients: Sequence[T], limits: BrakeLimits) -> tuple[tuple[T, ...], tuple[T, ...]]:
+    """(the recipients a mail may go to, those held back): the first `recipients_per_mail`, To first."""
+    cap = limits.recipients_per_mail
+    return tuple(recipients[:cap]), tuple(recipients[cap:])
+
+
+def over_cap_reason(held: Sized, limits: BrakeLimits) -> str:
+    """Why `held` recipients of one mail got nothing."""
+    return (f"brake: {len(held)} more recipients than the limit of {limits.recipients_per_mail} per mail; "
+            "held back")
 
 
 def windows(kind: str, limits: BrakeLimits) -> Mapping[str, timedelta]:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from maildesk.config import Settings, resolve_secret
+from maildesk.domain import OutboxId
 from maildesk.errors import StoreError
+from maildesk.notices.alerts import admin_alert
 from maildesk.notices.notifier import Identity, Notifier
 from maildesk.notices.render import Renderer
 from maildesk.outbound import Sender, make_sender
 from maildesk.outbound.delivery import DeliveryOutcome, deliver, deliver_many
-from maildesk.pipeline.process import Desk, Outcome, process_batch, process_inbound
+from maildesk.outbound.gate import Posting, admit
+from maildesk.pipeline.context import Desk
+from maildesk.pipeline.outcome import Outcome
+from maildesk.pipeline.process import process_batch, process_inbound
 from maildesk.store import migrate
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -42,7 +50,8 @@ class Runtime:
                                  "run `maildesk init`")
         notifier = Notifier(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
         desk = Desk(db=db, settings=settings, notifier=notifier,
-                    blobs=BlobStore(settings.desk.data_dir / "blobs"), secret=resolve_secret(settings))
+                    blobs=BlobStore(settings.desk.data_dir / "blobs"),
+                    today=utcnow().date(), secret=resolve_secret(settings))
         # Compile routing now: a bad calendar or notice template must stop start-up,
         # not fail (and finally quarantine) the first mail.
         _ = desk.routing
@@ -52,6 +61,17 @@ class Runtime:
     def db(self) -> Database:
         """The store."""
         return self.desk.db
+
+    def alert_admin(self, subject: str, text: str, now: datetime) -> OutboxId | None:
+        """Queue mail about the desk itself for `[desk] admin`, through the outbound gate; its row's id."""
+        draft = admin_alert(self.settings, subject, text, now)
+        if draft is None:
+            return None
+        with self.db.transaction() as session:
+            ids = admit(session, self.desk.gate, [Posting(None, draft)], now)
+        if ids:
+            log.info("outbox=%s alert queued for admin %s: %s", ids[0], self.settings.desk.admin, subject)
+        return ids[0] if ids else None
 
     def process(self, inbound_id: int) -> Outcome:
         """Process one inbound row now."""

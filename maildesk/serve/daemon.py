@@ -25,7 +25,7 @@ from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.pipeline_process import PipelineProcess, handlers_for
 from maildesk.sweep.recover import recover
-from maildesk.sweep.run import run_sweep
+from maildesk.sweep.sla import sweep_tickets
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class Daemon:
     def start_fetchers(self) -> None:
         """One IMAP fetcher thread per `[[imap]]` account; they end when `stopping` is set."""
         self.fetchers.start(self.settings, self.runtime.db, self.jobs.enqueue_inbound,
-                            self.jobs.enqueue_outbox, self.stopping)
+                            self.jobs.enqueue_outbox, self.runtime.alert_admin, self.stopping)
 
     def _sweep(self, first: bool) -> None:
         # At start the in-memory queue is empty, so everything unfinished is queued again; a shared
@@ -120,7 +120,7 @@ class Daemon:
             log.exception("sweep failed")
         try:
             # SLA escalation, reminders and auto-closure (issue #6); its notices go out through the queue.
-            for outbox_id in run_sweep(self.runtime, utcnow()).outbox_ids:
+            for outbox_id in sweep_tickets(self.runtime.desk, utcnow()).outbox_ids:
                 self.jobs.enqueue_outbox(outbox_id)
         except Exception:  # Same as above: a failed round is retried at the next interval.
             log.exception("SLA sweep failed")

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
-from maildesk.mail.mailbox_sync import FolderState
+from maildesk.domain import FolderState
 from maildesk.store.db import Session
 from maildesk.store.models import ImapFolderState, ImapLease, Inbound
 

@@ -11,30 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Index, String, Text, delete, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, select, text
+from sqlalchemy.orm import Session
 
-from maildesk.store.models import Base, Id
+from maildesk.store.models import KbArticle
 
 #: At most this many articles come back from the full-text index for the scorer to rank.
 CANDIDATES = 30
-
-
-class KbArticle(Base):
-    """An article of the knowledge base as indexed by `maildesk kb index`."""
-
-    __tablename__ = "kb_articles"
-    __table_args__ = (Index("uq_kb_articles_language_slug", "language", "slug", unique=True),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    language: Mapped[str] = mapped_column(String(8))
-    slug: Mapped[str] = mapped_column(String(128))
-    title: Mapped[str] = mapped_column(Text)
-    url: Mapped[str] = mapped_column(Text)
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    title_stems: Mapped[str] = mapped_column(Text, default="")
-    tag_stems: Mapped[str] = mapped_column(Text, default="")
-    body_stems: Mapped[str] = mapped_column(Text, default="")
 
 
 @dataclass(frozen=True)

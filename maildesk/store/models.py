@@ -1,4 +1,8 @@
-"""The tables: SQLAlchemy 2 typed models with named constraints and indexes."""
+"""Every table: SQLAlchemy 2 typed models with named constraints and indexes.
+
+Only maildesk.store imports this module (an import contract says so): the rest of the package sees
+plain values, never a live row.
+"""
 
 from __future__ import annotations
 
@@ -249,6 +253,20 @@ class Outbox(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
+class OutboxRecipient(Base):
+    """One recipient of one automatic outbox row: what the brakes count, across tickets, for every
+    address a mail went to (To and Cc alike), not only the first."""
+
+    __tablename__ = "outbox_recipients"
+    __table_args__ = (Index("ix_outbox_recipients_address_created", "address", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(Id, ForeignKey("outbox.id"))
+    address: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Undeliverable(Base):
     """An address that bounced our mail for good: nothing is sent to it until `until`."""
 
@@ -303,6 +321,37 @@ class ImapFolderState(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
     alerted: Mapped[bool] = mapped_column(Boolean, default=False)
     token_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ThirdParty(Base):
+    """Someone outside the desk (a vendor, another department) an agent brought into a ticket.
+
+    Their id is the `x` number in their signed reply address, so a reply proves which ticket."""
+
+    __tablename__ = "third_parties"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(Id, ForeignKey("tickets.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    added_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class KbArticle(Base):
+    """An article of the knowledge base as indexed by `maildesk kb index`."""
+
+    __tablename__ = "kb_articles"
+    __table_args__ = (Index("uq_kb_articles_language_slug", "language", "slug", unique=True),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    slug: Mapped[str] = mapped_column(String(128))
+    title: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    title_stems: Mapped[str] = mapped_column(Text, default="")
+    tag_stems: Mapped[str] = mapped_column(Text, default="")
+    body_stems: Mapped[str] = mapped_column(Text, default="")
 
 
 class ImapLease(Base):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from maildesk.store import repo
+from maildesk.store import inbound, kv, outbox
 from maildesk.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -25,13 +25,13 @@ def recover(db: Database, now: datetime, stuck_after: timedelta, enqueue_inbound
             enqueue_outbox: Callable[[int], None], limit: int = 5000) -> Recovered:
     """Queue inbound rows still `received` after `stuck_after`, and outbox rows that are due."""
     with db.transaction() as session:
-        inbound = repo.stuck_inbound_ids(session, now - stuck_after, limit)
-        outbox = repo.due_outbox_ids(session, now, limit)
-        repo.set_value(session, "last_sweep", now.isoformat())
-    for inbound_id in inbound:
+        stuck = inbound.stuck_ids(session, now - stuck_after, limit)
+        due = outbox.due_ids(session, now, limit)
+        kv.set_value(session, "last_sweep", now.isoformat())
+    for inbound_id in stuck:
         enqueue_inbound(inbound_id)
-    for outbox_id in outbox:
+    for outbox_id in due:
         enqueue_outbox(outbox_id)
-    if inbound or outbox:
-        log.info("sweep queued %d inbound and %d outbox rows again", len(inbound), len(outbox))
-    return Recovered(len(inbound), len(outbox))
+    if stuck or due:
+        log.info("sweep queued %d inbound and %d outbox rows again", len(stuck), len(due))
+    return Recovered(len(stuck), len(due))

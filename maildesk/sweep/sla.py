@@ -1,30 +1,32 @@
 """The periodic SLA and auto-close sweep: the shell around maildesk.policy.sla and maildesk.policy.closure.
 
-Reads only tickets whose ``next_check_at`` is due (an index range scan), lets the
-pure decisions say what is owed, and in one transaction per batch closes,
-reminds, escalates, writes events and outbox rows and moves ``next_check_at``
-on. The rows are read inside the write transaction (SQLite's single writer;
-``FOR UPDATE SKIP LOCKED`` on PostgreSQL), and acting moves ``next_check_at``
-past now, so two sweeps at once never act twice on one ticket.
+Reads only tickets whose ``next_check_at`` is due (an index range scan), lets the pure decisions say
+what is owed, and in one transaction per batch closes, reminds and escalates: the changes go through
+the ticket writer (one executemany per set of changed columns), the notices through the outbound
+gate. The rows are read inside the write transaction (SQLite's single writer; ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL), and acting moves ``next_check_at`` past now, so two sweeps at once never
+act twice on one ticket.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from maildesk.domain import Address, Status
-from maildesk.notices.notifier import Draft, Notifier, TicketSummary
+from maildesk.domain.ticket import Record, SetField, SetStatus, Step, TicketChange, TicketState
+from maildesk.notices.notifier import Draft, TicketSummary
 from maildesk.notices.render import ContextValue
+from maildesk.outbound.gate import Posting, admit
+from maildesk.pipeline.context import Desk
 from maildesk.policy.closure import ClosureStep, close_at, decide_closure
 from maildesk.policy.sla import Alert, SlaCheck, check_sla
-from maildesk.store import queries_sla, repo
-from maildesk.store.db import Database, Session
-from maildesk.store.queries_sla import DueTicket
+from maildesk.store import tickets
+from maildesk.sweep.history import SweepContext, line
 from maildesk.tickets.clock import TicketClock, clock_of
 
 log = logging.getLogger(__name__)
@@ -54,17 +56,6 @@ class SweepResult:
 
 
 @dataclass(frozen=True)
-class SweepDesk:
-    """What the sweep needs: the store, the notifier, the clock and whom SLA notices go to."""
-
-    db: Database
-    notifier: Notifier
-    clock: TicketClock
-    reply_to: Callable[[int, int], Address] | None = None
-    agent_language: str = "en"  # SLA notices go to agents, in the desk's language
-
-
-@dataclass(frozen=True)
 class _Plan:
     step: ClosureStep
     sla: SlaCheck
@@ -79,23 +70,34 @@ class _Plan:
         return out
 
 
+@dataclass(frozen=True)
+class _Notice:
+    """A notice owed, rendered once the ticket's change is applied: `to` None means the requester
+    and the other participants; else one agent (with their id, 0 for a literal address)."""
+
+    kind: str
+    extra: dict[str, ContextValue]
+    to: tuple[int, Address] | None = None
+
+
 @dataclass
-class _Batch:
-    context: queries_sla.BatchContext
-    actions: list[SweepAction] = field(default_factory=list)
-    writes: repo.Writes = field(default_factory=repo.Writes)
+class _Owed:
+    """What the sweep does to one ticket: the change and the notices that follow it."""
+
+    steps: list[Step] = field(default_factory=list)
+    notices: list[_Notice] = field(default_factory=list)
 
 
-def sweep_tickets(sd: SweepDesk, now: datetime, dry_run: bool = False, batch: int = BATCH) -> SweepResult:
+def sweep_tickets(desk: Desk, now: datetime, dry_run: bool = False, batch: int = BATCH) -> SweepResult:
     """Close, remind and escalate every ticket due at `now`; with `dry_run`, only say what would happen."""
     if dry_run:
-        return _dry_run(sd, now)
+        return _dry_run(desk, now)
     actions: list[SweepAction] = []
     outbox: list[int] = []
     checked = 0
     while True:
         with _collector_paused():
-            done = _sweep_batch(sd, now, batch)
+            done = _sweep_batch(desk, now, batch)
         checked += done.checked
         actions += done.actions
         outbox += done.outbox_ids
@@ -106,19 +108,22 @@ def sweep_tickets(sd: SweepDesk, now: datetime, dry_run: bool = False, batch: in
     return SweepResult(tuple(actions), tuple(outbox), checked)
 
 
-def _sweep_batch(sd: SweepDesk, now: datetime, batch: int) -> SweepResult:
+def _sweep_batch(desk: Desk, now: datetime, batch: int) -> SweepResult:
     """One transaction: claim up to `batch` due tickets, act on them, write everything back."""
-    with sd.db.transaction() as session:
-        tickets = queries_sla.due_tickets(session, now, batch)
-        plans = [(t, _plan(sd.clock, t, now)) for t in tickets]
+    with desk.db.transaction() as session:
+        due = tickets.due(session, now, batch)
+        plans = [(t, _plan(desk.clock, t, now)) for t in due]
         # One round of queries for the whole batch instead of several per ticket.
-        done = _Batch(queries_sla.batch_context(session, [t.id for t in tickets],
-                                                [t.id for t, p in plans if p.step.close]))
-        for ticket, plan in plans:
-            _sweep_one(sd, session, ticket, plan, now, done)
-        outbox = done.writes.flush(session)
-        queries_sla.save_due(session, tickets)
-    return SweepResult(tuple(done.actions), tuple(outbox), len(tickets))
+        context = SweepContext.load(session, [t.id for t in due], [t.id for t, p in plans if p.step.close])
+        owed = [_owed(desk, t, p, now, context) for t, p in plans]
+        changes = [(t, TicketChange(ACTOR, tuple(o.steps), settle=RETRY_GAP)) for t, o in zip(due, owed,
+                                                                                              strict=True)]
+        after = desk.writer.change_many(session, changes, now)
+        postings = [Posting(t.id, d) for t, o in zip(after, owed, strict=True) for d in _drafts(desk, t, o,
+                                                                                                context, now)]
+        outbox = admit(session, desk.gate, postings, now)
+    actions = tuple(a for t, p in plans for a in p.actions(t.id))
+    return SweepResult(actions, tuple(outbox), len(due))
 
 
 @contextmanager
@@ -141,14 +146,14 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _dry_run(sd: SweepDesk, now: datetime) -> SweepResult:
-    with sd.db.reading() as session:
-        tickets = queries_sla.due_tickets(session, now, limit=10**9, lock=False)
-        actions = [a for t in tickets for a in _plan(sd.clock, t, now).actions(t.id)]
-    return SweepResult(tuple(actions), (), len(tickets))
+def _dry_run(desk: Desk, now: datetime) -> SweepResult:
+    with desk.db.reading() as session:
+        due = tickets.due(session, now, limit=10**9, lock=False)
+        actions = [a for t in due for a in _plan(desk.clock, t, now).actions(t.id)]
+    return SweepResult(tuple(actions), (), len(due))
 
 
-def _plan(clock: TicketClock, ticket: DueTicket, now: datetime) -> _Plan:
+def _plan(clock: TicketClock, ticket: TicketState, now: datetime) -> _Plan:
     cal = clock.calendar_for(ticket.queue)
     state = clock_of(ticket)
     step = decide_closure(clock.closure_for(ticket), ticket.status, state.waiting_since,
@@ -161,89 +166,63 @@ def _plan(clock: TicketClock, ticket: DueTicket, now: datetime) -> _Plan:
     return _Plan(step, sla)
 
 
-def _sweep_one(sd: SweepDesk, session: Session, ticket: DueTicket, plan: _Plan, now: datetime,
-               done: _Batch) -> None:
-    done.actions += plan.actions(ticket.id)
+def _owed(desk: Desk, ticket: TicketState, plan: _Plan, now: datetime, context: SweepContext) -> _Owed:
+    owed = _Owed()
     if plan.step.close:
-        _close(sd, session, ticket, plan.step, now, done)
+        _close(ticket, plan.step, context, owed)
     elif plan.step.remind:
-        _remind(sd, session, ticket, plan.step, now, done)
+        _remind(desk.clock, ticket, plan.step, now, owed)
     for alert in plan.sla.alerts:
-        _escalate(sd, session, ticket, alert, now, done)
+        _escalate(desk, ticket, alert, context, owed)
     if plan.sla.marks:
-        ticket.sla_sent = ",".join(sorted({*filter(None, ticket.sla_sent.split(",")), *plan.sla.marks}))
-    sd.clock.update(ticket, now)
-    if ticket.next_check_at is not None and ticket.next_check_at <= now:
-        log.warning("ticket=%s still due after the sweep acted; looking again later", ticket.id)
-        ticket.next_check_at = now + RETRY_GAP
+        owed.steps.append(SetField("sla_sent", ",".join(sorted({*filter(None, ticket.sla_sent.split(",")),
+                                                                *plan.sla.marks}))))
+    return owed
 
 
-def _close(sd: SweepDesk, session: Session, ticket: DueTicket, step: ClosureStep, now: datetime,
-           done: _Batch) -> None:
+def _close(ticket: TicketState, step: ClosureStep, context: SweepContext, owed: _Owed) -> None:
     # What was done so far, read before the closure itself joins the list.
     history: dict[str, ContextValue] = {
         "close_reason": step.close,
-        "agent_replies": [_line(h) for h in done.context.replies.get(ticket.id, [])],
-        "actions": [_line(h) for h in done.context.actions.get(ticket.id, [])],
+        "agent_replies": [line(h) for h in context.replies.get(ticket.id, [])],
+        "actions": [line(h) for h in context.actions.get(ticket.id, [])],
     }
-    old = ticket.status
-    ticket.status, ticket.closed_at, ticket.close_reason = Status.CLOSED, now, step.close
-    ticket.updated_at = now
-    done.writes.event(ticket.id, now, ACTOR, "status", step.reason, old=old, new=Status.CLOSED,
-                   close_reason=step.close)
+    owed.steps.append(SetStatus(Status.CLOSED, step.reason, close_reason=step.close,
+                                detail={"close_reason": step.close}))
     if not ticket.spam:
-        _to_requester(sd, session, ticket, "autoclosed", history, now, done)
+        owed.notices.append(_Notice("autoclosed", history))
 
 
-def _remind(sd: SweepDesk, session: Session, ticket: DueTicket, step: ClosureStep, now: datetime,
-            done: _Batch) -> None:
-    ticket.reminders_sent = step.reminders_due
-    cal = sd.clock.calendar_for(ticket.queue)
-    closes = close_at(sd.clock.closure_for(ticket), ticket.waiting_since or now, cal)
-    done.writes.event(ticket.id, now, ACTOR, "reminder", step.reason, number=step.remind,
-                   closes_at=closes.isoformat() if closes else None)
-    if ticket.spam:
-        return
-    local = closes.astimezone(cal.zone) if closes else None
-    extra: dict[str, ContextValue] = {"reminder": step.remind,
-                                      "closes_at": f"{local:%Y-%m-%d %H:%M %Z}" if local else ""}
-    _to_requester(sd, session, ticket, "reminder", extra, now, done)
+def _remind(clock: TicketClock, ticket: TicketState, step: ClosureStep, now: datetime, owed: _Owed) -> None:
+    cal = clock.calendar_for(ticket.queue)
+    closes = close_at(clock.closure_for(ticket), ticket.waiting_since or now, cal)
+    owed.steps += [SetField("reminders_sent", step.reminders_due),
+                   Record("reminder", step.reason, {"number": step.remind,
+                                                    "closes_at": closes.isoformat() if closes else None})]
+    if not ticket.spam:
+        local = closes.astimezone(cal.zone) if closes else None
+        owed.notices.append(_Notice("reminder", {"reminder": step.remind,
+                                                 "closes_at": f"{local:%Y-%m-%d %H:%M %Z}" if local else ""}))
 
 
-def _to_requester(sd: SweepDesk, session: Session, ticket: DueTicket, kind: str,
-                  extra: dict[str, ContextValue], now: datetime, done: _Batch) -> None:
-    people = done.context.people.get(ticket.id, [])
-    if not people:
-        return  # a ticket nobody is on (imported oddity): nothing to send
-    thread = done.context.threads.get(ticket.id, [])
-    draft = sd.notifier.ticket_notice(kind, _summary(ticket, people[0]), people, extra, thread, now)
-    _store(done, ticket.id, draft, now)
-
-
-def _escalate(sd: SweepDesk, session: Session, ticket: DueTicket, alert: Alert, now: datetime,
-              done: _Batch) -> None:
-    recipients = _sla_recipients(sd, done.context.agents, ticket)
-    done.writes.event(ticket.id, now, ACTOR, f"sla_{alert.level}", alert.reason, target=alert.target,
-                   due=alert.due.isoformat(), policy=ticket.sla_policy, to=[a.email for _, a in recipients])
-    local = alert.due.astimezone(sd.clock.calendar_for(ticket.queue).zone)
+def _escalate(desk: Desk, ticket: TicketState, alert: Alert, context: SweepContext, owed: _Owed) -> None:
+    recipients = _sla_recipients(desk, context.agents, ticket)
+    owed.steps.append(Record(f"sla_{alert.level}", alert.reason, {
+        "target": alert.target, "due": alert.due.isoformat(), "policy": ticket.sla_policy,
+        "to": [a.email for _, a in recipients]}))
+    local = alert.due.astimezone(desk.clock.calendar_for(ticket.queue).zone)
     extra: dict[str, ContextValue] = {"target": alert.target, "due": f"{local:%Y-%m-%d %H:%M %Z}",
                                       "policy": ticket.sla_policy, "queue": ticket.queue}
-    people = done.context.people.get(ticket.id) or [Address("")]
-    summary = _summary(ticket, people[0], sd.agent_language)
-    for agent_id, address in recipients:
-        reply_to = sd.reply_to(ticket.id, agent_id) if sd.reply_to and agent_id else None
-        draft = sd.notifier.ticket_notice(f"sla_{alert.level}", summary, [address], extra, [], now,
-                                          reply_to=reply_to)
-        _store(done, ticket.id, draft, now)
+    owed.notices += [_Notice(f"sla_{alert.level}", extra, to) for to in recipients]
 
 
-def _sla_recipients(sd: SweepDesk, agents: list[tuple[int, Address]],
-                    ticket: DueTicket) -> list[tuple[int, Address]]:
+def _sla_recipients(desk: Desk, agents: list[tuple[int, Address]], ticket: TicketState) -> list[tuple[int,
+                                                                                                      Address]]:
     """`assignee` (or the queue while unassigned), `queue` (its agents, else every active agent),
     and literal addresses; each address once."""
-    team = next((q.agents for q in sd.clock.routing.queues if q.name == ticket.queue), ())
+    team = next((q.agents for q in desk.settings.routing.queues if q.name == ticket.queue), ())
     out: dict[str, tuple[int, Address]] = {}
-    for item in sd.clock.sla.notify:
+    for item in desk.settings.sla.notify:
         if item == "assignee" and ticket.assignee_id is not None:
             picked = [(i, a) for i, a in agents if i == ticket.assignee_id]
         elif item in ("assignee", "queue"):
@@ -255,20 +234,28 @@ def _sla_recipients(sd: SweepDesk, agents: list[tuple[int, Address]],
     return list(out.values())
 
 
-def _summary(ticket: DueTicket, requester: Address, language: str = "") -> TicketSummary:
+def _drafts(desk: Desk, ticket: TicketState, owed: _Owed, context: SweepContext,
+            now: datetime) -> list[Draft]:
+    """The notices owed for `ticket`, rendered as it is after its change."""
+    people = context.people.get(ticket.id, [])
+    drafts = []
+    for notice in owed.notices:
+        if notice.to is None:
+            if people:  # a ticket nobody is on (an imported oddity): nothing to send
+                drafts.append(desk.notifier.ticket_notice(notice.kind, _summary(ticket, people[0]), people,
+                                                          notice.extra, context.threads.get(ticket.id,
+                                                                                            []), now))
+            continue
+        agent_id, address = notice.to
+        # SLA notices go to agents, in the desk's language.
+        summary = _summary(ticket, (people or [Address("")])[0], desk.settings.desk.language)
+        reply_to = desk.reply_to(ticket.id, agent_id) if agent_id else None
+        drafts.append(desk.notifier.ticket_notice(notice.kind, summary, [address], notice.extra, [], now,
+                                                  reply_to=reply_to))
+    return drafts
+
+
+def _summary(ticket: TicketState, requester: Address, language: str = "") -> TicketSummary:
     return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
                          category=ticket.category, language=language or ticket.language, requester=requester)
 
-
-def _store(done: _Batch, ticket_id: int, draft: Draft, now: datetime) -> None:
-    done.writes.outbox_row(ticket_id, draft.kind, draft.message_id, draft.mail_from, draft.rcpt_to, draft.raw,
-                           now)
-
-
-def _line(h: queries_sla.HistoryLine) -> dict[str, ContextValue]:
-    return {"at": f"{h.at:%Y-%m-%d %H:%M} UTC", "who": h.who, "what": _excerpt(h.what)}
-
-
-def _excerpt(text: str, limit: int = 400) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,9 +1,8 @@
-"""Keep a ticket row's SLA and auto-close clock current: the shell around maildesk.policy.sla/closure.
+"""A ticket's SLA and auto-close clock over maildesk.policy.sla and maildesk.policy.closure. Pure.
 
-Whoever changes a ticket (the pipeline, an agent's mail, the CLI, the sweep)
-calls :meth:`TicketClock.update` afterwards. It reads the row, lets the pure
-decisions say what the clock is now, and writes due times and ``next_check_at``
-back; calling it twice changes nothing, so a missed or repeated call is harmless.
+maildesk.tickets.apply runs :meth:`TicketClock.update` on every change it applies: it reads the
+ticket's state, lets the pure decisions say what the clock is now, and returns the state with its
+due times and ``next_check_at`` brought up to date; running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -12,36 +11,12 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from maildesk.config import DEFAULT_CALENDAR, AutocloseRule, RoutingSettings, Settings, SlaSettings
+from maildesk.domain.ticket import TicketState
 from maildesk.policy.calendar import Calendar
 from maildesk.policy.closure import ClosurePolicy, decide_closure
 from maildesk.policy.sla import Clock, SlaPolicy, advance, check_sla, choose_policy, due_times
-
-
-class ClockedTicket(Protocol):
-    """What the clock reads and writes on a ticket: the ORM row (maildesk.store.models.Ticket)
-    and the sweep's Core-read value (maildesk.store.queries_sla.DueTicket) both have it."""
-
-    status: str
-    priority: str
-    category: str
-    queue: str
-    tier: str
-    spam: bool
-    created_at: datetime
-    sla_policy: str
-    first_response_due: datetime | None
-    resolution_due: datetime | None
-    first_response_at: datetime | None
-    resolved_at: datetime | None
-    waiting_since: datetime | None
-    paused_seconds: int
-    clock_status: str
-    sla_sent: str
-    reminders_sent: int
-    next_check_at: datetime | None
 
 
 def policies_from(sla: SlaSettings) -> tuple[SlaPolicy, ...]:
@@ -63,8 +38,8 @@ def closure_policy(rule: AutocloseRule) -> ClosurePolicy:
         resolved_after=timedelta(days=rule.resolved_days) if rule.resolved_days else None)
 
 
-def clock_of(ticket: ClockedTicket) -> Clock:
-    """The clock as the row stores it."""
+def clock_of(ticket: TicketState) -> Clock:
+    """The clock as the ticket keeps it."""
     return Clock(status=ticket.clock_status, created_at=ticket.created_at, waiting_since=ticket.waiting_since,
                  paused=timedelta(seconds=ticket.paused_seconds or 0),
                  first_response_at=ticket.first_response_at, resolved_at=ticket.resolved_at,
@@ -72,15 +47,17 @@ def clock_of(ticket: ClockedTicket) -> Clock:
                  sent=frozenset(filter(None, (ticket.sla_sent or "").split(","))))
 
 
-def store_clock(ticket: ClockedTicket, clock: Clock) -> None:
-    """Write `clock` back onto the row."""
-    ticket.clock_status = clock.status
-    ticket.waiting_since = clock.waiting_since
-    ticket.paused_seconds = int(clock.paused.total_seconds())
-    ticket.first_response_at = clock.first_response_at
-    ticket.resolved_at = clock.resolved_at
-    ticket.reminders_sent = clock.reminders_sent
-    ticket.sla_sent = ",".join(sorted(clock.sent))
+def with_clock(ticket: TicketState, clock: Clock, sla_policy: str, first_response_due: datetime | None,
+               resolution_due: datetime | None, next_check_at: datetime | None) -> TicketState:
+    """`ticket` keeping `clock`, its policy, due times and next check in its columns (one copy: the
+    sweep does this for thousands of tickets)."""
+    return replace(ticket, clock_status=clock.status, waiting_since=clock.waiting_since,
+                   paused_seconds=int(clock.paused.total_seconds()),
+                   first_response_at=clock.first_response_at,
+                   resolved_at=clock.resolved_at, reminders_sent=clock.reminders_sent,
+                   sla_sent=",".join(sorted(clock.sent)), sla_policy=sla_policy,
+                   first_response_due=first_response_due, resolution_due=resolution_due,
+                   next_check_at=next_check_at)
 
 
 @dataclass(frozen=True)
@@ -123,7 +100,7 @@ class TicketClock:
                                                        or self.calendars[DEFAULT_CALENDAR])
         return known
 
-    def closure_for(self, ticket: ClockedTicket) -> ClosurePolicy:
+    def closure_for(self, ticket: TicketState) -> ClosurePolicy:
         """The auto-close policy for the ticket's category and queue."""
         key = (ticket.queue, ticket.category)
         known = self._closures.get(key)
@@ -131,15 +108,15 @@ class TicketClock:
             known = self._closures[key] = closure_policy(self.sla.autoclose_for(*key))
         return known
 
-    def policy_for(self, ticket: ClockedTicket) -> SlaPolicy | None:
+    def policy_for(self, ticket: TicketState) -> SlaPolicy | None:
         """The first `[[sla]]` row matching the ticket's priority, category and tier."""
         key = (ticket.priority, ticket.category, ticket.tier or "")
         if key not in self._policies_by_key:
             self._policies_by_key[key] = choose_policy(self.policies, *key)
         return self._policies_by_key[key]
 
-    def update(self, ticket: ClockedTicket, now: datetime, public_reply: bool = False) -> None:
-        """Bring the row's clock, due times and next check up to date after a change at `now`."""
+    def update(self, ticket: TicketState, now: datetime, public_reply: bool = False) -> TicketState:
+        """`ticket` with its clock, due times and next check brought up to date after a change at `now`."""
         cal = self.calendar_for(ticket.queue)
         clock = advance(clock_of(ticket), ticket.status, now, cal, self.sla.pause_while_pending,
                         public_reply=public_reply)
@@ -148,19 +125,18 @@ class TicketClock:
         if name != (ticket.sla_policy or ""):
             # A new policy makes new promises: its warnings and breaches are owed afresh.
             clock = replace(clock, sent=frozenset())
-            ticket.sla_policy = name
-        store_clock(ticket, clock)
         due = due_times(policy, clock, cal)
-        ticket.first_response_due, ticket.resolution_due = due["first_response"], due["resolution"]
         # Spam stays stored but nobody is chased about it and nothing is sent to it.
-        ticket.next_check_at = None if ticket.spam else self._next_check(ticket, now, cal, clock, policy)
+        next_at = None if ticket.spam else self._next_check(ticket, now, cal, clock, policy)
+        return with_clock(ticket, clock, sla_policy=name, first_response_due=due["first_response"],
+                          resolution_due=due["resolution"], next_check_at=next_at)
 
-    def next_check(self, ticket: ClockedTicket, now: datetime) -> datetime | None:
+    def next_check(self, ticket: TicketState, now: datetime) -> datetime | None:
         """The earliest instant at which the sweep has something to decide for this ticket."""
         return self._next_check(ticket, now, self.calendar_for(ticket.queue), clock_of(ticket),
                                 self.policy_for(ticket))
 
-    def _next_check(self, ticket: ClockedTicket, now: datetime, cal: Calendar, clock: Clock,
+    def _next_check(self, ticket: TicketState, now: datetime, cal: Calendar, clock: Clock,
                     policy: SlaPolicy | None) -> datetime | None:
         sla = check_sla(policy, clock, cal, now, self.sla.warn_at, self.sla.pause_while_pending)
         step = decide_closure(self.closure_for(ticket), ticket.status, clock.waiting_since,

@@ -26,7 +26,7 @@ with atheris.instrument_imports(include=["maildesk"]):
     from maildesk.runtime.wiring import Runtime
     from maildesk.store import migrate
     from maildesk.store.db import Database
-    from maildesk.store.safety import inbound_row
+    from maildesk.store.inbound import one as inbound_row
 
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
 logging.disable(logging.CRITICAL)

@@ -18,12 +18,11 @@ from maildesk.arrival.intake import accept_raw
 from maildesk.cli.app import main
 from maildesk.domain import Envelope, Status
 from maildesk.mail.tokens import reply_address
-from maildesk.notices.alerts import queue_admin_alert
 from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
-from maildesk.sweep.run import run_sweep
+from maildesk.sweep.sla import sweep_tickets
 
 SECRET = "test-secret"
 
@@ -91,16 +90,15 @@ class Driver:
 
     def set_status(self, ticket: int, status: str, reason: str, now: datetime) -> None:
         """What `maildesk tickets set-status` does, at `now`."""
-        desk = self.runtime.desk
-        tickets.set_status(self.runtime.db, desk.notifier, ticket, Status(status), "admin:cli", reason, now,
-                           clock=desk.clock)
+        tickets.set_status(self.runtime.desk, ticket, Status(status), "admin:cli", reason, now)
 
     def sweep(self, now: datetime) -> None:
-        run_sweep(self.runtime, now)
+        sweep_tickets(self.runtime.desk, now)
 
     def admin_alert(self, subject: str, text: str, now: datetime) -> None:
         admin = dataclasses.replace(self.settings.desk, admin="admin@example.org")
-        queue_admin_alert(self.runtime.db, dataclasses.replace(self.settings, desk=admin), subject, text, now)
+        runtime = dataclasses.replace(self.runtime, settings=dataclasses.replace(self.settings, desk=admin))
+        runtime.alert_admin(subject, text, now)
 
     def cli(self, *args: str) -> str:
         result = self.runner.invoke(main, ["--config", str(self.config_path), *args], catch_exceptions=False)

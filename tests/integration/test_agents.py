@@ -14,7 +14,8 @@ from maildesk.admin import agents
 from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope
 from maildesk.mail.tokens import reply_address
-from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.pipeline.outcome import Outcome
+from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database

@@ -9,10 +9,10 @@ from conftest import NOW, make_mail, outbox_files, query
 
 from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, InboundState, OutboxState
-from maildesk.pipeline import process as pipeline
+from maildesk.pipeline import requester
 from maildesk.pipeline.process import process_batch
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import safety
+from maildesk.store import undeliverable
 
 
 def _store(rt: Runtime, raw: bytes, mail_from: str = "bob@client.example") -> int:
@@ -43,14 +43,14 @@ def test_a_failing_row_rolls_the_batch_back_and_only_that_row_fails(runtime: Run
     bad = _store(runtime, make_mail(subject="explode", message_id="g-2"))
     late = _store(runtime, make_mail(sender="carol@client.example", subject="Later", message_id="g-3"),
                   "carol@client.example")
-    real = pipeline._carry_out
+    real = requester.take
 
-    def carry_out(desk, session, decision, parsed, *rest):  # type: ignore[no-untyped-def]
-        if parsed.subject == "explode":
+    def take(desk, session, mail, *rest):  # type: ignore[no-untyped-def]
+        if mail.parsed.subject == "explode":
             raise RuntimeError("a bug in the middle of the batch")
-        return real(desk, session, decision, parsed, *rest)
+        return real(desk, session, mail, *rest)
 
-    monkeypatch.setattr(pipeline, "_carry_out", carry_out)
+    monkeypatch.setattr(requester, "take", take)
     outcomes = process_batch(runtime.desk, [good, bad, late], NOW)
     assert [o.state for o in outcomes] == [InboundState.DONE, None, InboundState.DONE]
     assert query(runtime.settings, "select id, state, attempts from inbound order by id") == [
@@ -66,7 +66,7 @@ def test_deliver_many_sends_the_due_rows_and_fails_a_blocked_one(runtime: Runtim
     outcomes = process_batch(runtime.desk, ids, NOW)
     acks = [i for o in outcomes for i in o.outbox_ids]
     with runtime.db.transaction() as session:
-        safety.block_address(session, "user1@client.example", NOW + timedelta(days=60), "hard bounce", None, NOW)
+        undeliverable.block(session, "user1@client.example", NOW + timedelta(days=60), "hard bounce", None, NOW)
     delivered = runtime.deliver_many([*acks, 999])
     assert [d.state for d in delivered] == [OutboxState.SENT, OutboxState.FAILED, OutboxState.SENT, None]
     assert len(outbox_files(runtime.settings)) == 2

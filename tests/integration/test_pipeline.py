@@ -73,7 +73,7 @@ def test_cc_participant_may_reply(runtime: Runtime) -> None:
 def test_requester_reply_reopens_pending(runtime: Runtime) -> None:
     # A reply to a pending ticket moves it back to open, with an event saying why.
     _receive(runtime, make_mail(message_id="first"))
-    tickets.set_status(runtime.db, runtime.desk.notifier, 1, Status.PENDING, "agent:test", "need model", NOW)
+    tickets.set_status(runtime.desk, 1, Status.PENDING, "agent:test", "need model", NOW)
     _receive(runtime, make_mail(subject="Re: [#1] Printer broken", body="It is an HP 1020.\n\n> old"))
     assert query(runtime.settings, "select status from tickets where id = 1") == [("open",)]
     detail = tickets.show_ticket(runtime.db, 1)
@@ -84,7 +84,7 @@ def test_requester_reply_reopens_pending(runtime: Runtime) -> None:
 def test_reply_to_long_closed_ticket_links_new_one(runtime: Runtime) -> None:
     # Past the reopen window a reply opens ticket 2 linked to ticket 1.
     _receive(runtime, make_mail(message_id="first"))
-    tickets.set_status(runtime.db, runtime.desk.notifier, 1, Status.CLOSED, "agent:test", "done", NOW)
+    tickets.set_status(runtime.desk, 1, Status.CLOSED, "agent:test", "done", NOW)
     later = NOW + timedelta(days=30)
     out = _receive(runtime, make_mail(subject="Re: [#1] Printer broken"), when=later)
     assert out.ticket_id == 2

@@ -16,7 +16,7 @@ from maildesk import config
 from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, Status
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import imap_state, migrate, repo
+from maildesk.store import imap_state, inbound, migrate
 from maildesk.store.db import Database
 from maildesk.store.models import Event, Inbound, Message, Outbox, Ticket
 
@@ -112,7 +112,7 @@ def test_concurrent_sweeps_claim_disjoint_rows(pg_runtime: Runtime) -> None:
 
     def sweep() -> None:
         with pg_runtime.db.transaction() as s:
-            rows = repo.stuck_inbound_ids(s, NOW + timedelta(days=1), 15)
+            rows = inbound.stuck_ids(s, NOW + timedelta(days=1), 15)
             claimed.append(rows)
             inside.wait()  # both hold their claims at the same time
     _at_once([sweep, sweep])

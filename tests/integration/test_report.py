@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,11 @@ from maildesk.admin.report_html import render_html
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
-from maildesk.sweep.run import run_sweep
+from maildesk.sweep.sla import SweepResult, sweep_tickets
+
+
+def run_sweep(rt: Runtime, now: datetime, dry_run: bool = False) -> SweepResult:
+    return sweep_tickets(rt.desk, now, dry_run=dry_run)
 
 SINCE, UNTIL = local(23, 0), local(25, 0)
 

@@ -16,7 +16,8 @@ from maildesk.admin import agents, tickets
 from maildesk.arrival.intake import accept_raw
 from maildesk.cli.app import main
 from maildesk.domain import Envelope
-from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.pipeline.outcome import Outcome
+from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database

@@ -17,11 +17,16 @@ from maildesk.admin import agents
 from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope
 from maildesk.mail.tokens import reply_address
-from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.pipeline.outcome import Outcome
+from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
-from maildesk.sweep.run import run_sweep
+from maildesk.sweep.sla import SweepResult, sweep_tickets
+
+
+def run_sweep(rt: Runtime, now: datetime, dry_run: bool = False) -> SweepResult:
+    return sweep_tickets(rt.desk, now, dry_run=dry_run)
 
 ASTANA = ZoneInfo("Asia/Almaty")
 SLA_CONFIG = """

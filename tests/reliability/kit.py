@@ -18,7 +18,8 @@ from maildesk.arrival.intake import accept_raw
 from maildesk.arrival.smtp import DeskHandler, SmtpFront
 from maildesk.config import SmtpSettings
 from maildesk.domain import Envelope
-from maildesk.pipeline.process import Outcome, process_inbound
+from maildesk.pipeline.outcome import Outcome
+from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 
 

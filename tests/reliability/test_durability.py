@@ -217,7 +217,7 @@ def test_D11_reply_during_auto_close(runtime: Runtime) -> None:
     from maildesk.admin import tickets
     from maildesk.domain import Status
     receive(runtime, make_mail(message_id="p1"))
-    tickets.set_status(runtime.db, runtime.desk.notifier, 1, Status.PENDING, "agent:test", "waiting", NOW)
+    tickets.set_status(runtime.desk, 1, Status.PENDING, "agent:test", "waiting", NOW)
     receive(runtime, make_mail(subject="Re: [#1] Printer broken", body="Away", Auto_Submitted="auto-replied"),
             when=NOW + timedelta(days=1))
     assert query(runtime.settings, "select status from tickets where id = 1") == [("pending",)]
