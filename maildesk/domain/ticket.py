@@ -51,6 +51,16 @@ class TicketState:
     next_check_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Opening:
+    """A ticket about to be opened: what the mail that opens it says."""
+
+    subject: str
+    requester_id: int
+    language: str
+    linked_ticket_id: int | None = None
+
+
 #: Columns a change may set directly; status, updated_at, closed_at and close_reason are set only
 #: through SetStatus and `touch`, the same way for every writer.
 FieldName = Literal["subject", "priority", "category", "queue", "language", "type", "tier", "tags", "spam",

@@ -32,6 +32,8 @@ from maildesk.store.outbox import NewOutbox
 from maildesk.tickets.apply import TicketWriter
 
 log = logging.getLogger(__name__)
+#: At most this many held addresses are named in a log line or a brake event.
+NAMED = 50
 
 
 @dataclass(frozen=True)
@@ -114,11 +116,15 @@ def _composed(posting: Posting, verdict: _Verdict) -> NewOutbox | str:
 
 def _held(session: Session, gate: Gate, posting: Posting, verdict: _Verdict, now: datetime) -> None:
     draft = posting.draft
-    log.error("ticket=%s %s to %s held: %s", posting.ticket_id, draft.kind, ", ".join(verdict.held),
+    # A flood can hold thousands of addresses: the log and the event name the first of them.
+    named = list(verdict.held[:NAMED])
+    more = f" and {len(verdict.held) - len(named)} more" if len(verdict.held) > len(named) else ""
+    log.error("ticket=%s %s to %s%s held: %s", posting.ticket_id, draft.kind, ", ".join(named), more,
               verdict.reason)
     if posting.ticket_id is None:
         return
-    detail = {"mail_kind": draft.kind, "to": list(verdict.held)} if verdict.event == "brake" else {}
+    detail = {"mail_kind": draft.kind, "to": named,
+              "held": len(verdict.held)} if verdict.event == "brake" else {}
     gate.writer.record(session, posting.ticket_id, now, "system", Record(verdict.event, verdict.reason,
                                                                          detail))
 

@@ -12,7 +12,7 @@ import dataclasses
 from datetime import datetime
 
 from maildesk.domain import Address, Direction, InboundState, Status, TicketId
-from maildesk.domain.ticket import AddParticipant, Record, SetStatus, Step, TicketChange, TicketState
+from maildesk.domain.ticket import AddParticipant, Opening, Record, SetStatus, Step, TicketChange, TicketState
 from maildesk.mail.compose import OutgoingAttachment
 from maildesk.mail.parse import ParsedMail
 from maildesk.mail.quotes import split_reply
@@ -120,9 +120,9 @@ def _open(desk: Desk, session: Session, decision: NewTicket, mail: Arrival, row:
     """A new ticket, written once and whole: rules (which see the instant the mail arrived) and due
     times are settled before its INSERT."""
     parsed = mail.parsed
-    blank = _blank(desk, parsed, who.id, decision.linked_to, now)
+    opening = Opening(parsed.subject, who.id, desk.settings.desk.language, decision.linked_to)
     outcome = desk.routing.evaluate(parsed, row.rcpt_to, row.received_at, None, source=row.source)
-    rules = rule_steps(blank, outcome, True, _assignee(session, outcome))
+    rules = rule_steps((), outcome, True, _assignee(session, outcome))
     people = [AddParticipant(who.id, "requester")]
     for address in (*parsed.to, *parsed.cc):
         if address.key not in desk.settings.desk.own_addresses:
@@ -131,18 +131,7 @@ def _open(desk: Desk, session: Session, decision: NewTicket, mail: Arrival, row:
                                                   "linked_to": decision.linked_to})
     change = TicketChange("system", (*rules.fields, *people, created,
                                      *([rules.record] if rules.record else [])))
-    return desk.writer.open(session, blank, change, now), outcome
-
-
-def _blank(desk: Desk, parsed: ParsedMail, requester_id: int, linked_to: int | None,
-           now: datetime) -> TicketState:
-    return TicketState(
-        id=0, subject=parsed.subject[:2000], status=Status.NEW, priority="normal", category="other", queue="",
-        language=desk.settings.desk.language, type="request", tier="", tags=(), spam=False,
-        requester_id=requester_id, assignee_id=None, linked_ticket_id=linked_to, close_reason="",
-        created_at=now, updated_at=now, closed_at=None, sla_policy="", first_response_due=None,
-        resolution_due=None, first_response_at=None, resolved_at=None, waiting_since=None, paused_seconds=0,
-        clock_status="", sla_sent="", reminders_sent=0, next_check_at=None)
+    return desk.writer.open(session, opening, change, now), outcome
 
 
 def _assignee(session: Session, outcome: RuleOutcome) -> int | None:
@@ -165,7 +154,7 @@ def _follow_up(desk: Desk, session: Session, ticket: TicketState, decision: Foll
             steps.append(SetStatus(decision.new_status, decision.reason))
     outcome = desk.routing.evaluate(mail.parsed, row.rcpt_to, row.received_at, ticket.queue,
                                     source=row.source)
-    steps += rule_steps(ticket, outcome, False, _assignee(session, outcome)).steps
+    steps += rule_steps(ticket.tags, outcome, False, _assignee(session, outcome)).steps
     change = TicketChange(f"contact:{who.id}", tuple(steps), touch=not verdict.machine)
     return desk.writer.change(session, ticket, change, now), outcome
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from maildesk.config import Settings
 from maildesk.domain import Address
-from maildesk.domain.ticket import FieldName, Record, SetField, Step, TicketState
+from maildesk.domain.ticket import FieldName, Record, SetField, Step
 from maildesk.errors import ConfigError
 from maildesk.mail.parse import ParsedMail
 from maildesk.notices.notifier import Draft, MailSummary, Notifier, TicketSummary
@@ -130,14 +130,15 @@ class RuleSteps:
 OUTCOME_FIELDS: tuple[FieldName, ...] = ("queue", "category", "priority", "type", "tier")
 
 
-def rule_steps(ticket: TicketState, outcome: RuleOutcome, new: bool, assignee_id: int | None) -> RuleSteps:
-    """The steps for `outcome` on `ticket`; `assignee_id` is the active agent the outcome names, if any."""
+def rule_steps(tags: tuple[str, ...], outcome: RuleOutcome, new: bool, assignee_id: int | None) -> RuleSteps:
+    """The steps for `outcome` on a ticket with `tags`; `assignee_id` is the active agent the outcome
+    names, if any."""
     fields = [SetField(name, getattr(outcome,
                                      name)) for name in OUTCOME_FIELDS if new or name in outcome.changed]
     if outcome.language:
         fields.append(SetField("language", outcome.language))
     if outcome.tags:
-        fields.append(SetField("tags", tuple(sorted({*ticket.tags, *outcome.tags}))))
+        fields.append(SetField("tags", tuple(sorted({*tags, *outcome.tags}))))
     if outcome.spam:
         fields.append(SetField("spam", True))
     detail: dict[str, Any] = {"hits": [hit_json(h) for h in outcome.hits]}

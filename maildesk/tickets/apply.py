@@ -25,6 +25,7 @@ from typing import Any
 from maildesk.domain import Status
 from maildesk.domain.ticket import (
     AddParticipant,
+    Opening,
     Record,
     RemoveParticipant,
     SetField,
@@ -52,10 +53,10 @@ class TicketWriter:
 
     clock: TicketClock
 
-    def open(self, session: Session, ticket: TicketState, change: TicketChange, now: datetime) -> TicketState:
-        """Write the new `ticket` (id 0) as `change` leaves it, with one INSERT; its participants and
-        events follow. Returns the ticket with its id."""
-        state, found, memberships = _walk(None, ticket, change, now)
+    def open(self, session: Session, opening: Opening, change: TicketChange, now: datetime) -> TicketState:
+        """Write a new ticket, status new, as `change` leaves it, with one INSERT; its participants
+        and events follow. Returns the ticket with its id."""
+        state, found, memberships = _walk(None, blank(opening, now), change, now)
         state = self._settled(state, change, now)
         state = dataclasses.replace(state, id=rows.insert_new(session, state))
         found += _memberships(session, state.id, change.actor, memberships)
@@ -94,6 +95,18 @@ class TicketWriter:
             log.warning("ticket=%s still due after %s acted; looking again later", state.id, change.actor)
             state = dataclasses.replace(state, next_check_at=now + change.settle)
         return state
+
+
+def blank(opening: Opening, now: datetime) -> TicketState:
+    """A new ticket as the table's defaults make it, before rules and the clock have had their say."""
+    return TicketState(
+        id=0, subject=opening.subject[:2000], status=Status.NEW, priority="normal", category="other",
+        queue="", language=opening.language, type="request", tier="", tags=(), spam=False,
+        requester_id=opening.requester_id,
+        assignee_id=None, linked_ticket_id=opening.linked_ticket_id, close_reason="", created_at=now,
+        updated_at=now, closed_at=None, sla_policy="", first_response_due=None, resolution_due=None,
+        first_response_at=None, resolved_at=None, waiting_since=None, paused_seconds=0, clock_status="",
+        sla_sent="", reminders_sent=0, next_check_at=None)
 
 
 def _walk(session: Session | None, ticket: TicketState, change: TicketChange,

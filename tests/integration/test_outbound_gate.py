@@ -1,0 +1,75 @@
+"""The one gate for mail out, against the attacks that went through the old paths: a forged mail
+copied to thousands of strangers, and a victim copied on many tickets."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes, policy
+
+from conftest import NOW, make_mail, query
+
+from maildesk.arrival.intake import accept_raw
+from maildesk.domain import Envelope, Status
+from maildesk.pipeline.outcome import Outcome
+from maildesk.pipeline.process import process_inbound
+from maildesk.policy.brakes import BrakeLimits
+from maildesk.runtime.wiring import Runtime
+
+CAP = BrakeLimits().recipients_per_mail
+DAILY = BrakeLimits().any_automatic.limit
+
+
+def _receive(rt: Runtime, raw: bytes, mail_from: str) -> Outcome:
+    accepted = accept_raw(rt.db, raw, Envelope(mail_from, ("support@example.org",), "test"), NOW, 10**7)
+    return process_inbound(rt.desk, accepted.inbound_id, NOW)
+
+
+def _recipients(rt: Runtime, kind: str) -> list[list[str]]:
+    return [json.loads(str(r)) for (r,) in query(rt.settings, "select rcpt_to from outbox where kind = ? "
+                                                              "order by id", kind)]
+
+
+def test_eight_thousand_cc_and_a_forged_solved_send_at_most_the_cap(runtime: Runtime) -> None:
+    # 8,000 addresses on Cc, then "solved" from the sender: one ack to the sender, one notice to the cap.
+    strangers = [f"{i}@v.io" for i in range(8000)]
+    first = _receive(runtime, make_mail(sender="bob@client.example", message_id="flood",
+                                        Cc=", ".join(strangers)), "bob@client.example")
+    assert first.state is not None and first.ticket_id == 1
+    assert query(runtime.settings, "select count(*) from participants where ticket_id = 1") == [(8001,)]
+    _receive(runtime, make_mail(sender="bob@client.example", subject="Re: [#1] Printer broken", body="solved",
+                                message_id="solved"), "bob@client.example")
+    assert query(runtime.settings, "select status from tickets where id = 1") == [(Status.CLOSED,)]
+    assert _recipients(runtime, "ack") == [["bob@client.example"]]
+    notices = _recipients(runtime, "status_closed")
+    assert len(notices) == 1 and len(notices[0]) == CAP and notices[0][0] == "bob@client.example"
+    sent_to = sum(len(r) for (r,) in [(json.loads(str(x)),) for (x,) in query(
+        runtime.settings, "select rcpt_to from outbox")])
+    assert sent_to <= CAP + 1  # the ack to bob, the notice to the cap (agents: none on this desk)
+    # The mail itself names only those it went to, and the desk says what it held back and why.
+    raw = query(runtime.settings, "select raw from outbox where kind = 'status_closed'")[0][0]
+    assert isinstance(raw, bytes)
+    shown = message_from_bytes(raw, policy=policy.default)
+    named = [*shown["To"].addresses, *(shown["Cc"].addresses if shown["Cc"] else ())]  # type: ignore[union-attr]
+    assert len(named) == CAP
+    brakes = query(runtime.settings, "select reason, detail from events where ticket_id = 1 and kind = 'brake'")
+    assert len(brakes) == 1 and f"limit of {CAP} per mail" in str(brakes[0][0])
+    assert json.loads(str(brakes[0][1]))["held"] == 8001 - CAP
+
+
+def test_a_victim_copied_on_many_tickets_gets_no_more_than_the_daily_cap(runtime: Runtime) -> None:
+    # 45 requesters copy one victim, then each says "solved": the victim gets the daily cap, no more.
+    victim = "victim@target.example"
+    tickets = DAILY + 5
+    for i in range(tickets):
+        who = f"user{i}@client.example"
+        out = _receive(runtime, make_mail(sender=who, subject=f"Case {i}", message_id=f"case{i}", Cc=victim), who)
+        _receive(runtime, make_mail(sender=who, subject=f"Re: [#{out.ticket_id}] Case {i}", body="solved",
+                                    message_id=f"solved{i}"), who)
+    notices = _recipients(runtime, "status_closed")
+    assert len(notices) == tickets  # every requester still hears that their ticket closed
+    assert sum(victim in r for r in notices) == DAILY
+    counted = query(runtime.settings, "select count(*) from outbox_recipients where address = ?", victim)
+    assert counted == [(DAILY,)]
+    held = query(runtime.settings, "select count(*) from events where kind = 'brake' and reason like ?",
+                 f"%{DAILY} automatic mails to {victim}%")
+    assert held == [(5,)]
