@@ -33,6 +33,12 @@ def test_non_editable_install_has_templates_and_migrations(tmp_path: Path) -> No
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
                               str(target), str(REPO)], capture_output=True, timeout=300, cwd=tmp_path)
     assert install.returncode == 0, install.stderr.decode()[-2000:]
+    # Every built-in template is package data; the example overrides in the repository's own
+    # templates/ folder are documentation to copy, never installed.
+    builtin, installed = REPO / "maildesk" / "templates", target / "maildesk" / "templates"
+    assert sorted(p.relative_to(installed) for p in installed.rglob("*.j2")) == \
+        sorted(p.relative_to(builtin) for p in builtin.rglob("*.j2"))
+    assert not (target / "templates").exists()
     # Run from elsewhere with only the installed copy of maildesk on the path (its dependencies come
     # from this environment), so nothing can be read from the source tree by accident.
     check = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r});"

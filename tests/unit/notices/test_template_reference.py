@@ -1,0 +1,270 @@
+"""templates/README.md against the code: it names every built-in template and exactly the variables
+the notifier gives each; every built-in uses only those; the example overrides in templates/ render
+through the real Renderer and notifier and replace the built-ins of the same name."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import jinja2
+import jinja2.meta
+import jinja2.nodes
+import pytest
+from conftest import REPO
+
+from maildesk.domain import Address
+from maildesk.errors import ConfigError
+from maildesk.notices.notifier import Draft, Identity, MailSummary, Notifier, TicketSummary
+from maildesk.notices.render import ContextValue, Rendered, Renderer
+from maildesk.pipeline.routing import ack_template
+
+BUILTIN = REPO / "maildesk" / "templates"
+EXAMPLES = REPO / "templates"
+README = EXAMPLES / "README.md"
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+IDENTITY = Identity(name="Example Support", address="support@example.org", instance="",
+                    message_id_domain="maildesk.example.org", loop_token="support@example.org")
+CAROL = Address("carol@client.example", "Carol Client")
+DAN = Address("dan@client.example", "Dan")
+ALICE = Address("alice@example.org", "Alice Agent")
+BOB = Address("bob@example.org", "Bob Agent")
+VENDOR = Address("help@vendor.example", "Vendor Help")
+THREAD = ["<c1@client.example>", "<r1@maildesk.example.org>"]
+# Values chosen so that every {% if %} of the built-ins takes its richer branch.
+MAIL = MailSummary(sender=CAROL, text="The printer on floor 2 shows E-42.", attachments=("display.jpg",),
+                   message_id="<c1@client.example>", references=())
+ARTICLES = [{"title": "Printer does not print", "url": "https://help.example.org/kb/en/printer"}]
+
+
+def _line(what: str) -> dict[str, ContextValue]:
+    return {"at": "2026-11-18 09:30 UTC", "who": "Alice Agent", "what": what}
+
+
+# The extras the callers add, key for key: maildesk/sweep/sla.py (_remind, _close, _escalate),
+# maildesk/pipeline/selfservice.py (_status_reply), maildesk/pipeline/third_party.py (forwards,
+# _tell_agents). A key added there must be added here and in the README.
+REMINDER: dict[str, ContextValue] = {"reminder": 1, "closes_at": "2026-11-27 10:00 EET"}
+AUTOCLOSED: dict[str, ContextValue] = {"close_reason": "no_response", "agent_replies": [_line("Please send a photo.")],
+                                      "actions": [_line("status: pending")]}
+SLA: dict[str, ContextValue] = {"target": "first_response", "due": "2026-11-20 14:00 EET", "policy": "standard",
+                               "queue": "services"}
+STATUS_LIST: dict[str, ContextValue] = {
+    "tickets": [{"tag": "[#42]", "subject": "Printer broken", "status": "open", "updated": "2026-11-20 10:00 UTC"}],
+    "more": True, "filter_label": "open since 2026-11-01"}
+FORWARD: dict[str, ContextValue] = {"note": "Could you check the fuser?", "agent_name": "Alice Agent",
+                                   "original_from": "Carol Client", "original_date": "2026-11-20 10:00 UTC",
+                                   "original_text": "The printer on floor 2 shows E-42."}
+THIRD_PARTY: dict[str, ContextValue] = {"text": "Replace the fuser.", "from_name": "Vendor Help",
+                                       "from_email": "help@vendor.example"}
+
+
+def summary(language: str, category: str = "hardware", status: str = "open") -> TicketSummary:
+    return TicketSummary(id=42, subject="Printer broken", status=status, priority="high", category=category,
+                         language=language, requester=CAROL)
+
+
+def _ack(notifier: Notifier, name: str, language: str) -> Draft:
+    # As the pipeline does: the category's own acknowledgement when the renderer has one, else `ack`.
+    category = name.partition("/")[2] or "other"
+    template = ack_template(notifier.renderer, category, language)
+    return notifier.acknowledgement(summary(language, category), MAIL, NOW, template, ARTICLES)
+
+
+def _status(notifier: Notifier, name: str, language: str) -> Draft:
+    ticket = summary(language, status=name.removeprefix("status_"))
+    return notifier.status_notice(ticket, [CAROL, DAN], "you told us the problem is solved", THREAD, NOW)
+
+
+Send = Callable[[Notifier, str, str], Draft]
+SENDS: dict[str, Send] = {
+    "agent_new": lambda n, k, lang: n.agent_notice(k, summary(lang), ALICE, MAIL, NOW, reply_to=ALICE),
+    "agent_reply": lambda n, k, lang: n.agent_notice(k, summary(lang), ALICE, MAIL, NOW, reply_to=ALICE),
+    "notify_oncall": lambda n, k, lang: n.rule_notice(k, summary(lang), BOB, MAIL, NOW),
+    "reply": lambda n, k, lang: n.relay_reply(summary(lang), ALICE, [CAROL, DAN], "Please restart it.", (),
+                                              THREAD, NOW, status_note=True),
+    "agent_note": lambda n, k, lang: n.agent_note(summary(lang), BOB, ALICE, "Ordered a fuser.", NOW,
+                                                  reply_to=BOB),
+    "agent_error": lambda n, k, lang: n.agent_error(ALICE, "Re: [#42] Printer broken",
+                                                    "line 1: #frobnicate: unknown command", "<a1@example.org>",
+                                                    42, NOW),
+    "status_list": lambda n, k, lang: n.status_list(CAROL, lang, STATUS_LIST, "<c9@client.example>", NOW),
+    "third_party_forward": lambda n, k, lang: n.third_party_forward(summary(lang), VENDOR, FORWARD, VENDOR, (),
+                                                                    NOW),
+    "third_party_reply": lambda n, k, lang: n.third_party_reply(summary(lang), ALICE, THIRD_PARTY, ALICE, (),
+                                                                NOW),
+    "reminder": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="pending"), [CAROL, DAN], REMINDER,
+                                                   THREAD, NOW),
+    "autoclosed": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="closed"), [CAROL, DAN],
+                                                     AUTOCLOSED, THREAD, NOW),
+    "sla_warning": lambda n, k, lang: n.ticket_notice(k, summary(lang), [ALICE], SLA, [], NOW, reply_to=ALICE),
+    "sla_breach": lambda n, k, lang: n.ticket_notice(k, summary(lang), [ALICE], SLA, [], NOW, reply_to=ALICE),
+}
+
+
+def send(notifier: Notifier, name: str, language: str) -> Draft:
+    """Notice `name` as the code that sends it calls the notifier (a ticket in `language`)."""
+    if name == "ack" or name.startswith("ack/"):
+        return _ack(notifier, name, language)
+    if name.startswith("status_") and name != "status_list":
+        return _status(notifier, name, language)
+    return SENDS[name](notifier, name, language)
+
+
+class Recording(Renderer):
+    """The real renderer, also keeping what it was asked to render: the notifier's context as the
+    template sees it (there is no other way to read it without a database behind the callers)."""
+
+    def __init__(self, override: Path | None = None) -> None:
+        super().__init__(override)
+        self.calls: list[tuple[str, str, dict[str, ContextValue]]] = []
+
+    def render(self, name: str, language: str, context: Mapping[str, ContextValue]) -> Rendered:
+        self.calls.append((name, language, dict(context)))
+        return super().render(name, language, context)
+
+
+def _anchor(heading: str) -> str:
+    return "#" + re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def read_reference(text: str) -> dict[str, frozenset[str]]:
+    """Each template name the README gives with the variables it receives. Tables under `## Variables …` headings define groups; each `###` heading under `## Built-in
+    templates` names templates, and its bullets name variables or link to a group."""
+    groups: dict[str, set[str]] = {}
+    templates: dict[str, set[str]] = {}
+    section, names = "", list[str]()
+    for line in text.splitlines():
+        if line.startswith("## "):
+            section, names = line[3:].strip(), []
+        elif section.startswith("Variables") and (row := re.match(r"\| `(\w+)` \|", line)):
+            groups.setdefault(_anchor(section), set()).add(row[1])
+        elif section == "Built-in templates" and line.startswith("### "):
+            names = re.findall(r"`([^`]+)`", line)
+            templates.update({name: set() for name in names})
+        elif names and (bullet := re.match(r"- (?:`(\w+)`|\[[^]]+\]\((#[\w-]+)\))", line)):
+            assert bullet[1] or bullet[2] in groups, f"{bullet[2]} names no table of variables"
+            found = {bullet[1]} if bullet[1] else groups[bullet[2]]
+            for name in names:
+                templates[name] |= found
+    return {name: frozenset(found) for name, found in templates.items()}
+
+
+REFERENCE = read_reference(README.read_text(encoding="utf-8"))
+
+
+def template_files(root: Path) -> list[tuple[str, str]]:
+    """(language, name) of every `<lang>/<name>.txt.j2` under `root`."""
+    found = [p.relative_to(root).parts for p in root.rglob("*.txt.j2")]
+    return sorted((parts[0], "/".join(parts[1:]).removesuffix(".txt.j2")) for parts in found)
+
+
+BUILTIN_FILES = template_files(BUILTIN)
+BUILTIN_NAMES = sorted({name for _, name in BUILTIN_FILES})
+NOTICE_NAMES = [name for name in BUILTIN_NAMES if not name.startswith("_")]  # `_…` are parts, included
+EXAMPLE_FILES = template_files(EXAMPLES)
+
+
+def used_variables(relative: str, roots: tuple[Path, ...] = (BUILTIN,)) -> set[str]:
+    """Every variable `relative` (`<lang>/<name>.txt.j2`) and the templates it includes read, on
+    every branch: a sample context takes only one branch of each {% if %}."""
+    source = next(root / relative for root in roots if (root / relative).is_file())
+    tree = jinja2.Environment().parse(source.read_text(encoding="utf-8"))
+    found = set(jinja2.meta.find_undeclared_variables(tree))
+    for include in tree.find_all(jinja2.nodes.Include):
+        assert isinstance(include.template, jinja2.nodes.Const), f"{relative}: include a fixed name"
+        found |= used_variables(include.template.value, roots)
+    return found
+
+
+def rendered_context(name: str, language: str) -> dict[str, ContextValue]:
+    """The context the notifier renders notice `name` with, for a ticket in `language`."""
+    renderer = Recording()
+    send(Notifier(renderer, IDENTITY), name, language)
+    ((rendered, _, context),) = renderer.calls
+    assert rendered == name
+    return context
+
+
+def body(draft: Draft) -> str:
+    message = message_from_bytes(draft.raw, policy=policy.default)
+    return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
+def test_the_reference_names_every_built_in_template_and_no_other() -> None:
+    # A template added to, renamed in or removed from maildesk/templates without the README fails here.
+    assert "ack/hardware" in BUILTIN_NAMES and "_self_service" in BUILTIN_NAMES
+    assert sorted(REFERENCE) == BUILTIN_NAMES
+
+
+@pytest.mark.parametrize("name", NOTICE_NAMES)
+def test_the_reference_gives_exactly_the_variables_the_notifier_renders_with(name: str) -> None:
+    # The README's variables of a notice are the keys of the context its caller gives the notifier.
+    assert sorted(rendered_context(name, "en")) == sorted(REFERENCE[name])
+
+
+@pytest.mark.parametrize(("language", "name"), BUILTIN_FILES)
+def test_every_built_in_uses_only_its_documented_variables(language: str, name: str) -> None:
+    # On any branch, a built-in (or a part it includes) reads only what the README lists for it.
+    undocumented = used_variables(f"{language}/{name}.txt.j2") - REFERENCE[name]
+    assert not undocumented, f"{language}/{name} uses {sorted(undocumented)}, not in templates/README.md"
+
+
+@pytest.mark.parametrize(("language", "name"), [(lang, name) for lang, name in BUILTIN_FILES
+                                                if not name.startswith("_")])
+def test_every_built_in_renders_with_its_documented_variables_alone(language: str, name: str) -> None:
+    # Given only the README's variables, with the values the notifier gives, the built-in renders
+    # under StrictUndefined (parts render inside the acknowledgements that include them).
+    documented = REFERENCE[name]
+    context = {k: v for k, v in rendered_context(name, language).items() if k in documented}
+    rendered = Renderer().render(name, language, context)
+    assert rendered.subject and rendered.body.strip()
+
+
+def test_rendering_fails_on_a_variable_the_context_lacks(tmp_path: Path) -> None:
+    # The strictness the tests above rely on: an unknown name is an error, not an empty string.
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "ack.txt.j2").write_text("Subject: {{ tagged_subject }}\n\n{{ ticket_owner }}\n",
+                                               encoding="utf-8")
+    with pytest.raises(ConfigError, match="ticket_owner"):
+        send(Notifier(Renderer(tmp_path), IDENTITY), "ack", "en")
+
+
+def test_the_examples_cover_ukrainian_russian_and_english() -> None:
+    # The folder admins copy from has a per-category acknowledgement in each language.
+    assert {("uk", "ack/hardware"), ("ru", "ack/access"), ("en", "ack/hardware")} <= set(EXAMPLE_FILES)
+    assert not list(EXAMPLES.rglob("*.py")), "templates/ holds templates, not a Python package"
+
+
+@pytest.mark.parametrize(("language", "name"), EXAMPLE_FILES)
+def test_an_example_override_renders_and_replaces_the_built_in(language: str, name: str) -> None:
+    # With templates_dir = templates/, the notice goes out from the example, not from the built-in.
+    site, builtin = Recording(EXAMPLES), Recording()
+    ours = send(Notifier(site, IDENTITY), name, language)
+    theirs = send(Notifier(builtin, IDENTITY), name, language)
+    ((rendered, used_language, context),) = site.calls
+    assert (rendered, used_language) == (name, language)
+    assert body(ours) != body(theirs)
+    assert "{{" not in body(ours) and "{%" not in body(ours)
+    assert set(context) == REFERENCE[name]
+
+
+@pytest.mark.parametrize(("language", "name"), EXAMPLE_FILES)
+def test_an_example_uses_only_documented_variables(language: str, name: str) -> None:
+    # Every branch of an example (an urgent ticket, no attachments) reads only what the notice gives.
+    used = used_variables(f"{language}/{name}.txt.j2", (EXAMPLES, BUILTIN))
+    assert used <= REFERENCE[name], sorted(used - REFERENCE[name])
+
+
+def test_an_example_speaks_to_an_urgent_ticket_without_files() -> None:
+    # The other branches of the Ukrainian hardware example render too (urgent, nothing attached).
+    ticket = replace(summary("uk"), priority="urgent")
+    mail = replace(MAIL, attachments=())
+    draft = Notifier(Renderer(EXAMPLES), IDENTITY).acknowledgement(ticket, mail, NOW, "ack/hardware")
+    text = body(draft)
+    assert "термінов" in text and "фото екрана" in text and "[#42]" in text
