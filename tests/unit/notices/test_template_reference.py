@@ -19,6 +19,7 @@ from conftest import REPO
 
 from maildesk.domain import Address
 from maildesk.errors import ConfigError
+from maildesk.mail.compose import compose
 from maildesk.notices.notifier import Draft, Identity, MailSummary, Notifier, TicketSummary
 from maildesk.notices.render import ContextValue, Rendered, Renderer
 from maildesk.pipeline.routing import ack_template
@@ -192,7 +193,7 @@ def rendered_context(name: str, language: str) -> dict[str, ContextValue]:
 
 
 def body(draft: Draft) -> str:
-    message = message_from_bytes(draft.raw, policy=policy.default)
+    message = message_from_bytes(compose(draft.mail), policy=policy.default)
     return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
