@@ -21,7 +21,6 @@ from maildesk import metrics
 from maildesk.config import Settings
 from maildesk.domain import Address, Direction, InboundState, OutboxId, Status, TicketId
 from maildesk.errors import MailParseError
-from maildesk.mail.autodetect import MailKind, OwnIdentity, Verdict, classify
 from maildesk.mail.compose import OutgoingAttachment, UnsendableAddress
 from maildesk.mail.limits import (
     MailLimits,
@@ -30,6 +29,7 @@ from maildesk.mail.limits import (
     shape_problem,
     without_control_headers,
 )
+from maildesk.mail.machine import MailKind, OwnIdentity, Verdict, classify
 from maildesk.mail.parse import ParsedMail, parse_message
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, time
 
 from maildesk.config import Settings
 from maildesk.domain import Address, InboundState, Status
-from maildesk.mail.autodetect import Verdict
+from maildesk.mail.machine import Verdict
 from maildesk.mail.parse import ParsedMail
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import make_tag

@@ -16,8 +16,8 @@ from datetime import datetime
 
 from maildesk.config import Settings
 from maildesk.domain import Address, Direction
-from maildesk.mail.autodetect import Verdict
 from maildesk.mail.compose import OutgoingAttachment
+from maildesk.mail.machine import Verdict
 from maildesk.mail.parse import ParsedMail
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tokens import TokenClaim, parse_reply_address, reply_address, verify

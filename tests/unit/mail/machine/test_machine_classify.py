@@ -1,4 +1,4 @@
-"""Person or machine: table-driven checks of maildesk.mail.autodetect over hand-written headers."""
+"""Person or machine: table-driven checks of maildesk.mail.machine over hand-written headers."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from maildesk.mail.autodetect import LOOP_HEADER, MailKind, OwnIdentity, Verdict, classify
+from maildesk.mail.machine import LOOP_HEADER, MailKind, OwnIdentity, Verdict, classify
 
 OWN = OwnIdentity(
     instance="md-7f3a",
