@@ -7,8 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from maildesk.policy.calendar import add_working, calendar_from_spec
-from maildesk.policy.holidays_source import holiday_dates
+from maildesk.policy.calendar import add_working, calendar_from_spec, holiday_dates
 
 
 @pytest.mark.parametrize(

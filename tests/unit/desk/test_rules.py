@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from maildesk.config import routing_settings
-from maildesk.policy.calendar_config import build_calendars, working_calendars
+from maildesk.policy.calendar import build_calendars, working_calendars
 from maildesk.policy.rules import IMPORTANCE_RULE, RuleFacts, RuleOutcome, RuleSet, compile_ruleset, evaluate
 
 QUEUES = """
