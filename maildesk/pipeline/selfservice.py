@@ -26,7 +26,7 @@ from maildesk.notices.notifier import Draft, MailSummary, Notifier, TicketSummar
 from maildesk.notices.render import ContextValue
 from maildesk.pipeline import kb, third_party
 from maildesk.policy import requester
-from maildesk.policy.kb_text import guess_language
+from maildesk.policy.kb import guess_language
 from maildesk.policy.lifecycle import closes
 from maildesk.policy.requester import RequesterCommand, command_target
 from maildesk.policy.threading import FollowUp, ThreadDecision
