@@ -4,11 +4,77 @@ from __future__ import annotations
 
 import email
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from machine_samples import AUTO, HUMAN, OWN
 
 from maildesk.mail.machine import LOOP_HEADER, MailKind, classify
+from maildesk.mail.machine.headers import decoded, first_id, first_token, reason_token
+
+# --- the accessors -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "token"),
+    [
+        pytest.param("Auto-Replied", "auto-replied", id="lowercased"),
+        pytest.param("(robot (nested)) auto-replied", "auto-replied", id="nested-comment-first"),
+        pytest.param('auto-generated; owner="x"', "auto-generated", id="parameter-dropped"),
+        pytest.param("DR, OOF", "dr", id="first-of-a-list"),
+        pytest.param('"bulk"', "bulk", id="quotes-dropped"),
+        pytest.param("no (", "no", id="unclosed-comment"),
+        pytest.param("", "", id="empty"),
+    ],
+)
+def test_first_token(value: str, token: str) -> None:
+    # Scenario: the first token of a structured header, whatever comments and parameters surround it.
+    assert first_token(value) == token
+
+
+@pytest.mark.parametrize(
+    ("value", "found"),
+    [
+        pytest.param("<a1@customer.test>", "a1@customer.test", id="bracketed"),
+        pytest.param("<a1@x> <b2@y>", "a1@x", id="first-of-references"),
+        pytest.param(" a1@customer.test ", "a1@customer.test", id="bare-id-some-clients-write"),
+        pytest.param("a1 at customer.test", None, id="not-an-id"),
+        pytest.param("<>", None, id="empty-brackets"),
+        pytest.param("", None, id="absent"),
+    ],
+)
+def test_first_id(value: str, found: str | None) -> None:
+    # Scenario: Message-IDs come out bare, with or without angle brackets in the header.
+    assert first_id(value) == found
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        pytest.param("=?utf-8?b?0JDQstGC0L7QvtGC0LLQtdGC?=", "Автоответ", id="utf-8-base64"),
+        pytest.param("=?x-unknown?q?Caf=E9?=", "Caf\ufffd", id="unknown-charset-degrades"),
+        pytest.param("Out of\r\n\toffice", "Out of office", id="unfolded"),
+        pytest.param("=?utf-8?q?broken", "=?utf-8?q?broken", id="unfinished-word-kept"),
+    ],
+)
+def test_decoded(value: str, text: str) -> None:
+    # Scenario: RFC 2047 words are decoded; unknown charsets and broken words degrade instead of raising.
+    assert decoded(value) == text
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        pytest.param("auto-replied", "auto-replied", id="kept"),
+        pytest.param("x custom/värde!", "xcustomvrde", id="odd-characters-dropped"),
+        pytest.param("a" * 60, "a" * 40, id="cut-to-40"),
+        pytest.param("!!!", "other", id="nothing-left"),
+    ],
+)
+def test_reason_token(token: str, reason: str) -> None:
+    # Scenario: a header value becomes a short reason of safe characters, never an empty one.
+    assert reason_token(token) == reason
+
 
 # --- odd header values ----------------------------------------------------------------------------------
 

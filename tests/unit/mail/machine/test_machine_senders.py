@@ -6,6 +6,7 @@ import pytest
 from machine_samples import AUTO, HUMAN, LIST, OWN, mail
 
 from maildesk.mail.machine import MailKind, classify
+from maildesk.mail.machine.senders import daemon_like, sender_of
 
 SENDER_CASES = [
     ("mailer-daemon", "MAILER-DAEMON@mx.customer.test", AUTO, "from:mailer-daemon"),
@@ -73,3 +74,35 @@ def test_reverse_path(
     if reason:
         assert reason in verdict.reasons
 
+
+
+@pytest.mark.parametrize(
+    ("headers", "mail_from", "path", "source"),
+    [
+        pytest.param([], "<Bob@Customer.test>", "bob@customer.test", "envelope", id="envelope-lowercased"),
+        pytest.param([], "<>", "", "envelope", id="null-envelope"),
+        pytest.param(["Return-Path: <>"], None, "", "return-path", id="null-return-path"),
+        pytest.param(["Return-Path: (unknown)"], None, None, "return-path", id="garbled-return-path-is-unknown"),
+        pytest.param([], None, None, "return-path", id="no-envelope-no-return-path"),
+    ],
+)
+def test_reverse_path_read(headers: list[str], mail_from: str | None, path: str | None, source: str) -> None:
+    # Scenario: the reverse-path comes from the envelope, else Return-Path; garbage is unknown, not null.
+    sender = sender_of(mail(*headers), mail_from)
+    assert (sender.reverse_path, sender.path_source) == (path, source)
+
+
+@pytest.mark.parametrize(
+    ("sender", "mail_from", "daemon"),
+    [
+        pytest.param("Mail Delivery Subsystem <bounce@mx.test>", "bounce@mx.test", True, id="daemon-display-name"),
+        pytest.param("postmaster@mx.test", "postmaster@mx.test", True, id="postmaster"),
+        pytest.param("alice@customer.test", "", True, id="null-reverse-path"),
+        pytest.param("", "bounce@mx.test", True, id="empty-from"),
+        pytest.param("noreply@shop.test", "noreply@shop.test", False, id="no-reply-is-not-an-mta"),
+        pytest.param("alice@customer.test", "alice@customer.test", False, id="person"),
+    ],
+)
+def test_daemon_like(sender: str, mail_from: str, daemon: bool) -> None:
+    # Scenario: only an MTA-looking sender makes the text of a plain bounce believable.
+    assert daemon_like(sender_of(mail(sender=sender), mail_from)) is daemon

@@ -1,4 +1,5 @@
-"""Holiday dates from the ``holidays`` package, and their effect on a business-hours deadline."""
+"""The config's named calendars built into Calendar values, and holiday dates from the ``holidays``
+package with their effect on a business-hours deadline."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from maildesk.policy.calendar import add_working, calendar_from_spec, holiday_dates
+from maildesk.config import DEFAULT_CALENDAR, CalendarSettings
+from maildesk.errors import ConfigError
+from maildesk.policy.calendar import (
+    add_working,
+    build_calendars,
+    calendar_from_spec,
+    holiday_dates,
+    working_calendars,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +70,75 @@ def test_nauryz_week_pushes_friday_ticket_to_thursday() -> None:
                                   holidays=holiday_dates("KZ", None, [2026]))
     closes = add_working(calendar, datetime(2026, 3, 20, 17, tzinfo=almaty), timedelta(hours=8))
     assert closes == datetime(2026, 3, 26, 16, tzinfo=almaty).astimezone(UTC)
+
+
+
+def settings(name: str = "office", **values: object) -> CalendarSettings:
+    """A `[calendars.NAME]` table as the config layer hands it over: Almaty office hours by default."""
+    table: dict[str, object] = {"tz": "Asia/Almaty", "hours": (("mon-fri", "09:00-18:00"),),
+                                "holidays_country": "", "holidays_subdiv": "", "holidays": (),
+                                "extra_working_days": ()}
+    return CalendarSettings(name=name, **{**table, **values})  # type: ignore[arg-type]
+
+
+def at_ten(day: date) -> datetime:
+    """10:00 Almaty time on `day`: inside office hours on any working day."""
+    return datetime.combine(day, datetime.min.time(), ZoneInfo("Asia/Almaty")) + timedelta(hours=10)
+
+
+def test_default_calendar_is_round_the_clock_utc_unless_declared() -> None:
+    # Scenario: with no [calendars.default] the default works 24/7 in UTC; a declared one replaces it.
+    built = build_calendars([settings()], [2026])
+    assert set(built) == {DEFAULT_CALENDAR, "office"}
+    assert built[DEFAULT_CALENDAR] == calendar_from_spec("UTC", "24/7")
+    declared = build_calendars([settings(DEFAULT_CALENDAR, tz="Europe/Kyiv")], [2026])
+    assert declared[DEFAULT_CALENDAR].tz == "Europe/Kyiv"
+
+
+# December 2026: Tue 15, Wed 16 (Independence Day in Kazakhstan), Thu 17, Sat 12.
+@pytest.mark.parametrize(
+    ("values", "inside", "outside"),
+    [
+        pytest.param({}, date(2026, 12, 16), date(2026, 12, 12), id="weekday-works-weekend-not"),
+        pytest.param({"holidays": (date(2026, 12, 15),)}, date(2026, 12, 16), date(2026, 12, 15),
+                     id="listed-holiday"),
+        pytest.param({"holidays_country": "KZ"}, date(2026, 12, 15), date(2026, 12, 16),
+                     id="country-holiday"),
+        pytest.param({"holidays_country": "KZ", "holidays": (date(2026, 12, 17),)}, date(2026, 12, 15),
+                     date(2026, 12, 17), id="listed-and-country-holidays-add-up"),
+        pytest.param({"holidays_country": "KZ", "holidays": (date(2026, 12, 17),)}, date(2026, 12, 15),
+                     date(2026, 12, 16), id="country-holidays-stay-with-listed-ones"),
+        pytest.param({"extra_working_days": (date(2026, 12, 12),)}, date(2026, 12, 12), date(2026, 12, 13),
+                     id="extra-saturday"),
+    ],
+)
+def test_built_calendar_works_on_the_right_days(values: dict[str, object], inside: date, outside: date) -> None:
+    # Scenario: each setting of [calendars.office] decides whether 10:00 on a day is working time.
+    office = {"office": build_calendars([settings(**values)], [2026])["office"]}
+    assert working_calendars(office, at_ten(inside)) == {"office"}
+    assert working_calendars(office, at_ten(outside)) == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        pytest.param({"holidays_country": "XX"}, "calendars.office.holidays_country", id="unknown-country"),
+        pytest.param({"holidays_country": "KZ", "holidays_subdiv": "ZZ"}, "calendars.office.holidays_country",
+                     id="unknown-subdivision"),
+        pytest.param({"hours": (("mon-fry", "09:00-18:00"),)}, "calendars.office.hours", id="bad-day-key"),
+        pytest.param({"hours": "9 to 5"}, "calendars.office.hours", id="bad-shorthand"),
+        pytest.param({"tz": "Mars/Olympus"}, "calendars.office.hours", id="unknown-zone"),
+    ],
+)
+def test_bad_calendar_settings_name_their_key(values: dict[str, object], key: str) -> None:
+    # Scenario: a bad setting is a ConfigError that names the calendar and the key to fix.
+    with pytest.raises(ConfigError) as caught:
+        build_calendars([settings(**values)], [2026])
+    assert str(caught.value).startswith(f"{key}: ")
+
+
+def test_working_calendars_names_only_those_at_work() -> None:
+    # Scenario: at 08:00 in Almaty (UTC+5) on a Monday only the 24/7 default works; at 09:00 the office too.
+    built = build_calendars([settings()], [2026])
+    assert working_calendars(built, datetime(2026, 12, 14, 3, tzinfo=UTC)) == {DEFAULT_CALENDAR}
+    assert working_calendars(built, datetime(2026, 12, 14, 4, tzinfo=UTC)) == {DEFAULT_CALENDAR, "office"}

@@ -48,6 +48,9 @@ def test_calendar_from_spec_parses(hours: dict[str, str] | str, expected: list[t
         pytest.param({"mon-fri": "09:00-18:00", "fri": "10:00-12:00"}, "'fri'", id="day-twice"),
         pytest.param({"mon": "22:00-10:00", "tue": "09:00-18:00"}, "runs into tue", id="overnight-collides"),
         pytest.param("9 to 5", "'9 to 5'", id="bad-shorthand"),
+        pytest.param({"mon,mon": "09:00-18:00"}, "names a day twice", id="day-twice-in-one-key"),
+        pytest.param({"mon-tue-wed": "09:00-18:00"}, "'mon-tue-wed'", id="range-of-three"),
+        pytest.param({"mon": 9}, "expected a string", id="hours-not-a-string"),
     ],
 )
 def test_calendar_from_spec_rejects(hours: dict[str, str] | str, fragment: str) -> None:
@@ -68,6 +71,10 @@ def test_calendar_from_spec_rejects(hours: dict[str, str] | str, fragment: str) 
         pytest.param({"extra_working_days": {date(2026, 4, 11): "10-12"}}, "2026-04-11",
                      id="extra-day-bad-hours"),
         pytest.param({"holidays": [datetime(2026, 4, 13)]}, "holiday", id="datetime-as-holiday"),
+        pytest.param({"extra_working_days": [datetime(2026, 4, 11)]}, "extra working day",
+                     id="datetime-as-extra-day"),
+        pytest.param({"extra_working_days": [date(2026, 4, 11), date(2026, 4, 11)]}, "twice",
+                     id="extra-day-twice"),
     ],
 )
 def test_calendar_from_spec_rejects_other_settings(kwargs: dict[str, object], fragment: str) -> None:

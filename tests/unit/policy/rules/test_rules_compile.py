@@ -1,8 +1,9 @@
-"""Compiling the config into a RuleSet: the built-in importance rule."""
+"""Compiling the config into a RuleSet: the built-in importance rule and case-folded regexes."""
 
 from __future__ import annotations
 
-from rules_config import run
+import pytest
+from rules_config import one_rule_hits, run
 
 from maildesk.policy.rules import IMPORTANCE_RULE
 
@@ -22,3 +23,24 @@ def test_user_rule_overrides_importance() -> None:
               'then = { priority = "low" }\n', importance_high=True,
               headers=(("Importance", "high"),), sender="x@robot.example")
     assert out.priority == "low" and [h.name for h in out.hits] == [IMPORTANCE_RULE, "low"]
+
+
+@pytest.mark.parametrize(
+    ("when", "subject", "hits"),
+    [
+        # \S must stay \S when the pattern's letters are folded, or it would mean \s.
+        pytest.param(r"""{ field = "subject", regex = '^\S+$' }""", "PRINTER", True, id="escape-kept"),
+        pytest.param(r"""{ field = "subject", regex = '^\S+$' }""", "PRINTER JAM", False, id="escape-kept-miss"),
+        pytest.param(r"""{ field = "subject", regex = 'Drucker' }""", "DRUCKER kaputt", True, id="folded-literal"),
+        # \x41 names "A" by number: folding cannot see it, so the pattern keeps IGNORECASE.
+        pytest.param(r"""{ field = "subject", regex = '^\x41LARM' }""", "alarm", True, id="hex-escape-ignorecase"),
+        pytest.param(r"""{ field = "subject", regex = '(?i:VPN)' }""", "vpn down", True, id="inline-flag"),
+        # Folded, [Z-a] becomes the invalid range [z-a]: the original pattern is kept, with IGNORECASE.
+        pytest.param(r"""{ field = "subject", regex = '^[Z-a]$' }""", "_", True, id="unfoldable-range"),
+        pytest.param(r"""{ field = "subject", regex = 'VIP', case_sensitive = true }""", "vip", False,
+                     id="case-sensitive-not-folded"),
+    ],
+)
+def test_regex_conditions_match_case_insensitively_as_written(when: str, subject: str, hits: bool) -> None:
+    # Scenario: case-insensitive regexes are compiled folded for speed yet match as the admin wrote them.
+    assert one_rule_hits(when, subject=subject) is hits
