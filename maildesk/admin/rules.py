@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from maildesk.config import Settings
 from maildesk.errors import MaildeskError
-from maildesk.mail.autodetect import OwnIdentity, classify
+from maildesk.mail.machine import OwnIdentity, classify
 from maildesk.mail.parse import parse_message
 from maildesk.notices.notifier import Identity
 from maildesk.notices.render import Renderer

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from maildesk.domain import Address
 from maildesk.domain.ticket import Record, TicketState
-from maildesk.mail.autodetect import MailKind, Verdict
+from maildesk.mail.machine import MailKind, Verdict
 from maildesk.notices.notifier import Draft
 from maildesk.pipeline import notices
 from maildesk.pipeline.context import Desk

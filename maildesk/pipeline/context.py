@@ -8,8 +8,8 @@ from datetime import date, timedelta
 
 from maildesk.config import Settings
 from maildesk.domain import Address
-from maildesk.mail.autodetect import OwnIdentity
 from maildesk.mail.limits import MailLimits
+from maildesk.mail.machine import OwnIdentity
 from maildesk.mail.tokens import reply_address
 from maildesk.notices.notifier import Notifier
 from maildesk.outbound.gate import Gate

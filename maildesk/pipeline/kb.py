@@ -1,7 +1,7 @@
 """The knowledge base at work: articles read from `[kb] path`, indexed, and suggested.
 
 `rebuild` reads every ``*.md`` under the folder (language from the front matter or the folder
-name), stems it with maildesk.policy.kb_text and replaces the index in one transaction, so a bad
+name), stems it with maildesk.policy.kb.text and replaces the index in one transaction, so a bad
 file leaves the old index in place. `reindex_if_changed` does that only when the files' digest
 differs from the one stored with the last build (run at `maildesk serve` start). `suggest` finds
 the articles for a new request.
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from maildesk.config import SelfServiceSettings
 from maildesk.errors import ConfigError
-from maildesk.policy import kb_text
-from maildesk.policy.kb_article import Article, ArticleError, parse_article, plain_body
+from maildesk.policy.kb import Article, ArticleError, parse_article, plain_body
+from maildesk.policy.kb import text as kb_text
 from maildesk.store import kb as kb_store
 from maildesk.store import kv
 from maildesk.store.db import Database, Session

@@ -10,8 +10,8 @@ from datetime import datetime
 
 from maildesk.domain import Address, InboundState, StoredFile
 from maildesk.errors import MailParseError
-from maildesk.mail.autodetect import Verdict, classify
 from maildesk.mail.limits import is_control_header, raw_problem, shape_problem, without_control_headers
+from maildesk.mail.machine import Verdict, classify
 from maildesk.mail.parse import ParsedMail, parse_message
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Outcome, gone, quarantine, record_failure, set_aside

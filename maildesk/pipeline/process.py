@@ -16,7 +16,7 @@ from datetime import datetime
 
 from maildesk.domain import InboundState, TicketId
 from maildesk.errors import MailParseError
-from maildesk.mail.autodetect import MailKind
+from maildesk.mail.machine import MailKind
 from maildesk.outbound.gate import Posting, admit
 from maildesk.pipeline import agent, bounces, requester, status_request, third_party
 from maildesk.pipeline.context import Desk

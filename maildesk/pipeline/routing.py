@@ -21,8 +21,7 @@ from maildesk.errors import ConfigError
 from maildesk.mail.parse import ParsedMail
 from maildesk.notices.notifier import Draft, MailSummary, Notifier, TicketSummary
 from maildesk.notices.render import Renderer
-from maildesk.policy.calendar import Calendar
-from maildesk.policy.calendar_config import build_calendars, working_calendars
+from maildesk.policy.calendar import Calendar, build_calendars, working_calendars
 from maildesk.policy.rules import (
     MailboxDefaults,
     RuleFacts,

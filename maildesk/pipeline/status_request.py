@@ -16,7 +16,7 @@ from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.prepare import Arrival
 from maildesk.policy import requester
-from maildesk.policy.kb_text import guess_language
+from maildesk.policy.kb.text import guess_language
 from maildesk.store import tickets
 from maildesk.store.db import Session
 from maildesk.store.inbound import LockedInbound

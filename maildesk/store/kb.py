@@ -1,6 +1,6 @@
 """The knowledge-base index: one row per article, searched by full text. Plain values in and out.
 
-The rows hold stems made by maildesk.policy.kb_text, never raw words, so the database only matches
+The rows hold stems made by maildesk.policy.kb.text, never raw words, so the database only matches
 whole tokens: SQLite through the FTS5 table ``kb_fts`` (rowid = article id, ``unicode61``),
 PostgreSQL through a GIN index on ``to_tsvector('simple', …)``. Both only pick candidates; the
 ranking and the relevance threshold are the pure scorer's, so both backends suggest alike.

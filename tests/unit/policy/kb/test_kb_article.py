@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.policy.kb_article import ArticleError, parse_article, plain_body
+from maildesk.policy.kb import ArticleError, parse_article, plain_body
 
 GOOD = "---\ntitle: Принтер не друкує\ntags: [принтер, Друк]\nurl: https://help.example.org/p\n---\n# T\n\nBody\n"
 

@@ -1,4 +1,4 @@
-"""autodetect over real-world mail from ../shared/corpus (see its README.md and MANIFEST.tsv).
+"""maildesk.mail.machine over real-world mail from ../shared/corpus (see its README.md and MANIFEST.tsv).
 
 The corpus is not shipped with maildesk: without it these tests skip, except under CI=true, where a
 missing corpus is a failure. MANIFEST tags were computed by simple heuristics and are a guide, not
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from maildesk.mail.autodetect import MailKind, OwnIdentity, Verdict, classify
+from maildesk.mail.machine import MailKind, OwnIdentity, Verdict, classify
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 MANIFEST = CORPUS / "MANIFEST.tsv"
@@ -27,7 +27,7 @@ MACHINE_TAGS = frozenset(
 )  # fmt: skip
 NOT_A_MESSAGE = frozenset({"expected-result"})
 
-# Messages the tagger saw as ordinary mail that autodetect calls machine mail, each checked by hand.
+# Messages the tagger saw as ordinary mail that the classifier calls machine mail, each checked by hand.
 KNOWN_MACHINE_AMONG_UNTAGGED = {
     "zammad/mail019.box": "spam with Return-Path: <> and an empty From address (null reverse-path)",
     "zammad/mail035.box": "loan spam with Return-Path: <> (null reverse-path)",

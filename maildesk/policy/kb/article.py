@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from maildesk.policy.kb_text import LANGUAGES
+from maildesk.policy.kb.text import LANGUAGES
 
 _KEY = re.compile(r"^(?P<key>[a-z_]+)\s*:\s*(?P<value>.*)$")
 KNOWN_KEYS = frozenset({"title", "tags", "language", "url"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.policy.kb_text import DocTerms, guess_language, query_terms, relevant, score, stem, stems
+from maildesk.policy.kb import DocTerms, guess_language, query_terms, relevant, score, stem, stems
 
 
 @pytest.mark.parametrize(("words", "language"), [
