@@ -18,6 +18,7 @@ from types import FrameType
 from maildesk import metrics
 from maildesk.arrival.imap_fetch import Fetchers
 from maildesk.arrival.intake import WaveWriter
+from maildesk.arrival.recipients import is_ours
 from maildesk.arrival.smtp import DeskHandler, SmtpFront
 from maildesk.domain import Envelope
 from maildesk.errors import ConfigError
@@ -65,9 +66,7 @@ class Daemon:
 
     def accepts_recipient(self, address: str) -> bool:
         """Whether `address` is ours: the desk address or an alias, with any +detail."""
-        local, _, domain = address.lower().rpartition("@")
-        base = local.split("+", 1)[0]
-        return f"{base}@{domain}" in self.settings.desk.own_addresses
+        return is_ours(address, self.settings.desk.own_addresses)
 
     def run(self) -> None:
         """Start everything, sweep every interval, and stop cleanly on a signal."""
