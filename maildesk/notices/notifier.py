@@ -1,8 +1,8 @@
-"""Who gets which notice, rendered and composed into drafts for the outbox.
+"""Notices rendered from the desk's templates into drafts, one per kind of mail the desk sends.
 
-Nothing here touches the database or the network: the pipeline and the
-services hand in what they loaded and write the drafts to the outbox in the
-same transaction as the ticket change (DESIGN.md decision 2).
+Nothing here touches the database or the network: the callers hand in what they loaded, and pass
+the drafts to maildesk.outbound.gate in the same transaction as the ticket change (DESIGN.md
+decisions 2 and 12); the gate composes the bytes.
 """
 
 from __future__ import annotations

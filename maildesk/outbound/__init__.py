@@ -1,4 +1,5 @@
-"""Handing composed mail to the world: a Maildir for one machine, or an SMTP relay."""
+"""Mail out: the one gate into the outbox (`gate`), delivery with retries (`delivery`), and the
+senders that hand composed mail to the world: a Maildir for one machine, or an SMTP relay."""
 
 from __future__ import annotations
 
