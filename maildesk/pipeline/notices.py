@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 
 from maildesk.domain import Address
 from maildesk.domain.ticket import Record, TicketState
@@ -15,6 +14,7 @@ from maildesk.notices.notifier import Draft, MailSummary, TicketSummary
 from maildesk.pipeline import kb
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.routing import ack_template, rule_notices
+from maildesk.pipeline.turn import Turn
 from maildesk.policy.rules import RuleOutcome
 from maildesk.store import contacts, participants
 from maildesk.store.db import Session
@@ -40,38 +40,38 @@ def agents_to_notify(desk: Desk, session: Session, ticket: TicketState) -> list[
     return [(i, a) for i, a in agents if not team or a.key in team]
 
 
-def for_requester_mail(desk: Desk, session: Session, ticket: TicketState, summary_: TicketSummary,
-                       mail: MailSummary, outcome: RuleOutcome, new: bool, now: datetime) -> list[Draft]:
+def for_requester_mail(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
+                       outcome: RuleOutcome, new: bool) -> list[Draft]:
     """A person's mail on `ticket`: the acknowledgement of a new ticket, a notice to each agent who
     should hear of it (never its own writer; nobody for spam), and what the rules asked for."""
-    drafts = acknowledgement(desk, session, ticket, summary_, mail, outcome, now) if new else []
+    desk = t.desk
+    drafts = acknowledgement(t, ticket, summary_, mail, outcome) if new else []
     kind = "agent_new" if new else "agent_reply"
-    for agent_id, agent in [] if ticket.spam else agents_to_notify(desk, session, ticket):
+    for agent_id, agent in [] if ticket.spam else agents_to_notify(desk, t.session, ticket):
         if agent.key != mail.sender.key:
-            drafts.append(desk.notifier.agent_notice(kind, summary_, agent, mail, now,
+            drafts.append(desk.notifier.agent_notice(kind, summary_, agent, mail, t.now,
                                                      reply_to=desk.reply_to(ticket.id, agent_id)))
-    drafts.extend(rule_notices(desk.notifier, summary_, mail, outcome, now))
+    drafts.extend(rule_notices(desk.notifier, summary_, mail, outcome, t.now))
     return drafts
 
 
-def acknowledgement(desk: Desk, session: Session, ticket: TicketState, summary_: TicketSummary,
-                    mail: MailSummary, outcome: RuleOutcome, now: datetime) -> list[Draft]:
+def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
+                    outcome: RuleOutcome) -> list[Draft]:
     """The acknowledgement of a new ticket, with knowledge-base suggestions; none when rules say so."""
     if outcome.spam or outcome.suppress_ack:
         why = "spam" if outcome.spam else "suppress_ack"
-        desk.writer.record(session, ticket.id, now, "system",
-                           Record("suppressed", f"acknowledgement withheld by rules: {why}"))
+        t.desk.writer.record(t.session, ticket.id, t.now, "system",
+                             Record("suppressed", f"acknowledgement withheld by rules: {why}"))
         return []
-    template = ack_template(desk.notifier.renderer, ticket.category, ticket.language)
-    articles = suggestions(desk, session, ticket, mail, now)
-    return [desk.notifier.acknowledgement(summary_, mail, now, template, articles)]
+    template = ack_template(t.desk.notifier.renderer, ticket.category, ticket.language)
+    articles = suggestions(t, ticket, mail)
+    return [t.desk.notifier.acknowledgement(summary_, mail, t.now, template, articles)]
 
 
-def suggestions(desk: Desk, session: Session, ticket: TicketState, mail: MailSummary,
-                now: datetime) -> list[Mapping[str, str]]:
+def suggestions(t: Turn, ticket: TicketState, mail: MailSummary) -> list[Mapping[str, str]]:
     """Knowledge-base articles for a new ticket's acknowledgement, recorded as an event."""
-    found = kb.suggest(session, desk.settings.selfservice, ticket.subject, mail.text, ticket.language)
+    found = kb.suggest(t.session, t.desk.settings.selfservice, ticket.subject, mail.text, ticket.language)
     if found:
-        desk.writer.record(session, ticket.id, now, "system", Record(
-            "kb_suggested", "", {"articles": [{"slug": s.slug, "score": s.score} for s in found]}))
+        detail = {"articles": [{"slug": s.slug, "score": s.score} for s in found]}
+        t.desk.writer.record(t.session, ticket.id, t.now, "system", Record("kb_suggested", "", detail))
     return [{"title": s.title, "url": s.url} for s in found]

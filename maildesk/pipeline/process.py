@@ -22,9 +22,9 @@ from maildesk.pipeline import agent, bounces, requester, status_request, third_p
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled, Outcome, counted, gone, quarantine, record_failure
 from maildesk.pipeline.prepare import Arrival, prepare
+from maildesk.pipeline.turn import Turn
 from maildesk.store import inbound, messages
 from maildesk.store.db import Session
-from maildesk.store.inbound import LockedInbound
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _apply(desk: Desk, session: Session, mail: Arrival, now: datetime) -> Outcom
     row = inbound.lock(session, mail.inbound_id)
     if row is None or row.state != InboundState.RECEIVED:
         return gone(mail.inbound_id, "handled by another worker")
-    handled = _handled(desk, session, mail, row, now)
+    handled = _handled(Turn(desk, session, mail, row, now))
     ids = admit(session, desk.gate, [Posting(handled.ticket_id, d) for d in handled.drafts], now)
     verdict = mail.verdict
     inbound.finish(session, row.id, handled.state, handled.ticket_id, verdict.kind.value, verdict.reasons,
@@ -102,28 +102,30 @@ def _apply(desk: Desk, session: Session, mail: Arrival, now: datetime) -> Outcom
     return Outcome(row.id, handled.state, handled.ticket_id, tuple(ids), handled.reason)
 
 
-def _handled(desk: Desk, session: Session, mail: Arrival, row: LockedInbound, now: datetime) -> Handled:
+def _handled(t: Turn) -> Handled:
     """The handler for this kind of mail, and what it made of it."""
-    if mail.verdict.kind is MailKind.OWN:
+    verdict = t.mail.verdict
+    if verdict.kind is MailKind.OWN:
         return Handled(InboundState.IGNORED, None, (),
-                       "our own mail came back: " + ", ".join(mail.verdict.reasons))
-    duplicate = _duplicate_of(session, mail)
+                       "our own mail came back: " + ", ".join(verdict.reasons))
+    duplicate = _duplicate_of(t.session, t.mail)
     if duplicate is not None:
         return Handled(InboundState.DUPLICATE, TicketId(duplicate), (),
                        "the same mail (Message-ID, sender, subject, text) is on a ticket")
-    if status_request.is_status_request(desk, mail, row):
-        return status_request.take(desk, session, mail, now)
-    answer = third_party.recognise(desk, session, mail, row)
+    if status_request.is_status_request(t):
+        return status_request.take(t)
+    answer = third_party.recognise(t)
     if answer is not None:  # A third party's answer: never a ticket or a public reply.
-        return third_party.take(desk, session, answer, mail, row, now)
-    auth, agent_mail = agent.identify(desk, session, mail, row)
+        return third_party.take(t, answer)
+    auth, agent_mail = agent.identify(t)
     if agent_mail is not None:
-        return agent.take(desk, session, agent_mail, mail, row, now)
-    handled, ticket = requester.take(desk, session, mail, row, now)
-    notes = bounces.consequences(desk, session, ticket, mail.verdict, now)
+        return agent.take(t, agent_mail)
+    handled, ticket = requester.take(t)
+    notes = bounces.consequences(t, ticket)
     if auth.failed_claim:
-        log.warning("inbound=%s failed agent authentication for %s: %s", row.id, mail.sender.key, auth.reason)
-        requester.failed_agent_claim(desk, session, ticket.id, auth, mail.sender, now)
+        log.warning("inbound=%s failed agent authentication for %s: %s", t.row.id, t.mail.sender.key,
+                    auth.reason)
+        requester.failed_agent_claim(t, ticket.id, auth)
     return Handled(handled.state, handled.ticket_id, (*handled.drafts, *notes), handled.reason)
 
 

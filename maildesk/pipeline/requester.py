@@ -9,7 +9,6 @@ participant's "solved" is an ordinary reply: the request is not theirs to withdr
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 
 from maildesk.domain import Address, Direction, InboundState, Status, TicketId
 from maildesk.domain.ticket import AddParticipant, Opening, Record, SetStatus, Step, TicketChange, TicketState
@@ -19,10 +18,9 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.notices.notifier import Draft, MailSummary
 from maildesk.pipeline import notices
-from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
-from maildesk.pipeline.prepare import Arrival
 from maildesk.pipeline.routing import rule_steps
+from maildesk.pipeline.turn import Turn
 from maildesk.policy import requester
 from maildesk.policy.agent_auth import AgentVerdict
 from maildesk.policy.lifecycle import closes
@@ -39,7 +37,6 @@ from maildesk.policy.threading import (
 from maildesk.store import contacts, messages, participants, tickets
 from maildesk.store.contacts import ContactRef
 from maildesk.store.db import Session
-from maildesk.store.inbound import LockedInbound
 
 NOTICE_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 CLOSE_REASONS = {RequesterCommand.SOLVED: "requester_solved", RequesterCommand.CANCEL: "requester_canceled"}
@@ -53,39 +50,38 @@ NOTICE_REASONS = {
 }
 
 
-def take(desk: Desk, session: Session, mail: Arrival, row: LockedInbound, now: datetime) -> tuple[Handled,
-                                                                                                  TicketState]:
-    """File `mail` on its ticket (a new one, or the one it follows up) and say who hears of it."""
-    decision, loaded = _decide(desk, session, mail, now)
-    decision, command = _command(session, decision, mail)
-    who = contacts.contact_for(session, mail.sender, now)
+def take(t: Turn) -> tuple[Handled, TicketState]:
+    """File the mail on its ticket (a new one, or the one it follows up) and say who hears of it."""
+    decision, loaded = _decide(t)
+    decision, command = _command(t, decision)
+    who = contacts.contact_for(t.session, t.mail.sender, t.now)
     if isinstance(decision, NewTicket):
-        ticket, outcome = _open(desk, session, decision, mail, row, who, now)
+        ticket, outcome = _open(t, decision, who)
     else:
-        ticket, outcome = _follow_up(desk, session, loaded[decision.ticket_id], decision, mail, row, who, now)
-    said = _store(session, ticket, decision, mail, row, now)
-    drafts = _notices(desk, session, ticket, decision, said, mail, outcome, who, now)
-    ticket, more = _carry_out(desk, session, ticket, command, now)
+        ticket, outcome = _follow_up(t, loaded[decision.ticket_id], decision, who)
+    said = _store(t, ticket, decision)
+    drafts = _notices(t, ticket, decision, said, outcome, who)
+    ticket, more = _carry_out(t, ticket, command)
     return Handled(InboundState.DONE, TicketId(ticket.id), (*drafts, *more), decision.reason), ticket
 
 
-def _decide(desk: Desk, session: Session, mail: Arrival,
-            now: datetime) -> tuple[ThreadDecision, dict[int, TicketState]]:
+def _decide(t: Turn) -> tuple[ThreadDecision, dict[int, TicketState]]:
     """The threading decision, with the tickets it looked at (locked: a second reply to the same
     ticket, on another worker, waits until this one commits)."""
-    parsed, verdict = mail.parsed, mail.verdict
+    parsed, verdict = t.mail.parsed, t.mail.verdict
     loaded: dict[int, TicketState] = {}
-    tag = find_ticket_id(parsed.subject, desk.settings.desk.instance)
-    tagged = _view(session, tag, loaded) if tag is not None else None
+    tag = find_ticket_id(parsed.subject, t.desk.settings.desk.instance)
+    tagged = _view(t.session, tag, loaded) if tag is not None else None
     cited = parsed.thread_ids
     if verdict.original_message_id:
         # A delivery report names the mail of ours it is about: that is where it belongs (L2d).
         cited = (verdict.original_message_id, *cited)
-    nearest, ours = messages.tickets_cited(session, cited)
-    referenced = _view(session, nearest, loaded) if nearest is not None else None
-    facts = ThreadFacts(sender=mail.sender.key, tagged=tagged, referenced=referenced, cites_our_mail_on=ours,
-                        machine=verdict.machine, now=now,
-                        reopen_closed_days=desk.settings.tickets.reopen_closed_days)
+    nearest, ours = messages.tickets_cited(t.session, cited)
+    referenced = _view(t.session, nearest, loaded) if nearest is not None else None
+    facts = ThreadFacts(sender=t.mail.sender.key, tagged=tagged, referenced=referenced,
+                        cites_our_mail_on=ours,
+                        machine=verdict.machine, now=t.now,
+                        reopen_closed_days=t.desk.settings.tickets.reopen_closed_days)
     return decide_thread(facts), loaded
 
 
@@ -99,79 +95,74 @@ def _view(session: Session, ticket_id: int, loaded: dict[int, TicketState]) -> T
                       closed_at=ticket.closed_at)
 
 
-def _command(session: Session, decision: ThreadDecision,
-             mail: Arrival) -> tuple[ThreadDecision, RequesterCommand | None]:
+def _command(t: Turn, decision: ThreadDecision) -> tuple[ThreadDecision, RequesterCommand | None]:
     """The requester's command in a follow-up, with the decision no longer reopening the ticket
     (a "solved" must not first reopen a resolved ticket and then close it)."""
-    if not isinstance(decision, FollowUp) or mail.verdict.machine:
+    if not isinstance(decision, FollowUp) or t.mail.verdict.machine:
         return decision, None
-    command = requester.requester_command(split_reply(mail.parsed.text).new_text)
+    command = requester.requester_command(split_reply(t.mail.parsed.text).new_text)
     if command is None:
         return decision, None
-    people = participants.of_ticket(session, decision.ticket_id)
-    if not people or people[0][0].key != mail.sender.key:
+    people = participants.of_ticket(t.session, decision.ticket_id)
+    if not people or people[0][0].key != t.mail.sender.key:
         return decision, None
     return dataclasses.replace(decision, new_status=None), command
 
 
-def _open(desk: Desk, session: Session, decision: NewTicket, mail: Arrival, row: LockedInbound,
-          who: ContactRef,
-          now: datetime) -> tuple[TicketState, RuleOutcome]:
+def _open(t: Turn, decision: NewTicket, who: ContactRef) -> tuple[TicketState, RuleOutcome]:
     """A new ticket, written once and whole: rules (which see the instant the mail arrived) and due
     times are settled before its INSERT."""
-    parsed = mail.parsed
-    opening = Opening(parsed.subject, who.id, desk.settings.desk.language, decision.linked_to)
-    outcome = desk.routing.evaluate(parsed, row.rcpt_to, row.received_at, None, source=row.source)
-    rules = rule_steps((), outcome, True, _assignee(session, outcome))
+    parsed, desk = t.mail.parsed, t.desk
+    outcome = desk.routing.evaluate(parsed, t.row.rcpt_to, t.row.received_at, None, source=t.row.source)
+    rules = rule_steps((), outcome, True, _assignee(t.session, outcome))
     people = [AddParticipant(who.id, "requester")]
     for address in (*parsed.to, *parsed.cc):
         if address.key not in desk.settings.desk.own_addresses:
-            people.append(AddParticipant(contacts.contact_for(session, address, now).id, "cc"))
-    created = Record("created", decision.reason, {"verdict": mail.verdict.kind.value,
-                                                  "linked_to": decision.linked_to})
-    change = TicketChange("system", (*rules.fields, *people, created,
-                                     *([rules.record] if rules.record else [])))
-    return desk.writer.open(session, opening, change, now), outcome
+            people.append(AddParticipant(contacts.contact_for(t.session, address, t.now).id, "cc"))
+    detail = {"verdict": t.mail.verdict.kind.value, "linked_to": decision.linked_to}
+    steps: tuple[Step, ...] = (*rules.fields, *people, Record("created", decision.reason, detail),
+                               *rules.records)
+    opening = Opening(parsed.subject, who.id, desk.settings.desk.language, decision.linked_to)
+    return desk.writer.open(t.session, opening, TicketChange("system", steps), t.now), outcome
 
 
 def _assignee(session: Session, outcome: RuleOutcome) -> int | None:
     return contacts.active_agent_id(session, outcome.assignee) if outcome.assignee else None
 
 
-def _follow_up(desk: Desk, session: Session, ticket: TicketState, decision: FollowUp, mail: Arrival,
-               row: LockedInbound, who: ContactRef, now: datetime) -> tuple[TicketState, RuleOutcome]:
+def _follow_up(t: Turn, ticket: TicketState, decision: FollowUp, who: ContactRef) -> tuple[TicketState,
+                                                                                           RuleOutcome]:
     """The mail on its ticket. A robot neither joins the ticket nor moves it: no participant, no
     status, no updated_at; its mail is only recorded. Rules run on both; the clock follows."""
-    verdict = mail.verdict
+    verdict = t.mail.verdict
+    steps: list[Step]
     if verdict.machine:
-        steps: list[Step] = [Record("machine_mail", decision.reason,
-                              {"verdict": verdict.kind.value,
-                               "reasons": list(verdict.reasons)}, actor="system")]
+        detail = {"verdict": verdict.kind.value, "reasons": list(verdict.reasons)}
+        steps = [Record("machine_mail", decision.reason, detail, actor="system")]
     else:
         steps = [AddParticipant(who.id, "cc"), Record("reply", decision.reason,
                                                       {"verdict": verdict.kind.value})]
         if decision.new_status is not None and decision.new_status != ticket.status:
             steps.append(SetStatus(decision.new_status, decision.reason))
-    outcome = desk.routing.evaluate(mail.parsed, row.rcpt_to, row.received_at, ticket.queue,
-                                    source=row.source)
-    steps += rule_steps(ticket.tags, outcome, False, _assignee(session, outcome)).steps
+    outcome = t.desk.routing.evaluate(t.mail.parsed, t.row.rcpt_to, t.row.received_at, ticket.queue,
+                                      source=t.row.source)
+    steps += rule_steps(ticket.tags, outcome, False, _assignee(t.session, outcome)).steps
     change = TicketChange(f"contact:{who.id}", tuple(steps), touch=not verdict.machine)
-    return desk.writer.change(session, ticket, change, now), outcome
+    return t.desk.writer.change(t.session, ticket, change, t.now), outcome
 
 
-def _store(session: Session, ticket: TicketState, decision: ThreadDecision, mail: Arrival, row: LockedInbound,
-           now: datetime) -> MailSummary:
+def _store(t: Turn, ticket: TicketState, decision: ThreadDecision) -> MailSummary:
     """Keep the mail on the thread; what notices may quote of it. Machine mail on an existing ticket
     is kept for the team as an internal entry: it is not the requester's reply and is never quoted."""
-    parsed, verdict, sender = mail.parsed, mail.verdict, mail.sender
+    parsed, verdict, sender = t.mail.parsed, t.mail.verdict, t.mail.sender
     follow_up = isinstance(decision, FollowUp)
     direction = Direction.INTERNAL if verdict.machine and follow_up else Direction.INBOUND
     new_text = split_reply(parsed.text).new_text if follow_up else parsed.text
-    messages.add(session, messages.NewMessage(
-        ticket_id=ticket.id, inbound_id=row.id, direction=direction, message_id=parsed.message_id,
+    messages.add(t.session, messages.NewMessage(
+        ticket_id=ticket.id, inbound_id=t.row.id, direction=direction, message_id=parsed.message_id,
         from_email=sender.key, from_name=sender.name, subject=parsed.subject, text=parsed.text,
-        new_text=new_text, verdict=verdict.kind.value, verdict_reasons=verdict.reasons, created_at=now),
-        mail.files)
+        new_text=new_text, verdict=verdict.kind.value, verdict_reasons=verdict.reasons, created_at=t.now),
+        t.mail.files)
     return MailSummary(sender=sender, text=new_text,
                        attachments=tuple(a.filename for a in parsed.attachments),
                        message_id=parsed.message_id, references=parsed.references, files=_forwardable(parsed))
@@ -184,44 +175,42 @@ def _forwardable(parsed: ParsedMail) -> tuple[OutgoingAttachment, ...]:
     return tuple(OutgoingAttachment(a.filename, a.content_type, a.data) for a in parsed.attachments)
 
 
-def _notices(desk: Desk, session: Session, ticket: TicketState, decision: ThreadDecision, mail: MailSummary,
-             arrival: Arrival, outcome: RuleOutcome, who: ContactRef, now: datetime) -> list[Draft]:
-    if arrival.verdict.machine:
+def _notices(t: Turn, ticket: TicketState, decision: ThreadDecision, said: MailSummary, outcome: RuleOutcome,
+             who: ContactRef) -> list[Draft]:
+    if t.mail.verdict.machine:
         # Never answer a machine, and do not wake agents for it either; it is on the ticket.
-        desk.writer.record(session, ticket.id, now, "system", Record(
-            "suppressed", "machine mail: " + ", ".join(arrival.verdict.reasons)))
+        why = "machine mail: " + ", ".join(t.mail.verdict.reasons)
+        t.desk.writer.record(t.session, ticket.id, t.now, "system", Record("suppressed", why))
         return []
     new = isinstance(decision, NewTicket)
     # A new ticket's requester is the sender just stored: no need to read the participants back.
-    known = Address(who.email, who.name) if new else None
-    summary = notices.summary(session, ticket, known)
-    return notices.for_requester_mail(desk, session, ticket, summary, mail, outcome, new, now)
+    summary = notices.summary(t.session, ticket, Address(who.email, who.name) if new else None)
+    return notices.for_requester_mail(t, ticket, summary, said, outcome, new)
 
 
-def _carry_out(desk: Desk, session: Session, ticket: TicketState, command: RequesterCommand | None,
-               now: datetime) -> tuple[TicketState, list[Draft]]:
+def _carry_out(t: Turn, ticket: TicketState, command: RequesterCommand | None) -> tuple[TicketState,
+                                                                                        list[Draft]]:
     """Close or cancel the ticket as the requester asked, and tell the participants."""
     if command is None:
         return ticket, []
     actor = f"contact:{ticket.requester_id}"
     if closes(Status(ticket.status)):
-        desk.writer.record(session, ticket.id, now, actor, Record(
-            "requester_command", "ticket already " + ticket.status, {"command": command.value,
-                                                                     "applied": False}))
+        detail = {"command": command.value, "applied": False}
+        t.desk.writer.record(t.session, ticket.id, t.now, actor,
+                             Record("requester_command", "ticket already " + ticket.status, detail))
         return ticket, []
     reason = CLOSE_REASONS[command]
     change = TicketChange(actor, (SetStatus(command_target(command), reason, close_reason=reason),),
                           touch=True)
-    ticket = desk.writer.change(session, ticket, change, now)
-    people = participants.of_ticket(session, ticket.id)
-    summary = notices.summary(session, ticket, people[0][0])
+    ticket = t.desk.writer.change(t.session, ticket, change, t.now)
+    people = participants.of_ticket(t.session, ticket.id)
+    summary = notices.summary(t.session, ticket, people[0][0])
     text = NOTICE_REASONS[command].get(ticket.language, NOTICE_REASONS[command]["en"])
-    return ticket, [desk.notifier.status_notice(summary, [a for a, _ in people], text,
-                                                messages.thread_ids(session, ticket.id), now)]
+    thread = messages.thread_ids(t.session, ticket.id)
+    return ticket, [t.desk.notifier.status_notice(summary, [a for a, _ in people], text, thread, t.now)]
 
 
-def failed_agent_claim(desk: Desk, session: Session, ticket_id: int, auth: AgentVerdict, sender: Address,
-                       now: datetime) -> None:
+def failed_agent_claim(t: Turn, ticket_id: int, auth: AgentVerdict) -> None:
     """From: names an agent but nothing proves it: the mail was handled as a requester's; record why."""
-    desk.writer.record(session, ticket_id, now, "system", Record("agent_auth_failed", auth.reason,
-                                                                 {"sender": sender.key}))
+    t.desk.writer.record(t.session, ticket_id, t.now, "system",
+                         Record("agent_auth_failed", auth.reason, {"sender": t.mail.sender.key}))

@@ -120,9 +120,14 @@ class RuleSteps:
     record: Record | None
 
     @property
+    def records(self) -> tuple[Record, ...]:
+        """The event, when there is one."""
+        return (self.record,) if self.record is not None else ()
+
+    @property
     def steps(self) -> tuple[Step, ...]:
         """The fields, then the event."""
-        return (*self.fields, self.record) if self.record is not None else self.fields
+        return (*self.fields, *self.records)
 
 
 #: The fields a new ticket always takes from the outcome; a follow-up only those a rule set.

@@ -15,43 +15,44 @@ from maildesk.notices.render import ContextValue
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.prepare import Arrival
+from maildesk.pipeline.turn import Turn
 from maildesk.policy import requester
 from maildesk.policy.kb.text import guess_language
 from maildesk.store import tickets
 from maildesk.store.db import Session
-from maildesk.store.inbound import LockedInbound
 
 log = logging.getLogger(__name__)
 #: A status reply lists at most this many tickets, most recently updated first.
 STATUS_LIST_LIMIT = 50
 
 
-def is_status_request(desk: Desk, mail: Arrival, row: LockedInbound) -> bool:
+def is_status_request(t: Turn) -> bool:
     """Whether the mail was sent to the status address (envelope, To or Cc)."""
-    wanted = desk.status_address
-    headers = (x.email for x in (*mail.parsed.to, *mail.parsed.cc))
-    return any(a.strip().lower() == wanted for a in (*row.rcpt_to, *headers))
+    wanted = t.desk.status_address
+    headers = (x.email for x in (*t.mail.parsed.to, *t.mail.parsed.cc))
+    return any(a.strip().lower() == wanted for a in (*t.row.rcpt_to, *headers))
 
 
-def take(desk: Desk, session: Session, mail: Arrival, now: datetime) -> Handled:
+def take(t: Turn) -> Handled:
     """Answer a status request; an auto-reply to the status address is dropped (never answer a machine)."""
-    if mail.verdict.machine:
+    if t.mail.verdict.machine:
         return Handled(InboundState.IGNORED, None, (), "machine mail to the status address: " +
-                       ", ".join(mail.verdict.reasons))
-    parsed, sender = mail.parsed, mail.sender
-    wanted = requester.parse_status_filter(parsed.subject)
+                       ", ".join(t.mail.verdict.reasons))
+    sender = t.mail.sender
+    wanted = requester.parse_status_filter(t.mail.parsed.subject)
     since = datetime.combine(wanted.since, time(0), UTC) if wanted.since else None
-    found = tickets.requested_by(session, sender.key, [s.value for s in wanted.statuses()], since,
+    found = tickets.requested_by(t.session, sender.key, [s.value for s in wanted.statuses()], since,
                                  STATUS_LIST_LIMIT + 1)
     listed: list[ContextValue] = [
-        {"tag": make_tag(t.id, desk.settings.desk.instance), "subject": t.subject or "(no subject)",
-         "status": t.status, "updated": t.updated_at.strftime("%Y-%m-%d %H:%M UTC")}
-        for t in found[:STATUS_LIST_LIMIT]]
+        {"tag": make_tag(f.id, t.desk.settings.desk.instance), "subject": f.subject or "(no subject)",
+         "status": f.status, "updated": f.updated_at.strftime("%Y-%m-%d %H:%M UTC")}
+        for f in found[:STATUS_LIST_LIMIT]]
     log.info("status request from %s: %d tickets listed", sender.key, len(listed))
     extra: dict[str, ContextValue] = {"tickets": listed, "more": len(found) > STATUS_LIST_LIMIT,
                                       "filter_label": wanted.label()}
-    draft = desk.notifier.status_list(Address(sender.email, sender.name), _language(desk, session, mail),
-                                      extra, parsed.message_id, now)
+    draft = t.desk.notifier.status_list(Address(sender.email, sender.name), _language(t.desk, t.session,
+                                                                                      t.mail),
+                                        extra, t.mail.parsed.message_id, t.now)
     return Handled(InboundState.DONE, None, (draft,), "status request answered")
 
 

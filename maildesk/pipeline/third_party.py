@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from maildesk.domain import Address, Direction, InboundState, TicketId
 from maildesk.domain.ticket import Record, TicketState
@@ -23,20 +22,19 @@ from maildesk.notices.notifier import Draft, TicketSummary
 from maildesk.pipeline import notices
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
-from maildesk.pipeline.prepare import Arrival
+from maildesk.pipeline.turn import Turn
 from maildesk.policy.commands import Forward, ParsedCommands
 from maildesk.store import contacts, messages, outbox, participants, third_parties, tickets
-from maildesk.store.db import Session
-from maildesk.store.inbound import LockedInbound
 
 log = logging.getLogger(__name__)
 #: Files bigger than this in total are named in the forward instead of attached.
 FORWARD_ATTACHMENT_LIMIT = 10 * 1024 * 1024
 
 
-def forwards(desk: Desk, session: Session, ticket: TicketState, summary: TicketSummary, agent: Address,
-             actor: str, commands: ParsedCommands, now: datetime) -> list[Draft]:
+def forwards(t: Turn, ticket: TicketState, summary: TicketSummary, agent: Address, actor: str,
+             commands: ParsedCommands) -> list[Draft]:
     """One forward per `#forward` address: the requester's last mail and files, the agent's note on top."""
+    desk, session, now = t.desk, t.session, t.now
     targets = [c.address for c in commands.commands if isinstance(c, Forward)]
     if not targets:
         return []
@@ -72,56 +70,54 @@ class ThirdPartyMail:
     proof: str
 
 
-def recognise(desk: Desk, session: Session, mail: Arrival, row: LockedInbound) -> ThirdPartyMail | None:
+def recognise(t: Turn) -> ThirdPartyMail | None:
     """Whether this mail is a third party's answer: a valid `x` token among its recipients, or a
     reply citing our forward from the address we forwarded to."""
-    for claim in _claims(desk, mail, row):
-        party = third_parties.email_of(session, claim.who, claim.ticket_id)
-        if party is not None and verify(claim, desk.secret):
+    for claim in _claims(t):
+        party = third_parties.email_of(t.session, claim.who, claim.ticket_id)
+        if party is not None and verify(claim, t.desk.secret):
             return ThirdPartyMail(claim.ticket_id, party, "token")
-    cited = outbox.forward_cited(session, mail.parsed.thread_ids)
-    if cited is not None and cited[1] == mail.sender.key:
+    cited = outbox.forward_cited(t.session, t.mail.parsed.thread_ids)
+    if cited is not None and cited[1] == t.mail.sender.key:
         return ThirdPartyMail(cited[0], cited[1], "references")
     return None
 
 
-def _claims(desk: Desk, mail: Arrival, row: LockedInbound) -> list[TokenClaim]:
-    addresses = (*row.rcpt_to, *(a.email for a in (*mail.parsed.to, *mail.parsed.cc)))
-    claims = [parse_reply_address(a, desk.settings.desk.address) for a in addresses]
+def _claims(t: Turn) -> list[TokenClaim]:
+    addresses = (*t.row.rcpt_to, *(a.email for a in (*t.mail.parsed.to, *t.mail.parsed.cc)))
+    claims = [parse_reply_address(a, t.desk.settings.desk.address) for a in addresses]
     return [c for c in claims if c is not None and c.kind == "x"]
 
 
-def take(desk: Desk, session: Session, answer: ThirdPartyMail, mail: Arrival, row: LockedInbound,
-         now: datetime) -> Handled:
+def take(t: Turn, answer: ThirdPartyMail) -> Handled:
     """Store the answer as an internal entry and tell the agents; a robot's answer is only stored."""
     reason = f"third party's answer kept internal ({answer.proof})"
-    ticket = tickets.load(session, answer.ticket_id)
-    parsed, sender, verdict = mail.parsed, mail.sender, mail.verdict
-    if ticket is None or messages.has_message(session, ticket.id, parsed.message_id):
+    ticket = tickets.load(t.session, answer.ticket_id)
+    parsed, sender, verdict = t.mail.parsed, t.mail.sender, t.mail.verdict
+    if ticket is None or messages.has_message(t.session, ticket.id, parsed.message_id):
         return Handled(InboundState.DONE, TicketId(answer.ticket_id), (), reason)
     new_text = split_reply(parsed.text).new_text
-    messages.add(session, messages.NewMessage(
-        ticket_id=ticket.id, inbound_id=row.id, direction=Direction.INTERNAL, message_id=parsed.message_id,
+    messages.add(t.session, messages.NewMessage(
+        ticket_id=ticket.id, inbound_id=t.row.id, direction=Direction.INTERNAL, message_id=parsed.message_id,
         from_email=sender.key, from_name=sender.name, subject=parsed.subject, text=parsed.text,
-        new_text=new_text, verdict="third_party", verdict_reasons=verdict.reasons, created_at=now),
-        mail.files)
-    desk.writer.record(session, ticket.id, now, f"third_party:{sender.key}", Record(
-        "third_party_reply", answer.proof, {"forwarded_to": answer.party_email, "machine": verdict.machine}))
-    if verdict.machine:
-        return Handled(InboundState.DONE, TicketId(ticket.id), (), reason)  # kept, but wakes nobody
-    return Handled(InboundState.DONE, TicketId(ticket.id), tuple(_tell_agents(desk, session, ticket, mail,
-                                                                              new_text,
-                                                                              now)), reason)
+        new_text=new_text, verdict="third_party", verdict_reasons=verdict.reasons, created_at=t.now),
+        t.mail.files)
+    detail = {"forwarded_to": answer.party_email, "machine": verdict.machine}
+    t.desk.writer.record(t.session, ticket.id, t.now, f"third_party:{sender.key}",
+                         Record("third_party_reply", answer.proof, detail))
+    # A vendor's auto-acknowledgement is kept, but wakes nobody.
+    drafts = () if verdict.machine else tuple(_tell_agents(t, ticket, new_text))
+    return Handled(InboundState.DONE, TicketId(ticket.id), drafts, reason)
 
 
-def _tell_agents(desk: Desk, session: Session, ticket: TicketState, mail: Arrival, text: str,
-                 now: datetime) -> list[Draft]:
-    sender = mail.sender
-    agents = contacts.active_agents(session)
-    wanted = {third_parties.forwarded_by(session, ticket.id, sender.key)}
+def _tell_agents(t: Turn, ticket: TicketState, text: str) -> list[Draft]:
+    sender = t.mail.sender
+    agents = contacts.active_agents(t.session)
+    wanted = {third_parties.forwarded_by(t.session, ticket.id, sender.key)}
     chosen = [(i, a) for i, a in agents if i == ticket.assignee_id or a.key in wanted] or agents
-    summary = notices.summary(session, ticket, participants.of_ticket(session, ticket.id)[0][0])
-    files = tuple(OutgoingAttachment(a.filename, a.content_type, a.data) for a in mail.parsed.attachments)
+    summary = notices.summary(t.session, ticket, participants.of_ticket(t.session, ticket.id)[0][0])
+    files = tuple(OutgoingAttachment(a.filename, a.content_type, a.data) for a in t.mail.parsed.attachments)
     extra = {"text": text, "from_name": sender.name or sender.email, "from_email": sender.email}
-    return [desk.notifier.third_party_reply(summary, agent, extra, desk.reply_to(ticket.id, i), files, now)
+    return [t.desk.notifier.third_party_reply(summary, agent, extra, t.desk.reply_to(ticket.id, i), files,
+                                              t.now)
             for i, agent in chosen]
