@@ -45,10 +45,10 @@ def test_a_failing_row_rolls_the_batch_back_and_only_that_row_fails(runtime: Run
                   "carol@client.example")
     real = requester.take
 
-    def take(desk, session, mail, *rest):  # type: ignore[no-untyped-def]
-        if mail.parsed.subject == "explode":
+    def take(turn):  # type: ignore[no-untyped-def]
+        if turn.mail.parsed.subject == "explode":
             raise RuntimeError("a bug in the middle of the batch")
-        return real(desk, session, mail, *rest)
+        return real(turn)
 
     monkeypatch.setattr(requester, "take", take)
     outcomes = process_batch(runtime.desk, [good, bad, late], NOW)
