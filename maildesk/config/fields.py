@@ -69,7 +69,8 @@ def one_or_many(value: Any) -> Any:
     return items
 
 
-def _empty_is_none(value: Any) -> Any:
+def empty_is_none(value: Any) -> Any:
+    """"" in the file stands for no value."""
     return None if value == "" else value
 
 
@@ -125,4 +126,4 @@ Hours = Annotated[tuple[tuple[str, str], ...] | str, BeforeValidator(_hours)]
 Days = Annotated[tuple[date, ...], BeforeValidator(_days)]
 BesideConfig = Annotated[Path, AfterValidator(_beside_config)]
 # "" in the file means no path.
-PathOrNone = Annotated[BesideConfig | None, BeforeValidator(_empty_is_none)]
+PathOrNone = Annotated[BesideConfig | None, BeforeValidator(empty_is_none)]

@@ -7,6 +7,7 @@ is validated the references are checked here, each in one place.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from maildesk.config.rules import Known, RuleSettings, rules_settings
 
 DEFAULT_CALENDAR = "default"
 OTHER_CATEGORY = "other"
-_LANGUAGES = ("en", "uk", "ru")
+_LANGUAGES = typing.get_args(Language)
 
 
 def _titles(value: Any) -> Any:

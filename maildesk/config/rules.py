@@ -24,6 +24,7 @@ from maildesk.config.fields import (
     LowerAddress,
     PriorityName,
     Strings,
+    empty_is_none,
     expect,
 )
 
@@ -38,10 +39,6 @@ _HEADER = re.compile(r"[!-9;-~]+")
 
 def _tables(value: Any) -> Any:
     return [value] if isinstance(value, dict) else value
-
-
-def _empty_is_none(value: Any) -> Any:
-    return None if value == "" else value
 
 
 def _lower(tags: tuple[str, ...]) -> tuple[str, ...]:
@@ -84,7 +81,7 @@ class ActionSettings:
     type: Literal["request", "incident"] | None = None
     priority: PriorityName | None = None
     assignee: LowerAddress | None = None
-    tier: Annotated[str | None, BeforeValidator(_empty_is_none)] = None
+    tier: Annotated[str | None, BeforeValidator(empty_is_none)] = None
     language: Language | None = None
     tags: Annotated[Strings, AfterValidator(_lower)] = ()
     suppress_ack: Flag = False
