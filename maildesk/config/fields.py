@@ -15,8 +15,17 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt, ValidationInfo
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    StrictBool,
+    StrictInt,
+    ValidationInfo,
+)
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 # Every settings class refuses keys it does not declare.
 FORBID = ConfigDict(extra="forbid")
@@ -30,6 +39,17 @@ PriorityName = Literal["low", "normal", "high", "urgent"]
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:\\\[\]]+@[A-Za-z0-9.-]+\.?[A-Za-z0-9-]*$")
 LISTEN = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\s]+)):(?P<port>\d{1,5})$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class _Built:
+    """Marks an attribute that its own step builds from other sections and validates: the class
+    holding it takes the value as it is, so its adapter need not build that value's schema again."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        return core_schema.any_schema()
+
+
+BUILT = _Built()
 
 
 def expect(test: Callable[[Any], object], text: str) -> AfterValidator:

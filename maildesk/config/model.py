@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, with_config
 
 from maildesk.config.fields import (
+    BUILT,
     FORBID,
     LISTEN,
     Address,
@@ -198,8 +199,8 @@ class Settings:
     # [log] level, in any case.
     log_level: Annotated[str, _LOG_LEVEL, AfterValidator(str.upper)] = "INFO"
     agents: AgentSettings = AgentSettings()
-    imap: tuple[ImapAccount, ...] = ()
+    imap: Annotated[tuple[ImapAccount, ...], BUILT] = ()
     metrics: MetricsSettings = MetricsSettings()
-    routing: RoutingSettings = field(default_factory=RoutingSettings)
-    sla: SlaSettings = field(default_factory=SlaSettings)
+    routing: Annotated[RoutingSettings, BUILT] = field(default_factory=RoutingSettings)
+    sla: Annotated[SlaSettings, BUILT] = field(default_factory=SlaSettings)
     selfservice: SelfServiceSettings = SelfServiceSettings()

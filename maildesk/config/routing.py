@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, Field, with_config
 
 from maildesk.config.faults import Faults
 from maildesk.config.fields import (
+    BUILT,
     FORBID,
     Days,
     Flag,
@@ -83,10 +84,10 @@ class CategorySettings:
 class RoutingSettings:
     """Everything that routes, classifies and prioritises a request."""
 
-    calendars: tuple[CalendarSettings, ...] = ()
-    queues: tuple[QueueSettings, ...] = ()
-    categories: tuple[CategorySettings, ...] = (CategorySettings(OTHER_CATEGORY, ()),)
-    rules: tuple[RuleSettings, ...] = ()
+    calendars: Annotated[tuple[CalendarSettings, ...], BUILT] = ()
+    queues: Annotated[tuple[QueueSettings, ...], BUILT] = ()
+    categories: Annotated[tuple[CategorySettings, ...], BUILT] = (CategorySettings(OTHER_CATEGORY, ()),)
+    rules: Annotated[tuple[RuleSettings, ...], BUILT] = ()
     # [rules_defaults] importance_high: priority "high" when the requester flags the mail.
     importance_high: Flag = True
 

@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BeforeValidator, with_config
 
 from maildesk.config.faults import Faults, one_of
 from maildesk.config.fields import (
+    BUILT,
     FORBID,
     Address,
     Flag,
@@ -97,8 +98,8 @@ class RuleSettings:
     key: str
     name: str
     description: str = ""
-    when: ConditionSettings | None
-    then: ActionSettings
+    when: Annotated[ConditionSettings | None, BUILT]
+    then: Annotated[ActionSettings, BUILT]
     stop: Flag = False
     on_followups: Flag = False
 

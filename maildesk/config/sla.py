@@ -19,6 +19,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, with_config
 
 from maildesk.config.faults import Faults
 from maildesk.config.fields import (
+    BUILT,
     FORBID,
     Flag,
     Name,
@@ -98,14 +99,14 @@ class AutocloseRule:
 class SlaSettings:
     """The SLA table, its defaults, and auto-closure with its per-queue and per-category overrides."""
 
-    rows: tuple[SlaRow, ...] = ()
+    rows: Annotated[tuple[SlaRow, ...], BUILT] = ()
     pause_while_pending: Flag = True
     warn_at: Annotated[Number, expect(lambda v: 0 < v < 1,
                                       "should be a fraction between 0 and 1, e.g. 0.8")] = 0.8
     notify: Annotated[tuple[Recipient, ...], BeforeValidator(one_or_many)] = ("assignee",)
-    autoclose: AutocloseRule = AutocloseRule()
-    per_queue: tuple[tuple[str, AutocloseRule], ...] = ()
-    per_category: tuple[tuple[str, AutocloseRule], ...] = ()
+    autoclose: Annotated[AutocloseRule, BUILT] = AutocloseRule()
+    per_queue: Annotated[tuple[tuple[str, AutocloseRule], ...], BUILT] = ()
+    per_category: Annotated[tuple[tuple[str, AutocloseRule], ...], BUILT] = ()
 
     def autoclose_for(self, queue: str, category: str) -> AutocloseRule:
         """The category's override, else the queue's, else the defaults."""

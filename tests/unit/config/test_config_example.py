@@ -27,21 +27,24 @@ from maildesk.config import (
     load,
     loader,
 )
+from maildesk.config.fields import BUILT
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "maildesk.conf.example"
 REQUIRED = object()
 # The example points [kb] at the shipped articles, so a desk started from it suggests some.
 SHOWN_OTHERWISE = {"kb.path": "examples/kb"}
-# Attributes of these tables' classes that other sections fill.
-FILLED_ELSEWHERE = {"calendars", "queues", "categories", "rules", "rows", "autoclose", "per_queue", "per_category"}
 
 
 def _keys(kind: type[Any]) -> dict[str, Any]:
-    """File key → default (REQUIRED when there is none) of each attribute `kind` declares."""
+    """File key → default (REQUIRED when there is none) of each attribute `kind` reads from its
+    table (not those BUILT from other sections)."""
     hints = typing.get_type_hints(kind, include_extras=True)
     out = {}
     for f in fields(kind):
-        aliases = [getattr(m, "validation_alias", None) for m in getattr(hints[f.name], "__metadata__", ())]
+        metadata = getattr(hints[f.name], "__metadata__", ())
+        if BUILT in metadata:
+            continue
+        aliases = [getattr(m, "validation_alias", None) for m in metadata]
         default = f.default if f.default is not MISSING else (
             f.default_factory() if f.default_factory is not MISSING else REQUIRED)
         out[next((a for a in aliases if a), f.name)] = default
@@ -59,7 +62,7 @@ def accepted_keys() -> dict[str, Any]:
     """Every `section.key` of a table with defaults that load() accepts, with its default."""
     keys = {f"{section}.{key}": default for section, kind in _sections().items()
             for key, default in _keys(kind).items()
-            if key not in FILLED_ELSEWHERE and f"{section}.{key}" not in loader.NOT_IN_FILE}
+            if f"{section}.{key}" not in loader.NOT_IN_FILE}
     for key, attribute in loader.MOVED.items():
         kind: type[Any] = Settings
         *parents, name = attribute.split(".")
