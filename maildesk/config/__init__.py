@@ -36,7 +36,7 @@ from maildesk.config.routing import (
 )
 from maildesk.config.rules import ActionSettings, ConditionSettings, NotifySettings, RuleSettings
 from maildesk.config.secret import resolve_secret
-from maildesk.config.sla import AutocloseRule, SlaRow, SlaSettings, parse_duration
+from maildesk.config.sla import AutocloseRule, SlaRow, SlaSettings
 
 __all__ = [
     "DEFAULT_CALENDAR",
@@ -68,7 +68,6 @@ __all__ = [
     "TicketSettings",
     "config_path",
     "load",
-    "parse_duration",
     "resolve_secret",
     "routing_settings",
 ]

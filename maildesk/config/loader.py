@@ -18,7 +18,7 @@ from typing import Any
 from maildesk.config.faults import Faults
 from maildesk.config.fields import parse_listen
 from maildesk.config.imap import imap_accounts
-from maildesk.config.model import SMTP_LISTEN, DatabaseSettings, Settings
+from maildesk.config.model import DatabaseSettings, Settings
 from maildesk.config.routing import build_routing
 from maildesk.config.secret import password_from_env
 from maildesk.config.sla import build_sla
@@ -40,7 +40,7 @@ MOVED = {
 }
 # Keys of the file that are no attribute, with their defaults: listen gives smtp.host and
 # smtp.port (which the file cannot set on their own), password_env gives the password.
-FILE_ONLY = {"smtp.listen": SMTP_LISTEN, "outbound.password_env": "", "imap.password_env": ""}
+FILE_ONLY = {"smtp.listen": "127.0.0.1:8025", "outbound.password_env": "", "imap.password_env": ""}
 NOT_IN_FILE = ("smtp.host", "smtp.port")
 # Sections read by their own step: arrays of tables and the tables that go with them.
 OWN_STEP = ("imap", "calendars", "queues", "categories", "rules", "rules_defaults", "sla", "sla_defaults",
@@ -122,7 +122,7 @@ def _listen(smtp: dict[str, Any], faults: Faults) -> None:
     for key in NOT_IN_FILE:
         if key.removeprefix("smtp.") in smtp:
             faults.add(f"unknown key {key}")
-    listen = smtp.pop("listen", SMTP_LISTEN)
+    listen = smtp.pop("listen", FILE_ONLY["smtp.listen"])
     host_port = parse_listen(listen) if isinstance(listen, str) else None
     if host_port is None:
         faults.wrong("smtp.listen", listen, "HOST:PORT, e.g. 127.0.0.1:8025")

@@ -110,14 +110,10 @@ class MetricsSettings:
         return host.strip("[]"), int(port)
 
 
-# [smtp] listen: the file gives host and port as one key.
-SMTP_LISTEN = "127.0.0.1:8025"
-
-
 @with_config(FORBID)
 @dataclass(frozen=True)
 class SmtpSettings:
-    """The SMTP or LMTP listener; host and port come from `listen` (SMTP_LISTEN by default)."""
+    """The SMTP or LMTP listener; host and port come from the file's `listen` (loader.py)."""
 
     host: str
     port: int

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, with_config
@@ -33,7 +32,6 @@ from maildesk.config.fields import (
     refuse,
 )
 from maildesk.config.routing import RoutingSettings, array, unique
-from maildesk.errors import ConfigError
 
 SLA_NOTIFY = ("assignee", "queue")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
@@ -42,18 +40,11 @@ _DURATION_TEXT = 'should be a working time such as "90m", "4h" or "2d"'
 
 
 def _seconds(value: Any) -> int | None:
+    """Seconds of working time in "90m", "4h" or "2d", or None when it is none of these."""
     m = _DURATION.match(value) if isinstance(value, str) else None
     if m is None or float(m[1]) <= 0:
         return None
     return round(float(m[1]) * _DURATION_UNIT[m[2]])
-
-
-def parse_duration(path: Path, key: str, value: Any) -> int:
-    """Seconds of working time in "90m", "4h" or "2d"; ConfigError names `key` otherwise."""
-    seconds = _seconds(value)
-    if seconds is None:
-        raise ConfigError(f"{path}: {key} = {value!r} {_DURATION_TEXT}")
-    return seconds
 
 
 def _duration(value: Any) -> int:
