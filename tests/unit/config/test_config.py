@@ -29,7 +29,7 @@ def test_defaults_need_only_the_address(tmp_path: Path) -> None:
 
 def test_example_file_is_valid() -> None:
     # The shipped example loads as it is, so every documented key is a real key.
-    example = Path(__file__).resolve().parents[2] / "maildesk.conf.example"
+    example = Path(__file__).resolve().parents[3] / "maildesk.conf.example"
     s = config.load(example, {})
     assert s.desk.address == "support@example.org"
 

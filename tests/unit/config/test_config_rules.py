@@ -27,7 +27,7 @@ def _error(tmp_path: Path, extra: str) -> str:
 
 def test_example_config_loads() -> None:
     # The shipped example, with its three queues, five categories and rules, is valid.
-    settings = config.load(Path(__file__).parents[2] / "maildesk.conf.example")
+    settings = config.load(Path(__file__).parents[3] / "maildesk.conf.example")
     assert [q.name for q in settings.routing.queues] == ["general", "billing", "services"]
     assert len(settings.routing.categories) == 6 and settings.routing.categories[-1].name == "other"
 
