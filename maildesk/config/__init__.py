@@ -14,6 +14,7 @@ from maildesk.config.imap import ImapAccount
 from maildesk.config.loader import DEFAULT_FILE, ENV_VAR, config_path, load
 from maildesk.config.model import (
     AgentSettings,
+    BrakeSettings,
     BrokerSettings,
     DatabaseSettings,
     DeskSettings,
@@ -46,6 +47,7 @@ __all__ = [
     "ActionSettings",
     "AgentSettings",
     "AutocloseRule",
+    "BrakeSettings",
     "BrokerSettings",
     "CalendarSettings",
     "CategorySettings",

@@ -28,7 +28,8 @@ ENV_VAR = "MAILDESK_CONFIG"
 DEFAULT_FILE = "maildesk.conf"
 
 # [section] tables read into the Settings attribute of the same name.
-SECTIONS = ("desk", "database", "broker", "metrics", "smtp", "outbound", "tickets", "agents", "sweep")
+SECTIONS = ("desk", "database", "broker", "metrics", "smtp", "outbound", "tickets", "agents", "sweep",
+            "brakes")
 # Keys that Settings keeps elsewhere than the file does: file key → attribute.
 MOVED = {
     "log.level": "log_level",

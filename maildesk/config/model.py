@@ -157,6 +157,17 @@ class SweepSettings:
 
 @with_config(FORBID)
 @dataclass(frozen=True)
+class BrakeSettings:
+    """How much mail the desk may send: to how many people one mail goes at most, and how much
+    automatic mail (acknowledgements, status notices, reminders) one address gets per day, across
+    every ticket. Mail over either limit is held back and the hold recorded on the ticket."""
+
+    recipients_per_mail: Positive = 20
+    automatic_per_day: Positive = 40
+
+
+@with_config(FORBID)
+@dataclass(frozen=True)
 class AgentSettings:
     """Who hears about what, and which proofs make a mail an agent's action."""
 
@@ -192,6 +203,7 @@ class Settings:
     outbound: OutboundSettings
     tickets: TicketSettings
     sweep: SweepSettings
+    brakes: BrakeSettings = BrakeSettings()
     # [log] level, in any case.
     log_level: Annotated[str, _LOG_LEVEL, AfterValidator(str.upper)] = "INFO"
     agents: AgentSettings = AgentSettings()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
+from maildesk.config import BrakeSettings
 from maildesk.domain import SentCounts
 
 DAY = timedelta(days=1)
@@ -53,6 +54,12 @@ class BrakeLimits:
 #: Outbox kinds written by the desk on its own (RFC 3834 auto-replied / auto-generated) to outsiders.
 BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed"})
 BRAKED_PREFIXES = ("status_",)
+
+
+def brake_limits(settings: BrakeSettings) -> BrakeLimits:
+    """The limits `[brakes]` configures, the per-kind windows as RELIABILITY.md section C has them."""
+    return BrakeLimits(any_automatic=Window(settings.automatic_per_day, DAY),
+                       recipients_per_mail=settings.recipients_per_mail)
 
 
 def is_braked_kind(kind: str) -> bool:

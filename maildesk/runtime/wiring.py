@@ -19,6 +19,7 @@ from maildesk.outbound.gate import Posting, admit
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Outcome
 from maildesk.pipeline.process import process_batch, process_inbound
+from maildesk.policy.brakes import brake_limits
 from maildesk.store import migrate
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database
@@ -51,7 +52,8 @@ class Runtime:
         notifier = Notifier(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
         desk = Desk(db=db, settings=settings, notifier=notifier,
                     blobs=BlobStore(settings.desk.data_dir / "blobs"),
-                    today=utcnow().date(), secret=resolve_secret(settings))
+                    today=utcnow().date(), secret=resolve_secret(settings),
+                    brake_limits=brake_limits(settings.brakes))
         # Compile routing now: a bad calendar or notice template must stop start-up,
         # not fail (and finally quarantine) the first mail.
         _ = desk.routing
