@@ -9,13 +9,15 @@ ranking and the relevance threshold are the pure scorer's, so both backends sugg
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from maildesk.store.models import KbArticle
 
+_kb = cast(Table, KbArticle.__table__)
 #: At most this many articles come back from the full-text index for the scorer to rank.
 CANDIDATES = 30
 
@@ -34,20 +36,23 @@ class KbEntry:
     body_stems: str
 
 
+_NAMES = tuple(f.name for f in fields(KbEntry))
+_ENTRY = tuple(_kb.c[name] for name in _NAMES)
+
+
 def replace_index(session: Session, entries: Sequence[KbEntry]) -> None:
     """Make the index hold exactly `entries` (in this transaction)."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    session.execute(delete(KbArticle))
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    conn.execute(delete(_kb))
     if sqlite:
-        session.execute(text("DELETE FROM kb_fts"))
+        conn.execute(text("DELETE FROM kb_fts"))
     for e in entries:
-        row = KbArticle(language=e.language, slug=e.slug, title=e.title, url=e.url, tags=list(e.tags),
-                        title_stems=e.title_stems, tag_stems=e.tag_stems, body_stems=e.body_stems)
-        session.add(row)
-        session.flush()
+        values = {f.name: getattr(e, f.name) for f in fields(KbEntry)} | {"tags": list(e.tags)}
+        article_id = conn.execute(insert(_kb).returning(_kb.c.id), values).scalar_one()
         if sqlite:
-            session.execute(text("INSERT INTO kb_fts (rowid, stems) VALUES (:id, :stems)"),
-                            {"id": row.id, "stems": " ".join((e.title_stems, e.tag_stems, e.body_stems))})
+            conn.execute(text("INSERT INTO kb_fts (rowid, stems) VALUES (:id, :stems)"),
+                         {"id": article_id, "stems": " ".join((e.title_stems, e.tag_stems, e.body_stems))})
 
 
 def candidates(session: Session, language: str, terms: Sequence[str]) -> list[KbEntry]:
@@ -68,10 +73,10 @@ def candidates(session: Session, language: str, terms: Sequence[str]) -> list[Kb
             f"to_tsquery('simple', :query) ORDER BY ts_rank({_PG_VECTOR}, to_tsquery('simple', :query)) "
             "DESC LIMIT :n"), {"query": query, "language": language, "n": CANDIDATES}).scalars().all()
     else:  # Any other database: the knowledge base is small, let the scorer read it all.
-        ids = session.scalars(select(KbArticle.id).where(KbArticle.language == language)).all()
-    rows = session.scalars(select(KbArticle).where(KbArticle.id.in_(ids))).all()
+        ids = session.execute(select(_kb.c.id).where(_kb.c.language == language)).scalars().all()
+    rows = session.connection().execute(select(_kb.c.id, *_ENTRY).where(_kb.c.id.in_(ids))).all()
     order = {article_id: i for i, article_id in enumerate(ids)}
-    return [_entry(r) for r in sorted(rows, key=lambda r: order[r.id])]
+    return [_entry(r[1:]) for r in sorted(rows, key=lambda r: order[r[0]])]
 
 
 #: The expression the PostgreSQL GIN index of migration 0007 is built on; queries must repeat it.
@@ -80,12 +85,12 @@ _PG_VECTOR = "to_tsvector('simple', title_stems || ' ' || tag_stems || ' ' || bo
 
 def articles(session: Session, language: str | None = None) -> list[KbEntry]:
     """Every indexed article (of `language` when given), by language and slug."""
-    query = select(KbArticle).order_by(KbArticle.language, KbArticle.slug)
+    query = select(*_ENTRY).order_by(_kb.c.language, _kb.c.slug)
     if language is not None:
-        query = query.where(KbArticle.language == language)
-    return [_entry(r) for r in session.scalars(query)]
+        query = query.where(_kb.c.language == language)
+    return [_entry(r) for r in session.connection().execute(query)]
 
 
-def _entry(row: KbArticle) -> KbEntry:
-    return KbEntry(language=row.language, slug=row.slug, title=row.title, url=row.url, tags=tuple(row.tags),
-                   title_stems=row.title_stems, tag_stems=row.tag_stems, body_stems=row.body_stems)
+def _entry(row: Sequence[Any]) -> KbEntry:
+    values = dict(zip(_NAMES, row, strict=True))
+    return KbEntry(**values | {"tags": tuple(values["tags"] or ())})
