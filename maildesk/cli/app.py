@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from functools import wraps
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any
 
 import click
 
@@ -27,13 +25,13 @@ from maildesk.admin.doctor import run_checks
 from maildesk.admin.report_html import render_html
 from maildesk.arrival.intake import accept_raw
 from maildesk.cli import selfservice as cli_selfservice
+from maildesk.cli.shared import fail, instant, reported, settings_of
 from maildesk.config import Settings
 from maildesk.domain import Envelope, Status
 from maildesk.errors import ConfigError, MaildeskError, MessageRejected, StoreError
 from maildesk.runtime.queue import Jobs, make_broker, queue_depth
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.daemon import Daemon
-from maildesk.serve.logs import configure_logging
 from maildesk.serve.pipeline_process import handlers_for
 from maildesk.serve.workers import WorkerPool
 from maildesk.store import migrate
@@ -42,39 +40,9 @@ from maildesk.store.safety import InboundRow
 from maildesk.sweep import run as sla_service
 from maildesk.sweep.recover import recover
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 # sysexits.h: what an MTA's pipe transport understands.
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear line and exit; the only way maildesk exits with an error."""
-    click.echo(f"maildesk: {message}", err=True)
-    sys.exit(code)
-
-
-def reported(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn maildesk errors into one line on stderr and exit status 2."""
-    @wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except MaildeskError as exc:
-            fail(str(exc))
-    return wrapper
-
-
-def settings_of(ctx: click.Context) -> Settings:
-    """Load (once) the settings named by --config or $MAILDESK_CONFIG."""
-    obj: dict[str, Any] = ctx.ensure_object(dict)
-    if "settings" not in obj:
-        obj["settings"] = config.load(config.config_path(obj.get("config_path"), os.environ))
-        configure_logging(obj["settings"].log_level)
-    settings: Settings = obj["settings"]
-    return settings
 
 
 @click.group()
@@ -227,16 +195,6 @@ def tickets() -> None:
     """List, show and change tickets."""
 
 
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"{value!r} is not a date like 2026-11-22 or 2026-11-22T09:00")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 @tickets.command("list")
 @click.option("--status", default="", help="Comma-separated statuses.")
 @click.option("--category", default="")
@@ -258,7 +216,7 @@ def tickets_list(ctx: click.Context, status: str, category: str, requester: str,
     rows = ticket_service.list_tickets(
         Runtime.build(settings_of(ctx)).db,
         ticket_service.TicketFilter(status=status, category=category, requester=requester, text=text,
-                                    since=_when(since), until=_when(until), limit=limit, spam=spam))
+                                    since=instant(since), until=instant(until), limit=limit, spam=spam))
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
         return
@@ -380,7 +338,7 @@ def rules_check(ctx: click.Context) -> None:
 @reported
 def rules_test(ctx: click.Context, mail_file: Any, rcpt_to: tuple[str, ...], at: str | None) -> None:
     """Show, without writing anything, how a mail would be routed and answered."""
-    run = rules_service.dry_run(settings_of(ctx), mail_file.read(), rcpt_to, _when(at) or utcnow())
+    run = rules_service.dry_run(settings_of(ctx), mail_file.read(), rcpt_to, instant(at) or utcnow())
     o = run.outcome
     for label, value in (("queue", o.queue or "-"), ("also addressed to", ", ".join(o.other_queues) or "-"),
                          ("category", o.category), ("priority", o.priority), ("type", o.type),
@@ -468,7 +426,7 @@ def sweep(ctx: click.Context, dry_run: bool, at: str | None) -> None:
     runtime = Runtime.build(settings)
     if not dry_run:
         click.echo(recover_stuck(settings, runtime))
-    _sla_round(runtime, _when(at) or utcnow(), dry_run)
+    _sla_round(runtime, instant(at) or utcnow(), dry_run)
 
 
 def _sla_round(runtime: Runtime, now: datetime, dry_run: bool) -> None:
@@ -494,7 +452,7 @@ def report(ctx: click.Context, since: str | None, until: str | None, html_file: 
     """Tickets opened/closed, response and resolution times in working hours, SLA compliance."""
     runtime = Runtime.build(settings_of(ctx))
     now = utcnow()
-    start, end = report_service.period(_when(since), _when(until), now)
+    start, end = report_service.period(instant(since), instant(until), now)
     figures = report_service.build_report(runtime.db, runtime.desk.clock, start, end, now)
     click.echo(report_service.format_text(figures), nl=False)
     if html_file is not None:
