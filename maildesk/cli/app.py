@@ -539,4 +539,5 @@ def _operator() -> str:
     return f"cli:{os.environ.get('USER') or os.environ.get('LOGNAME') or 'unknown'}"
 
 
-cli_selfservice.register(main, settings_of, reported)  # `kb` and `macros` (issue #9)
+main.add_command(cli_selfservice.kb_group)
+main.add_command(cli_selfservice.macros_group)
