@@ -1,0 +1,85 @@
+"""Mail handed to maildesk on the command line: `ingest` (one message from an MTA's pipe) and
+`import` (a backlog from an mbox file or a Maildir)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from maildesk.admin import importer
+from maildesk.arrival.intake import accept_raw
+from maildesk.cli.shared import fail, reported, settings_of
+from maildesk.config import Settings
+from maildesk.domain import Envelope
+from maildesk.errors import ConfigError, MaildeskError, MessageRejected, StoreError
+from maildesk.runtime.queue import Jobs, make_broker
+from maildesk.runtime.wiring import Runtime, utcnow
+from maildesk.serve.pipeline_process import handlers_for
+
+# sysexits.h: what an MTA's pipe transport understands.
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+
+
+@click.command()
+@click.option("--sender", "-f", "mail_from", default=None, help="Envelope sender (MTA's ${sender}).")
+@click.option("--recipient", "-r", "rcpt_to", multiple=True, help="Envelope recipient (MTA's ${recipient}).")
+@click.pass_context
+def ingest(ctx: click.Context, mail_from: str | None, rcpt_to: tuple[str, ...]) -> None:
+    """Store one message from stdin (for an MTA pipe). Exit 0 stored, 75 try later, 65 refused."""
+    try:
+        settings = settings_of(ctx)
+        runtime = Runtime.build(settings)
+    except (ConfigError, StoreError) as exc:
+        # Temporary for the MTA: the mail stays queued there while the admin fixes this.
+        fail(str(exc), EX_TEMPFAIL)
+    raw = sys.stdin.buffer.read(settings.smtp.max_message_size + 1)
+    envelope = Envelope(mail_from=mail_from, rcpt_to=rcpt_to, source="pipe")
+    try:
+        accepted = accept_raw(runtime.db, raw, envelope, utcnow(), settings.smtp.max_message_size)
+    except MessageRejected as exc:
+        fail(str(exc), EX_DATAERR)
+    except MaildeskError as exc:
+        fail(f"could not store the message: {exc}", EX_TEMPFAIL)
+    if settings.broker.url != "embedded":
+        _enqueue_or_defer(settings, runtime, accepted.inbound_id)
+    else:
+        # No separate worker exists: process now. Stored is what the exit status promises;
+        # a failure here is left for the daemon's sweep.
+        try:
+            for outbox_id in runtime.process(accepted.inbound_id).outbox_ids:
+                runtime.deliver(outbox_id)
+        except MaildeskError as exc:
+            click.echo(f"maildesk: stored as {accepted.inbound_id}, processing deferred: {exc}", err=True)
+    click.echo(f"stored as inbound {accepted.inbound_id}" + ("" if accepted.new else " (duplicate)"))
+
+
+def _enqueue_or_defer(settings: Settings, runtime: Runtime, inbound_id: int) -> None:
+    """Hand a stored message to the workers; if the broker is down, the sweep will."""
+    jobs = Jobs(make_broker(settings.broker.url), handlers_for(runtime))
+    try:
+        jobs.enqueue_inbound(inbound_id)
+    except Exception as exc:  # Stored is what the exit status promises; the broker's error type varies.
+        click.echo(f"maildesk: stored as {inbound_id}, not queued ({exc}); the sweep will queue it", err=True)
+    finally:
+        jobs.stop_workers()
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+@reported
+def import_backlog(ctx: click.Context, path: Path) -> None:
+    """Load a backlog from an mbox file or a Maildir; running it again creates nothing new."""
+    runtime = Runtime.build(settings_of(ctx))
+    backlog = importer.open_backlog(path)
+    tally = importer.ImportTally()
+    with click.progressbar(backlog.messages(), length=len(backlog), label=f"importing {backlog.kind}",
+                           file=sys.stderr) as messages:
+        for raw in messages:
+            importer.import_one(runtime, raw, tally)
+    deferred = f", {tally.deferred} left for the sweep" if tally.deferred else ""
+    click.echo(f"{len(backlog)} messages: {tally.new} new, {tally.duplicate} already stored, "
+               f"{tally.refused} refused{deferred}")

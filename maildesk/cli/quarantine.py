@@ -1,0 +1,96 @@
+"""`maildesk quarantine …`: the messages set aside (broken, over a limit, or failing) — list, show,
+retry after a fix, drop."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from maildesk.admin import quarantine as quarantine_service
+from maildesk.cli.shared import reported, settings_of
+from maildesk.runtime.wiring import Runtime, utcnow
+from maildesk.store.inbound import InboundRow
+
+
+@click.group()
+def quarantine() -> None:
+    """Messages set aside (broken, over a limit, or failing): list, show, retry after a fix, drop."""
+
+
+def _inbound_json(row: InboundRow) -> dict[str, Any]:
+    return {"id": row.id, "received_at": row.received_at.isoformat(), "source": row.source,
+            "mail_from": row.mail_from, "rcpt_to": list(row.rcpt_to), "message_id": row.message_id,
+            "size": row.size, "state": row.state, "attempts": row.attempts, "reason": row.error,
+            "verdict": row.verdict, "verdict_reasons": list(row.verdict_reasons), "ticket_id": row.ticket_id}
+
+
+@quarantine.command("list")
+@click.option("--all", "every", is_flag=True, help="Every stored inbound message, not only the quarantined.")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@click.pass_context
+@reported
+def quarantine_list(ctx: click.Context, every: bool, limit: int, as_json: bool) -> None:
+    """The quarantined messages, newest first, with the reason each was set aside."""
+    db = Runtime.build(settings_of(ctx)).db
+    rows = quarantine_service.listing(db, None if every else "quarantined", limit)
+    if as_json:
+        click.echo(json.dumps([_inbound_json(r) for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        sender = r.mail_from or "<>"
+        click.echo(f"{r.id:>7}  {r.received_at:%Y-%m-%d %H:%M}  {r.state:<11} {sender}  {r.error}")
+    if not rows:
+        click.echo("nothing in quarantine")
+
+
+@quarantine.command("show")
+@click.argument("inbound_id", type=int)
+@click.option("--raw", is_flag=True, help="Write the message's bytes exactly as received to stdout.")
+@click.pass_context
+@reported
+def quarantine_show(ctx: click.Context, inbound_id: int, raw: bool) -> None:
+    """One stored message (any state): its facts as JSON, or with --raw its exact bytes."""
+    row, data = quarantine_service.show(Runtime.build(settings_of(ctx)).db, inbound_id)
+    if raw:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    click.echo(json.dumps(_inbound_json(row), ensure_ascii=False, indent=2))
+
+
+@quarantine.command("retry")
+@click.argument("inbound_id", type=int)
+@click.pass_context
+@reported
+def quarantine_retry(ctx: click.Context, inbound_id: int) -> None:
+    """Process a quarantined message again now (after fixing what stopped it)."""
+    runtime = Runtime.build(settings_of(ctx))
+    outcome = quarantine_service.retry(runtime, inbound_id, _operator(), utcnow())
+    for outbox_id in outcome.outbox_ids:
+        runtime.deliver(outbox_id)
+    click.echo(f"inbound {inbound_id}: {outcome.state or 'unchanged'}"
+               + (f", ticket #{outcome.ticket_id}" if outcome.ticket_id else "")
+               + (f" ({outcome.reason})" if outcome.reason else ""))
+    if outcome.state == "quarantined":
+        sys.exit(1)
+
+
+@quarantine.command("drop")
+@click.argument("inbound_id", type=int)
+@click.option("--reason", default="", help="Why; kept in the audit line.")
+@click.pass_context
+@reported
+def quarantine_drop(ctx: click.Context, inbound_id: int, reason: str) -> None:
+    """Give up on a quarantined message: its bytes stay stored, an audit line records who and why."""
+    quarantine_service.drop(Runtime.build(settings_of(ctx)).db, inbound_id, _operator(), reason, utcnow())
+    click.echo(f"inbound {inbound_id}: dropped")
+
+
+def _operator() -> str:
+    """Who acted, for the audit line: the login of whoever ran the command."""
+    return f"cli:{os.environ.get('USER') or os.environ.get('LOGNAME') or 'unknown'}"
