@@ -62,19 +62,36 @@ def add(session: Session, rows: Sequence[NewOutbox], now: datetime) -> list[int]
     return ids
 
 
+def _counts(where: Any) -> Any:
+    """Both brake counts of the recipients `where` selects, in one pass over their rows: of one kind
+    since one instant, and of every counted kind since another."""
+    same = case(((_r.c.kind == bindparam("kind")) & (_r.c.created_at >= bindparam("kind_since")), 1), else_=0)
+    day = case((_r.c.created_at >= bindparam("all_since"), 1), else_=0)
+    return (select(_r.c.address, func.coalesce(func.sum(same), 0), func.coalesce(func.sum(day), 0))
+            .where(where, _r.c.created_at >= bindparam("earliest")).group_by(_r.c.address))
+
+
+# Built once (they run for every automatic mail): one recipient by equality (an IN list is
+# re-rendered into the SQL at every execution), several with an expanding IN.
+_COUNTS_ONE = _counts(_r.c.address == bindparam("address"))
+_COUNTS_MANY = _counts(_r.c.address.in_(bindparam("addresses", expanding=True)))
+
+
 def sent_counts(session: Session, recipients: Collection[str], kind: str, kind_since: datetime | None,
                 all_since: datetime) -> dict[str, SentCounts]:
     """For each of `recipients` (lowercased): rows of `kind` since `kind_since` (0 without it) and rows of
     every counted kind since `all_since`, in one query. Failed rows count too: a robot we keep writing
     to is a loop whether or not our mail arrives."""
     earliest = min(all_since, kind_since) if kind_since is not None else all_since
-    same = case(((_r.c.kind == kind) & (_r.c.created_at >= (kind_since or earliest)), 1), else_=0)
-    rows = session.connection().execute(
-        select(_r.c.address, func.coalesce(func.sum(same), 0),
-               func.coalesce(func.sum(case((_r.c.created_at >= all_since, 1), else_=0)), 0))
-        .where(_r.c.address.in_(list(recipients)), _r.c.created_at >= earliest).group_by(_r.c.address))
+    values: dict[str, Any] = {"kind": kind, "kind_since": kind_since or earliest, "all_since": all_since,
+                              "earliest": earliest}
+    wanted = list(recipients)
+    if len(wanted) == 1:
+        rows = session.connection().execute(_COUNTS_ONE, values | {"address": wanted[0]})
+    else:
+        rows = session.connection().execute(_COUNTS_MANY, values | {"addresses": wanted})
     found = {a: SentCounts(int(k) if kind_since is not None else 0, int(d)) for a, k, d in rows}
-    return {a: found.get(a, SentCounts(0, 0)) for a in recipients}
+    return {a: found.get(a, SentCounts(0, 0)) for a in wanted}
 
 
 @dataclass(frozen=True)
