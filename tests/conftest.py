@@ -1,18 +1,19 @@
-"""Shared test fixtures: a config on disk, a migrated SQLite desk, a real `maildesk serve`, the corpus."""
+"""Shared test fixtures: a config on disk, a migrated SQLite desk, mail through it and back out of its outbox,
+a real `maildesk serve` and mail sent to it over SMTP, the corpus."""
 
 from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,11 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+# Re-exported: the tests import their helpers from conftest alone.
+from mailflow import NOW, SECRET, parsed, plain_text, query, receive, recipients, sent, store, token  # noqa: F401
+
 from maildesk import config
+from maildesk.admin.agents import add_agent
 from maildesk.config import Settings
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
@@ -28,7 +33,10 @@ from maildesk.store.db import Database
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+ALICE, BOB = ("alice@example.org", "Alice"), ("bob@example.org", "Bob")  # agents, as (address, name)
+# Agents proven by their reply token or by our own MTA's Authentication-Results.
+TRUSTED_MX = '[agents]\ntrusted_hosts = ["mx.example.org"]\nproofs = ["token", "auth-results"]\n'
+DeskFactory = Callable[..., Runtime]  # the make_desk fixture
 
 
 def free_port() -> int:
@@ -73,21 +81,62 @@ def make_mail(sender: str = "Bob <bob@client.example>", to: str = "support@examp
     return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # as MTAs send it
 
 
+def mail(sender: str, to: str, subject: str, text: str, *, pdf: bytes | None = None,
+         id_domain: str = "client.example", **headers: str) -> bytes:
+    """A mail as a person's client writes it (no Date, LF line ends), with `pdf` attached as invoice.pdf.
+
+    Its Message-ID is made from what it says, so the same mail written twice is one message."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
+    msg["Message-ID"] = f"<{abs(hash((sender, to, subject, text)))}@{id_domain}>"
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content(text)
+    if pdf is not None:
+        msg.add_attachment(pdf, maintype="application", subtype="pdf", filename="invoice.pdf")
+    return msg.as_bytes()
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Validated settings for a desk living in tmp_path."""
     return config.load(write_config(tmp_path))
 
 
-@pytest.fixture
-def runtime(settings: Settings) -> Iterator[Runtime]:
-    """A desk on a freshly migrated SQLite database, delivering into a local Maildir."""
+def open_desk(settings: Settings) -> Runtime:
+    """A desk on the freshly migrated database of `settings`; the caller disposes of `rt.db`."""
     db = Database(settings.database.url)
     migrate.upgrade(db)
     db.dispose()
-    rt = Runtime.build(settings)
+    return Runtime.build(settings)
+
+
+@pytest.fixture
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    """A desk on a freshly migrated SQLite database, delivering into a local Maildir."""
+    rt = open_desk(settings)
     yield rt
     rt.db.dispose()
+
+
+@pytest.fixture
+def make_desk(tmp_path: Path) -> Iterator[DeskFactory]:
+    """A factory for desks configured in tmp_path; each is disposed of at the end.
+
+    `extra` and the keywords go to write_config; `agents` are (address, name) pairs added at `since`."""
+    built: list[Runtime] = []
+
+    def factory(extra: str = "", agents: Iterable[tuple[str, str]] = (), since: datetime = NOW,
+                **fields: str) -> Runtime:
+        rt = open_desk(config.load(write_config(tmp_path, extra, **fields)))
+        built.append(rt)
+        for address, name in agents:
+            add_agent(rt.db, address, name, since)
+        return rt
+
+    yield factory
+    for rt in built:
+        rt.db.dispose()
 
 
 def outbox_files(settings: Settings) -> list[bytes]:
@@ -106,18 +155,6 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def query(settings: Settings, sql: str, *args: object) -> list[tuple[object, ...]]:
-    """Read the database directly, the way an admin with sqlite3 or psql would (`?` placeholders)."""
-    if settings.database.url.startswith("postgresql"):
-        import psycopg  # only for the PostgreSQL runs (tests/integration/servers.py)
-
-        with psycopg.connect(settings.database.url.replace("+psycopg", "")) as pg:
-            return [tuple(r) for r in pg.execute(sql.replace("?", "%s"), args).fetchall()]  # type: ignore[arg-type]
-    path = settings.database.url.removeprefix("sqlite:///")
-    with sqlite3.connect(path, timeout=30) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 class ServeProcess:
@@ -186,6 +223,15 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.proc.kill()
             daemon.proc.wait(10)
+
+
+def send_smtp(daemon: ServeProcess, raw: bytes, mail_from: str = "bob@client.example",
+              rcpt: tuple[str, ...] = ("support@example.org",), timeout: float = 10) -> float:
+    """Send `raw` to the daemon's SMTP port in one session; the seconds it took, up to the last answer."""
+    started = time.monotonic()
+    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=timeout) as client:
+        client.sendmail(mail_from, list(rcpt), raw)
+    return time.monotonic() - started
 
 
 def corpus_root() -> Path:

@@ -7,16 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import NOW, Sink, free_port, make_mail, query, sink_server, write_config
+from conftest import NOW, DeskFactory, Sink, free_port, make_mail, query, receive, sink_server
 
-from maildesk import config
-from maildesk.arrival.intake import accept_raw
-from maildesk.domain import Envelope, OutboxState
+from maildesk.domain import OutboxState
 from maildesk.outbound.delivery import deliver
-from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
 
 
 @pytest.fixture
@@ -25,24 +20,20 @@ def sink() -> Iterator[tuple[Sink, int]]:
         yield running
 
 
-def _runtime(tmp_path: Path, port: int) -> Runtime:
-    path = write_config(tmp_path, outbound=f'url = "smtp://127.0.0.1:{port}"\nmax_attempts = 3\n')
-    settings = config.load(path)
-    migrate.upgrade(Database(settings.database.url))
-    return Runtime.build(settings)
+def _relay(port: int) -> str:
+    """The [outbound] lines for a relay on `port`, tried three times at most."""
+    return f'url = "smtp://127.0.0.1:{port}"\nmax_attempts = 3\n'
 
 
 def _one_ack(rt: Runtime) -> int:
-    accepted = accept_raw(rt.db, make_mail(), Envelope("bob@client.example", ("support@example.org",), "t"),
-                          NOW, 10**7)
-    (outbox_id,) = process_inbound(rt.desk, accepted.inbound_id, NOW).outbox_ids
+    (outbox_id,) = receive(rt, make_mail(), source="t").outbox_ids
     return outbox_id
 
 
-def test_smtp_relay_receives_the_acknowledgement(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+def test_smtp_relay_receives_the_acknowledgement(make_desk: DeskFactory, sink: tuple[Sink, int]) -> None:
     # The acknowledgement goes through smtp:// to a real SMTP server, envelope and bytes intact.
     handler, port = sink
-    rt = _runtime(tmp_path, port)
+    rt = make_desk(outbound=_relay(port))
     outbox_id = _one_ack(rt)
     assert rt.deliver(outbox_id).state == OutboxState.SENT
     ((mail_from, rcpt, raw),) = handler.received
@@ -51,10 +42,10 @@ def test_smtp_relay_receives_the_acknowledgement(tmp_path: Path, sink: tuple[Sin
     assert query(rt.settings, "select state, attempts from outbox") == [("sent", 1)]
 
 
-def test_temporary_failure_is_retried_with_the_same_message_id(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+def test_temporary_failure_is_retried_with_the_same_message_id(make_desk: DeskFactory, sink: tuple[Sink, int]) -> None:
     # A 451 leaves the row pending with a backoff; the retry sends the very same message.
     handler, port = sink
-    rt = _runtime(tmp_path, port)
+    rt = make_desk(outbound=_relay(port))
     outbox_id = _one_ack(rt)
     handler.answers.append("451 4.3.0 try later")
     first = deliver(rt.db, rt.sender, rt.settings.outbound, outbox_id, NOW)
@@ -68,10 +59,10 @@ def test_temporary_failure_is_retried_with_the_same_message_id(tmp_path: Path, s
     assert f"<{stored_id[0]}>".encode() in handler.received[0][2]
 
 
-def test_permanent_failure_marks_the_row_failed(tmp_path: Path, sink: tuple[Sink, int]) -> None:
+def test_permanent_failure_marks_the_row_failed(make_desk: DeskFactory, sink: tuple[Sink, int]) -> None:
     # A 550 is final: no more attempts, the reason is kept.
     handler, port = sink
-    rt = _runtime(tmp_path, port)
+    rt = make_desk(outbound=_relay(port))
     outbox_id = _one_ack(rt)
     handler.answers.append("550 5.1.1 no such user")
     assert rt.deliver(outbox_id).state == OutboxState.FAILED
@@ -79,9 +70,9 @@ def test_permanent_failure_marks_the_row_failed(tmp_path: Path, sink: tuple[Sink
     assert state == "failed" and "550" in str(error)
 
 
-def test_relay_down_gives_up_after_max_attempts(tmp_path: Path) -> None:
+def test_relay_down_gives_up_after_max_attempts(make_desk: DeskFactory) -> None:
     # With nothing listening, each attempt is transient until max_attempts, then the row fails.
-    rt = _runtime(tmp_path, free_port())
+    rt = make_desk(outbound=_relay(free_port()))
     outbox_id = _one_ack(rt)
     states = [deliver(rt.db, rt.sender, rt.settings.outbound, outbox_id, NOW + timedelta(days=i)).state
               for i in range(4)]
@@ -90,8 +81,7 @@ def test_relay_down_gives_up_after_max_attempts(tmp_path: Path) -> None:
 
 def test_maildir_delivery_is_exactly_once(runtime: Runtime) -> None:
     # Sending the same outbox message twice (a retry after a crash) leaves one file.
-    accepted = accept_raw(runtime.db, make_mail(), Envelope("bob@client.example", ("s@x",), "t"), NOW, 10**7)
-    (outbox_id,) = process_inbound(runtime.desk, accepted.inbound_id, NOW).outbox_ids
+    (outbox_id,) = receive(runtime, make_mail(), rcpt="s@x", source="t").outbox_ids
     ((raw, message_id),) = query(runtime.settings, "select raw, message_id from outbox")
     for _ in range(2):
         runtime.sender.send("support@example.org", ["bob@client.example"], raw, str(message_id))  # type: ignore[arg-type]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import smtplib
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conftest import ServeProcess, make_mail, outbox_files, query, wait_for
+from conftest import ServeProcess, make_mail, outbox_files, query, send_smtp, wait_for
 
 
 def _children(pid: int) -> list[int]:
@@ -38,9 +37,9 @@ def _alive(pid: int) -> bool:
 
 
 def _send(daemon: ServeProcess, mid: str) -> None:
-    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as client:
-        client.sendmail(f"{mid}@client.example", ["support@example.org"],
-                        make_mail(sender=f"{mid}@client.example", subject=f"Request {mid}", message_id=mid))
+    """A request from `mid`@client.example, with `mid` as its Message-ID."""
+    sender = f"{mid}@client.example"
+    send_smtp(daemon, make_mail(sender=sender, subject=f"Request {mid}", message_id=mid), sender)
 
 
 def _tickets(daemon: ServeProcess) -> int:
@@ -49,6 +48,7 @@ def _tickets(daemon: ServeProcess) -> int:
 
 def test_serve_processes_mail_in_its_pipeline_process_and_takes_it_down_on_sigterm(
         serve: Callable[..., ServeProcess]) -> None:
+    # One mail is processed in serve's single pipeline child, which ends when serve ends on SIGTERM.
     daemon = serve().start()
     assert daemon.proc is not None
     wait_for(lambda: len(_children(daemon.proc.pid)) == 1, 10, "one pipeline process")  # type: ignore[union-attr]
@@ -62,6 +62,7 @@ def test_serve_processes_mail_in_its_pipeline_process_and_takes_it_down_on_sigte
 
 def test_a_killed_pipeline_process_is_replaced_and_the_mail_it_missed_is_processed(
         serve: Callable[..., ServeProcess]) -> None:
+    # SIGKILL the pipeline child, send three mails: a new child starts and each mail gets one ticket and one ack.
     daemon = serve().start()
     assert daemon.proc is not None
     pid = daemon.proc.pid
@@ -81,6 +82,7 @@ def test_a_killed_pipeline_process_is_replaced_and_the_mail_it_missed_is_process
 
 
 def test_pipeline_process_false_keeps_everything_in_one_process(serve: Callable[..., ServeProcess]) -> None:
+    # With pipeline_process = false there is no child: serve itself processes the mail and acknowledges it.
     daemon = serve(extra="[broker]\npipeline_process = false\n").start()
     assert daemon.proc is not None
     _send(daemon, "single-1")

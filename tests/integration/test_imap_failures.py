@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Callable
 
-from conftest import ServeProcess, make_mail, query, wait_for
+from conftest import ServeProcess, make_mail, query, send_smtp, wait_for
 from dovecot import Dovecot, dovecot_fixture, imap_block  # noqa: F401 (fixture)
 
 PROCESSED = "maildesk/processed"
@@ -48,8 +47,7 @@ def test_wrong_password_is_reported_and_smtp_keeps_serving(
     doctor = daemon.cli("doctor")
     assert doctor.returncode == 1
     assert b"ok   database" in doctor.stdout and b"FAIL imap support" in doctor.stdout, doctor.stdout
-    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as smtp:
-        smtp.sendmail("bob@client.example", ["support@example.org"], make_mail(message_id="via-smtp"))
+    send_smtp(daemon, make_mail(message_id="via-smtp"))
     wait_for(lambda: query(daemon.settings, "SELECT count(*) FROM outbox WHERE kind = 'ack'") == [(1,)], 30,
              "the SMTP mail acknowledged")
     assert query(daemon.settings, "SELECT source FROM inbound") == [("smtp",)]

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from conftest import REPO, write_config
+from conftest import REPO, DeskFactory
 from servers import Postgres, postgres_server  # noqa: F401
 
-from maildesk import config
 from maildesk.pipeline import kb
-from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
 
 
-def test_kb_search_on_postgres(tmp_path: Path, postgres_server: Postgres) -> None:  # noqa: F811
+def test_kb_search_on_postgres(make_desk: DeskFactory, postgres_server: Postgres) -> None:  # noqa: F811
     # Indexed and searched on PostgreSQL, "не працює принтер" finds the article "Принтер не друкує".
     extra = f'[database]\nurl = "{postgres_server.new_database()}"\n[kb]\npath = "{REPO / "examples" / "kb"}"\n'
-    settings = config.load(write_config(tmp_path, extra))
-    db = Database(settings.database.url)
-    migrate.upgrade(db)
-    runtime = Runtime.build(settings)
+    runtime = make_desk(extra)
+    settings = runtime.settings
     report = kb.rebuild(runtime.db, settings.selfservice)
     assert report.total >= 36
     with runtime.db.reading() as session:
@@ -30,5 +22,3 @@ def test_kb_search_on_postgres(tmp_path: Path, postgres_server: Postgres) -> Non
     assert uk and uk[0].url.endswith("/kb/uk/printer-not-printing")
     assert en and "/kb/en/" in en[0].url and "vpn" in en[0].url
     assert off == []
-    runtime.db.dispose()
-    db.dispose()

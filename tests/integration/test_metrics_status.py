@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import smtplib
 import urllib.request
 from collections.abc import Callable
 
-from conftest import ServeProcess, free_port, make_mail, outbox_files, query, wait_for
+from conftest import ServeProcess, free_port, make_mail, outbox_files, query, send_smtp, wait_for
 
 
 def _metric(text: str, name: str) -> float:
@@ -19,8 +18,7 @@ def test_status_and_metrics_after_one_mail(serve: Callable[..., ServeProcess]) -
     # One mail through serve with [metrics] on: counters say received/processed/ack sent; status says idle.
     port = free_port()
     daemon = serve(f'[metrics]\nlisten = "127.0.0.1:{port}"\n').start()
-    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as client:
-        client.sendmail("bob@client.example", ["support@example.org"], make_mail())
+    send_smtp(daemon, make_mail())
     wait_for(lambda: len(outbox_files(daemon.settings)) == 1, 10, "the acknowledgement")
 
     def scrape() -> str:

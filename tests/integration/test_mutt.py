@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import smtplib
 import subprocess
 from collections.abc import Callable
 from email import message_from_bytes, policy
@@ -12,7 +11,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import ServeProcess, make_mail, outbox_files, wait_for
+from conftest import ServeProcess, make_mail, outbox_files, send_smtp, wait_for
 
 
 def _mutt() -> str:
@@ -43,8 +42,7 @@ def test_mutt_reply_is_relayed_threaded_with_attachment(serve: Callable[..., Ser
     mutt = _mutt()
     daemon = serve().start()
     assert daemon.cli("agents", "add", "alice@example.org", "--name", "Alice").returncode == 0
-    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as client:
-        client.sendmail("bob@client.example", ["support@example.org"], make_mail(message_id="bob1"))
+    send_smtp(daemon, make_mail(message_id="bob1"))
     wait_for(lambda: len(_mails(daemon)) == 2, 5, "the acknowledgement and Alice's notice")
     ack = next(m for m in _mails(daemon) if m["Auto-Submitted"] == "auto-replied")
     notice = next(m for m in _mails(daemon) if m["Auto-Submitted"] == "auto-generated")

@@ -4,59 +4,36 @@ copied to thousands of strangers, and a victim copied on many tickets."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from email import message_from_bytes, policy
-from pathlib import Path
 
 import pytest
-from conftest import NOW, make_mail, query, write_config
+from conftest import DeskFactory, make_mail, query, receive, recipients
 
-from maildesk import config
-from maildesk.arrival.intake import accept_raw
-from maildesk.domain import Envelope, Status
-from maildesk.pipeline.outcome import Outcome
-from maildesk.pipeline.process import process_inbound
+from maildesk.domain import Status
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
 
 # Not the defaults (20 and 40): the limits the gate applies are the configured ones.
 CAP, DAILY = 7, 12
 
 
 @pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
+def runtime(make_desk: DeskFactory) -> Runtime:
     """A desk whose [brakes] are set to CAP recipients per mail and DAILY automatic mails a day."""
-    settings = config.load(write_config(tmp_path, f"[brakes]\nrecipients_per_mail = {CAP}\n"
-                                                  f"automatic_per_day = {DAILY}\n"))
-    migrate.upgrade(Database(settings.database.url))
-    rt = Runtime.build(settings)
-    yield rt
-    rt.db.dispose()
-
-
-def _receive(rt: Runtime, raw: bytes, mail_from: str) -> Outcome:
-    accepted = accept_raw(rt.db, raw, Envelope(mail_from, ("support@example.org",), "test"), NOW, 10**7)
-    return process_inbound(rt.desk, accepted.inbound_id, NOW)
-
-
-def _recipients(rt: Runtime, kind: str) -> list[list[str]]:
-    return [json.loads(str(r)) for (r,) in query(rt.settings, "select rcpt_to from outbox where kind = ? "
-                                                              "order by id", kind)]
+    return make_desk(f"[brakes]\nrecipients_per_mail = {CAP}\nautomatic_per_day = {DAILY}\n")
 
 
 def test_eight_thousand_cc_and_a_forged_solved_send_at_most_the_cap(runtime: Runtime) -> None:
     # 8,000 addresses on Cc, then "solved" from the sender: one ack to the sender, one notice to the cap.
     strangers = [f"{i}@v.io" for i in range(8000)]
-    first = _receive(runtime, make_mail(sender="bob@client.example", message_id="flood",
-                                        Cc=", ".join(strangers)), "bob@client.example")
+    first = receive(runtime, make_mail(sender="bob@client.example", message_id="flood",
+                                       Cc=", ".join(strangers)), "bob@client.example")
     assert first.state is not None and first.ticket_id == 1
     assert query(runtime.settings, "select count(*) from participants where ticket_id = 1") == [(8001,)]
-    _receive(runtime, make_mail(sender="bob@client.example", subject="Re: [#1] Printer broken", body="solved",
-                                message_id="solved"), "bob@client.example")
+    receive(runtime, make_mail(sender="bob@client.example", subject="Re: [#1] Printer broken", body="solved",
+                               message_id="solved"), "bob@client.example")
     assert query(runtime.settings, "select status from tickets where id = 1") == [(Status.CLOSED,)]
-    assert _recipients(runtime, "ack") == [["bob@client.example"]]
-    notices = _recipients(runtime, "status_closed")
+    assert recipients(runtime, "ack") == [["bob@client.example"]]
+    notices = recipients(runtime, "status_closed")
     assert len(notices) == 1 and len(notices[0]) == CAP and notices[0][0] == "bob@client.example"
     sent_to = sum(len(r) for (r,) in [(json.loads(str(x)),) for (x,) in query(
         runtime.settings, "select rcpt_to from outbox")])
@@ -78,10 +55,10 @@ def test_a_victim_copied_on_many_tickets_gets_no_more_than_the_daily_cap(runtime
     tickets = DAILY + 5
     for i in range(tickets):
         who = f"user{i}@client.example"
-        out = _receive(runtime, make_mail(sender=who, subject=f"Case {i}", message_id=f"case{i}", Cc=victim), who)
-        _receive(runtime, make_mail(sender=who, subject=f"Re: [#{out.ticket_id}] Case {i}", body="solved",
-                                    message_id=f"solved{i}"), who)
-    notices = _recipients(runtime, "status_closed")
+        out = receive(runtime, make_mail(sender=who, subject=f"Case {i}", message_id=f"case{i}", Cc=victim), who)
+        receive(runtime, make_mail(sender=who, subject=f"Re: [#{out.ticket_id}] Case {i}", body="solved",
+                                   message_id=f"solved{i}"), who)
+    notices = recipients(runtime, "status_closed")
     assert len(notices) == tickets  # every requester still hears that their ticket closed
     assert sum(victim in r for r in notices) == DAILY
     counted = query(runtime.settings, "select count(*) from outbox_recipients where address = ?", victim)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 
-from conftest import NOW, make_mail, query
+from conftest import NOW, make_mail, query, receive
 
 from maildesk.admin import agents, tickets
 from maildesk.arrival.intake import accept_raw
 from maildesk.domain import Envelope, InboundState, Status
+from maildesk.pipeline.outcome import Outcome
 from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 
 
-def _receive(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example", when=NOW):  # type: ignore[no-untyped-def]
-    accepted = accept_raw(rt.db, raw, Envelope(mail_from, ("support@example.org",), "test"), when, 10**7)
-    outcome = process_inbound(rt.desk, accepted.inbound_id, when)
+def _receive(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example",
+             when: datetime = NOW) -> Outcome:
+    """Receive `raw`, then deliver what the pipeline queued for it."""
+    outcome = receive(rt, raw, mail_from, when=when)
     for outbox_id in outcome.outbox_ids:
         rt.deliver(outbox_id)
     return outcome

@@ -3,40 +3,28 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
+from functools import partial
 
 import pytest
-from conftest import NOW, make_mail, write_config
+from conftest import NOW, DeskFactory, make_mail, store
 from servers import Postgres, postgres_server  # noqa: F401
 from sqlalchemy import select, text
 
-from maildesk import config
-from maildesk.arrival.intake import accept_raw
-from maildesk.domain import Envelope, Status
+from maildesk.domain import Status
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import imap_state, inbound, migrate
-from maildesk.store.db import Database
+from maildesk.store import imap_state, inbound
 from maildesk.store.models import Event, Inbound, Message, Outbox, Ticket
 
 
 @pytest.fixture
-def pg_runtime(tmp_path: Path, postgres_server: Postgres) -> Iterator[Runtime]:  # noqa: F811
+def pg_runtime(make_desk: DeskFactory, postgres_server: Postgres) -> Runtime:  # noqa: F811
     """A desk on a fresh PostgreSQL database."""
-    path = write_config(tmp_path, f'[database]\nurl = "{postgres_server.new_database()}"\n')
-    settings = config.load(path)
-    db = Database(settings.database.url)
-    migrate.upgrade(db)
-    db.dispose()
-    runtime = Runtime.build(settings)
-    yield runtime
-    runtime.db.dispose()
+    return make_desk(f'[database]\nurl = "{postgres_server.new_database()}"\n')
 
 
-def _store(runtime: Runtime, raw: bytes) -> int:
-    envelope = Envelope(mail_from="bob@client.example", rcpt_to=("support@example.org",), source="smtp")
-    return accept_raw(runtime.db, raw, envelope, NOW, 10**7).inbound_id
+_store = partial(store, source="smtp")  # as the SMTP listener stores mail
 
 
 def _at_once(actions: list[Callable[[], object]]) -> None:

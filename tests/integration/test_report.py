@@ -8,40 +8,27 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import write_config
-from test_sweep import SLA_CONFIG, agent_says, local, open_ticket
+from conftest import ALICE, SECRET, DeskFactory
+from test_sweep import SLA_CONFIG, agent_says, local, open_ticket, run_sweep
 
-from maildesk import config
-from maildesk.admin import agents
 from maildesk.admin.report import build_report, format_text, percentile
 from maildesk.admin.report_html import render_html
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
-from maildesk.sweep.sla import SweepResult, sweep_tickets
-
-
-def run_sweep(rt: Runtime, now: datetime, dry_run: bool = False) -> SweepResult:
-    return sweep_tickets(rt.desk, now, dry_run=dry_run)
 
 SINCE, UNTIL = local(23, 0), local(25, 0)
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Runtime:
+def desk(make_desk: DeskFactory) -> Runtime:
     """Three tickets on Monday 23 November in Astana office hours (2h first response, 16h resolution).
 
     #1 answered after 1h, resolved after 3h; #2 answered after 3h (missed), resolved Tuesday 9:00;
     #3 set pending after 30 minutes and auto-closed at 17:30.
     """
-    settings = config.load(write_config(tmp_path, SLA_CONFIG, secret="test-secret"))
-    migrate.upgrade(Database(settings.database.url))
-    rt = Runtime.build(settings)
-    agents.add_agent(rt.db, "alice@example.org", "Alice", local(1, 9))
+    rt = make_desk(SLA_CONFIG, agents=[ALICE], since=local(1, 9), secret=SECRET)
     one, two, three = (open_ticket(rt, local(23, 9), who=w) for w in ("ann", "ben", "cid"))
     agent_says(rt, one, "Restart it, please.", local(23, 10))
     agent_says(rt, one, "#resolve\nDone.", local(23, 12))

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import make_mail, query, write_config
+from conftest import ALICE, REPO, DeskFactory, make_mail, query, receive, write_config
 
 from maildesk import config
-from maildesk.admin import agents, tickets
-from maildesk.arrival.intake import accept_raw
+from maildesk.admin import tickets
 from maildesk.cli.app import main
-from maildesk.domain import Envelope
 from maildesk.pipeline.outcome import Outcome
-from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate
 from maildesk.store.db import Database
 
-REPO = Path(__file__).resolve().parents[2]
 SATURDAY_NIGHT = datetime(2026, 11, 21, 21, 30, tzinfo=UTC)  # 23:30 in Kyiv
 TUESDAY_MORNING = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # 10:00 in Kyiv
 
@@ -91,22 +86,14 @@ on_followups = true
 
 
 @pytest.fixture
-def rt(tmp_path: Path) -> Iterator[Runtime]:
+def rt(make_desk: DeskFactory) -> Runtime:
     """A migrated SQLite desk with the routing above, and agents alice and bill."""
-    settings = config.load(write_config(tmp_path, ROUTING))
-    db = Database(settings.database.url)
-    migrate.upgrade(db)
-    db.dispose()
-    runtime = Runtime.build(settings)
-    agents.add_agent(runtime.db, "alice@example.org", "Alice", SATURDAY_NIGHT)
-    agents.add_agent(runtime.db, "bill@example.org", "Bill", SATURDAY_NIGHT)
-    yield runtime
-    runtime.db.dispose()
+    return make_desk(ROUTING, agents=[ALICE, ("bill@example.org", "Bill")], since=SATURDAY_NIGHT)
 
 
 def _receive(rt: Runtime, raw: bytes, rcpt: tuple[str, ...], when: datetime) -> Outcome:
-    accepted = accept_raw(rt.db, raw, Envelope("x@client.example", rcpt, "test"), when, 10**7)
-    return process_inbound(rt.desk, accepted.inbound_id, when)
+    """Receive `raw` from one envelope sender for every scenario here."""
+    return receive(rt, raw, "x@client.example", rcpt=rcpt, when=when)
 
 
 def _outbox(rt: Runtime) -> list[tuple[str, str]]:

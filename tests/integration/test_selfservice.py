@@ -3,31 +3,36 @@
 
 from __future__ import annotations
 
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from conftest import NOW, REPO, make_mail, query, write_config
+from conftest import (
+    ALICE,
+    REPO,
+    SECRET,
+    DeskFactory,
+    mail,
+    make_mail,
+    plain_text,
+    query,
+    receive,
+    recipients,
+    sent,
+    token,
+)
 
-from maildesk import config
-from maildesk.admin import agents
-from maildesk.arrival.intake import accept_raw
-from maildesk.domain import Envelope
 from maildesk.mail.tokens import reply_address
 from maildesk.pipeline import kb
 from maildesk.pipeline.outcome import Outcome
-from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
 
 STATUS = "support+status@example.org"
 CAROL, DAN = "Carol <carol@client.example>", "dan@client.example"
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Runtime:
+def desk(make_desk: DeskFactory, tmp_path: Path) -> Runtime:
     """A desk with the sample knowledge base, one macro, and agent Alice (1)."""
     macros = tmp_path / "macros"
     (macros / "uk").mkdir(parents=True)
@@ -37,31 +42,9 @@ def desk(tmp_path: Path) -> Runtime:
     (macros / "uk" / "printer.txt.j2").write_text(
         "Доброго дня, {{ requester_name }}! Дивіться {{ articles['printer-not-printing'].url }}\n", encoding="utf-8")
     extra = f'[kb]\npath = "{REPO / "examples" / "kb"}"\n[macros]\npath = "{macros}"\n'
-    settings = config.load(write_config(tmp_path, extra, secret="test-secret"))
-    migrate.upgrade(Database(settings.database.url))
-    rt = Runtime.build(settings)
-    kb.rebuild(rt.db, settings.selfservice)
-    agents.add_agent(rt.db, "alice@example.org", "Alice", NOW)
+    rt = make_desk(extra, agents=[ALICE], secret=SECRET)
+    kb.rebuild(rt.db, rt.settings.selfservice)
     return rt
-
-
-def receive(rt: Runtime, raw: bytes, mail_from: str, rcpt: str = "support@example.org") -> Outcome:
-    accepted = accept_raw(rt.db, raw, Envelope(mail_from, (rcpt,), "test"), NOW, 10**7)
-    return process_inbound(rt.desk, accepted.inbound_id, NOW)
-
-
-def sent(rt: Runtime, kind: str) -> list[EmailMessage]:
-    rows = query(rt.settings, "select raw from outbox where kind = ? order by id", kind)
-    return [message_from_bytes(r[0], policy=policy.default) for r in rows]  # type: ignore[misc]
-
-
-def body(msg: EmailMessage) -> str:
-    return msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-
-
-def recipients(rt: Runtime, kind: str) -> list[list[str]]:
-    import json
-    return [json.loads(str(r[0])) for r in query(rt.settings, "select rcpt_to from outbox where kind = ?", kind)]
 
 
 def open_ticket(rt: Runtime, sender: str = CAROL, subject: str = "Printer broken",
@@ -72,23 +55,13 @@ def open_ticket(rt: Runtime, sender: str = CAROL, subject: str = "Printer broken
     return out.ticket_id
 
 
-def mail(sender: str, to: str, subject: str, text: str, **headers: str) -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, to, subject
-    msg["Message-ID"] = f"<{abs(hash((sender, to, subject, text)))}@client.example>"
-    for name, value in headers.items():
-        msg[name.replace("_", "-")] = value
-    msg.set_content(text)
-    return msg.as_bytes()
-
-
 # --- suggestions in the acknowledgement ---------------------------------------------------------
 
 def test_ack_suggests_the_printer_article_for_a_ukrainian_request(desk: Runtime) -> None:
     # "не працює принтер" finds the article "Принтер не друкує" (the desk's language is en).
     open_ticket(desk, subject="Не працює принтер", text="Добрий день! У бухгалтерії не працює принтер.")
     (ack,) = sent(desk, "ack")
-    text = body(ack)
+    text = plain_text(ack)
     assert "Принтер не друкує" in text and "https://help.example.org/kb/uk/printer-not-printing" in text
     assert '"solved"' in text
     events = query(desk.settings, "select detail from events where kind = 'kb_suggested'")
@@ -102,7 +75,7 @@ def test_ack_suggests_the_printer_article_for_a_ukrainian_request(desk: Runtime)
 def test_ack_suggests_in_the_requests_language(desk: Runtime, subject: str, text: str, url: str) -> None:
     # English and Russian requests get articles in their own language.
     open_ticket(desk, subject=subject, text=text)
-    assert url in body(sent(desk, "ack")[0])
+    assert url in plain_text(sent(desk, "ack")[0])
 
 
 @pytest.mark.parametrize(("language", "word", "template"), [
@@ -120,7 +93,7 @@ def test_every_acknowledgement_explains_solved(language: str, word: str, templat
 def test_weak_matches_are_not_shown(desk: Runtime) -> None:
     # A request the knowledge base cannot answer gets no list, but still the "solved" sentence.
     open_ticket(desk, subject="Coffee machine", text="The coffee machine on the 2nd floor is leaking water.")
-    text = body(sent(desk, "ack")[0])
+    text = plain_text(sent(desk, "ack")[0])
     assert "These articles" not in text and "help.example.org" not in text
     assert '"solved"' in text
 
@@ -134,7 +107,7 @@ def test_requester_solved_closes_the_ticket(desk: Runtime) -> None:
                        "On Fri, Example Support wrote:\n> we have received your request"), "carol@client.example")
     assert query(desk.settings, "select status, close_reason from tickets") == [("closed", "requester_solved")]
     (notice,) = sent(desk, "status_closed")
-    assert "you told us the problem is solved" in body(notice)
+    assert "you told us the problem is solved" in plain_text(notice)
     assert recipients(desk, "status_closed") == [["carol@client.example", "dan@client.example"]]
     event = query(desk.settings, "select actor, reason from events where kind = 'status'")
     assert event == [("contact:1", "requester_solved")]
@@ -191,7 +164,7 @@ def test_status_request_lists_only_own_tickets(desk: Runtime) -> None:
     out = receive(desk, mail(CAROL, STATUS, "status", ""), "carol@client.example", rcpt=STATUS)
     assert out.ticket_id is None and out.reason == "status request answered"
     (reply,) = sent(desk, "status_list")
-    text = body(reply)
+    text = plain_text(reply)
     assert "[#1]" in text and "[#2]" in text and "VPN down" in text
     assert "[#3]" not in text and "salary" not in text
     assert recipients(desk, "status_list") == [["carol@client.example"]]
@@ -215,14 +188,14 @@ def test_cc_on_a_status_request_gets_nothing(desk: Runtime) -> None:
     receive(desk, mail(CAROL, STATUS, "open", "", Cc=DAN), "carol@client.example", rcpt=STATUS)
     assert recipients(desk, "status_list") == [["carol@client.example"]]
     reply = sent(desk, "status_list")[0]
-    assert reply["Cc"] is None and "salary" not in body(reply)
+    assert reply["Cc"] is None and "salary" not in plain_text(reply)
 
 
 def test_status_request_from_a_stranger_lists_nothing(desk: Runtime) -> None:
     # Someone with no tickets learns only that they have none.
     _three_tickets(desk)
     receive(desk, mail("eve@other.example", STATUS, "status", ""), "eve@other.example", rcpt=STATUS)
-    text = body(sent(desk, "status_list")[0])
+    text = plain_text(sent(desk, "status_list")[0])
     assert "no requests" in text and "[#" not in text
 
 
@@ -232,7 +205,7 @@ def test_status_filters_open_and_closed(desk: Runtime) -> None:
     receive(desk, mail(CAROL, "support@example.org", "Re: [#2] VPN down", "solved"), "carol@client.example")
     receive(desk, mail(CAROL, STATUS, "closed", ""), "carol@client.example", rcpt=STATUS)
     receive(desk, mail(CAROL, STATUS, "відкриті", "x"), "carol@client.example", rcpt=STATUS)
-    closed, still_open = (body(m) for m in sent(desk, "status_list"))
+    closed, still_open = (plain_text(m) for m in sent(desk, "status_list"))
     assert "[#2]" in closed and "[#1]" not in closed
     assert "[#1]" in still_open and "[#2]" not in still_open
 
@@ -247,13 +220,11 @@ def test_machine_mail_to_the_status_address_is_ignored(desk: Runtime) -> None:
 
 # --- #macro -------------------------------------------------------------------------------------
 
-def _as_alice(rt: Runtime, text: str, ticket: int = 1, attachment: bytes | None = None) -> Outcome:
-    token = reply_address("support@example.org", "test-secret", ticket, 1)
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = "Alice <alice@example.org>", token, f"Re: [#{ticket}] x"
-    msg["Message-ID"] = f"<{abs(hash(text))}@example.org>"
-    msg.set_content(text)
-    return receive(rt, msg.as_bytes(), "alice@example.org", rcpt=token)
+def _as_alice(rt: Runtime, text: str, ticket: int = 1) -> Outcome:
+    """Alice answers on ticket `ticket` from her own mail client, to her reply token."""
+    to = token(ticket, 1)
+    return receive(rt, mail("Alice <alice@example.org>", to, f"Re: [#{ticket}] x", text, id_domain="example.org"),
+                   "alice@example.org", rcpt=to)
 
 
 def test_macro_is_inserted_in_the_relayed_reply(desk: Runtime) -> None:
@@ -261,7 +232,7 @@ def test_macro_is_inserted_in_the_relayed_reply(desk: Runtime) -> None:
     open_ticket(desk)
     _as_alice(desk, "#macro printer\nSorry for the trouble.")
     (reply,) = sent(desk, "reply")
-    text = body(reply)
+    text = plain_text(reply)
     assert text.startswith("Sorry for the trouble.")
     assert "Hello Carol, please follow https://help.example.org/kb/en/printer-not-printing for ticket [#1]." in text
     assert "#macro" not in text
@@ -278,7 +249,7 @@ def test_macro_in_the_tickets_language(desk: Runtime) -> None:
         assert ticket is not None
         ticket.language = "uk"
     _as_alice(desk, "#macro printer")
-    assert "Доброго дня, Carol! Дивіться https://help.example.org/kb/uk/printer-not-printing" in body(
+    assert "Доброго дня, Carol! Дивіться https://help.example.org/kb/uk/printer-not-printing" in plain_text(
         sent(desk, "reply")[0])
 
 
@@ -287,7 +258,7 @@ def test_unknown_macro_refuses_the_mail(desk: Runtime) -> None:
     open_ticket(desk)
     _as_alice(desk, "#macro nosuch\nText.")
     assert sent(desk, "reply") == []
-    assert "#macro nosuch" in body(sent(desk, "agent_error")[0])
+    assert "#macro nosuch" in plain_text(sent(desk, "agent_error")[0])
 
 
 def test_macros_list_cli(desk: Runtime) -> None:
@@ -312,7 +283,7 @@ def test_forward_sends_the_request_and_its_file_to_the_third_party(desk: Runtime
     (fwd,) = sent(desk, "third_party_forward")
     assert str(fwd["To"]) == "vendor@printers.example"
     assert fwd["Reply-To"].addresses[0].addr_spec == reply_address("support@example.org", "test-secret", 1, 1, "x")
-    text = body(fwd)
+    text = plain_text(fwd)
     assert "Can you read this error code?" in text and "Error E-42" in text
     assert "carol@client.example" not in text
     assert [a.get_filename() for a in fwd.iter_attachments()] == ["display.png"]
@@ -332,7 +303,7 @@ def test_third_party_answer_is_internal_and_reaches_agents_only(desk: Runtime) -
     row = query(desk.settings, "select direction, verdict from messages where from_email = 'vendor@printers.example'")
     assert row == [("internal", "third_party")]
     (notice,) = sent(desk, "third_party_reply")
-    assert str(notice["To"]) == "Alice <alice@example.org>" and "Replace the fuser unit." in body(notice)
+    assert str(notice["To"]) == "Alice <alice@example.org>" and "Replace the fuser unit." in plain_text(notice)
     assert query(desk.settings, "select count(*) from outbox where rcpt_to like '%carol%' and kind != 'ack'") == [
         (0,)]
     assert query(desk.settings, "select count(*) from participants where ticket_id = 1") == [(1,)]

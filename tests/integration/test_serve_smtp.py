@@ -9,7 +9,7 @@ from collections.abc import Callable
 from email import message_from_bytes, policy
 
 import pytest
-from conftest import ServeProcess, make_mail, outbox_files, query, wait_for
+from conftest import ServeProcess, make_mail, outbox_files, query, send_smtp, wait_for
 from servers import backend, postgres_server, redis_server, serve_on_backend  # noqa: F401
 
 
@@ -17,12 +17,6 @@ from servers import backend, postgres_server, redis_server, serve_on_backend  # 
 def serve(serve: Callable[..., ServeProcess], backend: str) -> Callable[..., ServeProcess]:  # noqa: F811
     """Every test here runs on SQLite + embedded queue and again on PostgreSQL + Redis."""
     return serve_on_backend(serve, backend)
-
-
-def _send(daemon: ServeProcess, raw: bytes, mail_from: str = "bob@client.example",
-          rcpt: tuple[str, ...] = ("support@example.org",)) -> None:
-    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as client:
-        client.sendmail(mail_from, list(rcpt), raw)
 
 
 def _acks(daemon: ServeProcess) -> list[object]:
@@ -34,16 +28,16 @@ def test_readme_scenario(serve: Callable[..., ServeProcess]) -> None:
     # Mail to :port makes ticket 1 within 2 s with an [#1] ack; a reply lands on it; a stranger's does not.
     daemon = serve().start()
     started = time.monotonic()
-    _send(daemon, make_mail(message_id="first"))
+    send_smtp(daemon, make_mail(message_id="first"))
     wait_for(lambda: len(_acks(daemon)) == 1, 2.0, "the acknowledgement in the outbox")
     assert time.monotonic() - started < 2.0
     ack = _acks(daemon)[0]
     assert ack["Subject"] == "[#1] Printer broken"  # type: ignore[index]
     reply = make_mail(subject="Re: [#1] Printer broken", body="More detail.", message_id="second",
                       In_Reply_To=ack["Message-ID"], References=f"<first@client.example> {ack['Message-ID']}")  # type: ignore[index]
-    _send(daemon, reply)
+    send_smtp(daemon, reply)
     stranger = make_mail(sender="mallory@evil.example", subject="Re: [#1] Printer broken", message_id="third")
-    _send(daemon, stranger, mail_from="mallory@evil.example")
+    send_smtp(daemon, stranger, mail_from="mallory@evil.example")
     wait_for(lambda: query(daemon.settings, "select count(*) from inbound where state != 'received'") == [(3,)],
              5, "three processed mails")
     # Workers on a shared broker may finish the second and third mail in either order.
@@ -58,9 +52,9 @@ def test_unknown_recipient_is_refused_at_rcpt(serve: Callable[..., ServeProcess]
     # Mail for an address that is not ours is refused before DATA, so nothing is stored.
     daemon = serve().start()
     with pytest.raises(smtplib.SMTPRecipientsRefused) as err:
-        _send(daemon, make_mail(), rcpt=("someone@else.example",))
+        send_smtp(daemon, make_mail(), rcpt=("someone@else.example",))
     assert err.value.recipients["someone@else.example"][0] == 550
-    _send(daemon, make_mail(), rcpt=("support+billing@example.org",))  # subaddresses are ours
+    send_smtp(daemon, make_mail(), rcpt=("support+billing@example.org",))  # subaddresses are ours
     assert query(daemon.settings, "select count(*) from inbound") == [(1,)]
 
 
@@ -69,7 +63,7 @@ def test_oversized_mail_is_refused_with_552(serve: Callable[..., ServeProcess]) 
     daemon = serve(smtp="max_message_size = 4000\n").start()
     big = make_mail(body=("x" * 70 + "\n") * 80)
     with pytest.raises(smtplib.SMTPSenderRefused) as declared:
-        _send(daemon, big)  # smtplib declares SIZE=, so the server refuses at MAIL FROM
+        send_smtp(daemon, big)  # smtplib declares SIZE=, so the server refuses at MAIL FROM
     assert declared.value.smtp_code == 552
     with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as client:
         client.ehlo()
@@ -77,7 +71,7 @@ def test_oversized_mail_is_refused_with_552(serve: Callable[..., ServeProcess]) 
         client.rcpt("support@example.org")
         assert client.data(big)[0] == 552
     assert query(daemon.settings, "select count(*) from inbound") == [(0,)]
-    _send(daemon, make_mail(body="small"))
+    send_smtp(daemon, make_mail(body="small"))
     assert query(daemon.settings, "select count(*) from inbound") == [(1,)]
 
 
@@ -101,7 +95,7 @@ def test_lmtp_answers_once_per_recipient(serve: Callable[..., ServeProcess]) -> 
 def test_sigterm_stops_cleanly_and_restart_finishes_work(serve: Callable[..., ServeProcess]) -> None:
     # SIGTERM stops the daemon with status 0; mail stored before is processed by the next start.
     daemon = serve().start()
-    _send(daemon, make_mail())
+    send_smtp(daemon, make_mail())
     assert daemon.stop() == 0
     daemon.start()
     wait_for(lambda: len(_acks(daemon)) == 1, 5, "the acknowledgement after restart")

@@ -4,24 +4,12 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import make_mail, query, write_config
+from conftest import ALICE, SECRET, DeskFactory, make_mail, parsed, plain_text, query, receive, token
 
-from maildesk import config
-from maildesk.admin import agents
-from maildesk.arrival.intake import accept_raw
-from maildesk.domain import Envelope
-from maildesk.mail.tokens import reply_address
-from maildesk.pipeline.outcome import Outcome
-from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
 from maildesk.sweep.sla import SweepResult, sweep_tickets
 
 
@@ -61,46 +49,29 @@ def local(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Runtime:
+def desk(make_desk: DeskFactory) -> Runtime:
     """A desk counting in Astana office hours, with agent Alice (1)."""
-    settings = config.load(write_config(tmp_path, SLA_CONFIG, secret="test-secret"))
-    migrate.upgrade(Database(settings.database.url))
-    rt = Runtime.build(settings)
-    agents.add_agent(rt.db, "alice@example.org", "Alice", local(1, 9))
-    return rt
-
-
-def receive(rt: Runtime, raw: bytes, mail_from: str, now: datetime) -> Outcome:
-    accepted = accept_raw(rt.db, raw, Envelope(mail_from, ("support@example.org",), "test"), now, 10**7)
-    return process_inbound(rt.desk, accepted.inbound_id, now)
+    return make_desk(SLA_CONFIG, agents=[ALICE], since=local(1, 9), secret=SECRET)
 
 
 def open_ticket(rt: Runtime, now: datetime, who: str = "bob") -> int:
     out = receive(rt, make_mail(sender=f"{who} <{who}@client.example>", subject=f"Help {who}"),
-                  f"{who}@client.example", now)
+                  f"{who}@client.example", when=now)
     assert out.ticket_id is not None
     return int(out.ticket_id)
 
 
 def agent_says(rt: Runtime, ticket: int, body: str, now: datetime) -> None:
-    token = reply_address("support@example.org", "test-secret", ticket, 1)
-    raw = make_mail(sender="Alice <alice@example.org>", to=token, subject=f"Re: [#{ticket}] Help", body=body)
-    receive(rt, raw, "alice@example.org", now)
+    raw = make_mail(sender="Alice <alice@example.org>", to=token(ticket, 1), subject=f"Re: [#{ticket}] Help",
+                    body=body)
+    receive(rt, raw, "alice@example.org", when=now)
 
 
 def requester_says(rt: Runtime, ticket: int, now: datetime, who: str = "bob", subject: str = "Re:",
                    **headers: str) -> None:
     raw = make_mail(sender=f"{who} <{who}@client.example>", subject=f"{subject} [#{ticket}] Help",
                     body="Here is the model: LaserJet 4.", **headers)
-    receive(rt, raw, f"{who}@client.example", now)
-
-
-def body_of(raw: bytes) -> str:
-    msg = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    part = msg.get_body(("plain",))
-    assert part is not None
-    return str(part.get_content())
+    receive(rt, raw, f"{who}@client.example", when=now)
 
 
 def status(rt: Runtime, ticket: int) -> tuple[object, ...]:
@@ -124,7 +95,7 @@ def test_friday_evening_pending_closes_monday_after_eight_working_hours(desk: Ru
     assert kinds(desk, ticket).count("reminder") == 2
     notice = query(desk.settings, "select raw from outbox where kind = 'autoclosed'")[0][0]
     assert isinstance(notice, bytes)
-    text = body_of(notice)
+    text = plain_text(parsed(notice))
     assert "no response from the customer received" in text and "Which printer model is it?" in text
     assert "status: new → pending" in text and "→ closed" not in text
 

@@ -1,5 +1,5 @@
-"""Helpers the reliability scenarios share: mail in through the real intake and pipeline, mail out
-read back from the outbox, a recording SMTP sink, an in-process listener on loopback."""
+"""Helpers the reliability scenarios share: mail in as the SMTP listener stores it, the outbox rows with
+their state, maildesk's own SMTP listener in this process on loopback, and clients for it."""
 
 from __future__ import annotations
 
@@ -7,27 +7,20 @@ import smtplib
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from functools import partial
 from typing import Any
 
+import conftest
 from conftest import NOW, free_port, query
 
 from maildesk.arrival.intake import accept_raw
 from maildesk.arrival.smtp import DeskHandler, SmtpFront
 from maildesk.config import SmtpSettings
 from maildesk.domain import Envelope
-from maildesk.pipeline.outcome import Outcome
-from maildesk.pipeline.process import process_inbound
 from maildesk.runtime.wiring import Runtime
 
-
-def receive(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example", source: str = "smtp",
-            rcpt: str = "support@example.org", when: datetime = NOW) -> Outcome:
-    """Store `raw` as the SMTP listener or IMAP fetcher would, then process it."""
-    accepted = accept_raw(rt.db, raw, Envelope(mail_from, (rcpt,), source), when, 10**8)
-    return process_inbound(rt.desk, accepted.inbound_id, when)
+# As the SMTP listener stores mail (the IMAP fetcher: source="imap"), up to a 100 MB message.
+receive = partial(conftest.receive, source="smtp", max_size=10**8)
 
 
 def outbox(rt: Runtime, kind: str | None = None) -> list[tuple[str, list[str], bytes, str]]:
@@ -36,13 +29,6 @@ def outbox(rt: Runtime, kind: str | None = None) -> list[tuple[str, list[str], b
     import json
     return [(str(k), json.loads(str(r)), bytes(raw), str(s)) for k, r, raw, s in rows  # type: ignore[arg-type]
             if kind is None or k == kind]
-
-
-def parsed(raw: bytes) -> EmailMessage:
-    """Outbound bytes read back the way a mail client would."""
-    msg = message_from_bytes(raw, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
 
 
 def count(rt: Runtime, sql: str, *args: object) -> int:

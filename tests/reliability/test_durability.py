@@ -7,22 +7,20 @@ from __future__ import annotations
 import errno
 import smtplib
 import sys
-import time
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
-from conftest import NOW, ServeProcess, make_mail, query, sink_server, wait_for
+from conftest import NOW, DeskFactory, ServeProcess, make_mail, query, send_smtp, sink_server, wait_for
 from kit import count, listener, outbox, receive
 
-from maildesk import config
 from maildesk.arrival.intake import accept_raw
 from maildesk.arrival.smtp import DeskHandler
 from maildesk.domain import Envelope, InboundState, OutboxState
 from maildesk.outbound.delivery import deliver
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
 from maildesk.store.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -36,11 +34,8 @@ test_D7_imap_uidvalidity_change = test_uidvalidity_change_stores_no_duplicates
 del test_sigkill_mid_fetch_then_restart, test_uidvalidity_change_stores_no_duplicates
 
 
-def _send(daemon: ServeProcess, raw: bytes, mail_from: str = "bob@client.example") -> float:
-    started = time.monotonic()
-    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=30) as client:
-        client.sendmail(mail_from, ["support@example.org"], raw)
-    return time.monotonic() - started
+# The 9 MB message of D4 goes out in one session: a socket timeout of 30 s, not the usual 10.
+_send = partial(send_smtp, timeout=30)
 
 
 def test_D1_crash_around_the_250(serve: Callable[..., ServeProcess]) -> None:
@@ -162,20 +157,11 @@ def test_D8_two_fetchers_one_mailbox(runtime: Runtime) -> None:
     assert count(runtime, "select count(*) from messages") == 50 and count(runtime, "select count(*) from tickets") == 50
 
 
-def _relay_desk(tmp_path: Path, port: int) -> Runtime:
-    path = tmp_path / "relay"
-    path.mkdir()
-    from conftest import write_config
-    settings = config.load(write_config(path, outbound=f'url = "smtp://127.0.0.1:{port}"\nmax_attempts = 5\n'))
-    migrate.upgrade(Database(settings.database.url))
-    return Runtime.build(settings)
-
-
-def test_D9_outbound_relay_failures(tmp_path: Path) -> None:
+def test_D9_outbound_relay_failures(make_desk: DeskFactory) -> None:
     # 451 three times then 250: delivered once, same Message-ID, growing backoff; 550: failed, never retried;
     # relay down: transient, retried later.
     with sink_server() as (sink, port):
-        rt = _relay_desk(tmp_path, port)
+        rt = make_desk(outbound=f'url = "smtp://127.0.0.1:{port}"\nmax_attempts = 5\n')
         (ack,) = receive(rt, make_mail(message_id="r1")).outbox_ids
         sink.answers = ["451 4.3.0 busy"] * 3
         at, waits = NOW, []

@@ -4,30 +4,21 @@ from __future__ import annotations
 
 import smtplib
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from conftest import NOW, make_mail, query, write_config
-from kit import count, listener, outbox, parsed, receive
+from conftest import ALICE, NOW, SECRET, DeskFactory, make_mail, parsed, query
+from kit import count, listener, outbox, receive
 
-from maildesk import config
-from maildesk.admin import agents
 from maildesk.domain import InboundState, OutboxState
 from maildesk.mail.tokens import reply_address
 from maildesk.outbound.delivery import deliver
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Runtime:
+def desk(make_desk: DeskFactory) -> Runtime:
     """A desk with a signing secret and one agent, Alice (1)."""
-    settings = config.load(write_config(tmp_path, secret="test-secret"))
-    migrate.upgrade(Database(settings.database.url))
-    rt = Runtime.build(settings)
-    agents.add_agent(rt.db, "alice@example.org", "Alice", NOW)
-    return rt
+    return make_desk(agents=[ALICE], secret=SECRET)
 
 
 def test_L1_auto_submitted(runtime: Runtime) -> None:

@@ -8,20 +8,15 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import NOW, make_mail, query, sink_server, write_config
-from kit import count, listener, outbox, parsed, receive
+from conftest import ALICE, BOB, SECRET, TRUSTED_MX, DeskFactory, make_mail, parsed, query, sink_server, token
+from kit import count, listener, outbox, receive
 
-from maildesk import config
-from maildesk.admin import agents
 from maildesk.config import OutboundSettings
 from maildesk.domain import InboundState
 from maildesk.errors import PermanentDeliveryError
 from maildesk.mail.parse import parse_message
-from maildesk.mail.tokens import reply_address
 from maildesk.outbound.smtp import SmtpSender
 from maildesk.runtime.wiring import Runtime
-from maildesk.store import migrate
-from maildesk.store.db import Database
 
 RULES = '''
 [[rules]]
@@ -32,23 +27,12 @@ then = { priority = "urgent" }
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Runtime:
+def desk(make_desk: DeskFactory) -> Runtime:
     """Agents Alice (1) and Bob (2), trusted A-R from mx.example.org, ticket 1 from Carol (who copied Dan)."""
-    path = write_config(tmp_path, extra=RULES, secret="test-secret")
-    path.write_text(path.read_text() + '[agents]\ntrusted_hosts = ["mx.example.org"]\n'
-                    'proofs = ["token", "auth-results"]\n')
-    settings = config.load(path)
-    migrate.upgrade(Database(settings.database.url))
-    rt = Runtime.build(settings)
-    agents.add_agent(rt.db, "alice@example.org", "Alice", NOW)
-    agents.add_agent(rt.db, "bob@example.org", "Bob", NOW)
+    rt = make_desk(RULES + TRUSTED_MX, agents=(ALICE, BOB), secret=SECRET)
     receive(rt, make_mail(sender="Carol <carol@client.example>", message_id="c1", Cc="dan@client.example"),
             mail_from="carol@client.example")
     return rt
-
-
-def _token(ticket: int, agent: int) -> str:
-    return reply_address("support@example.org", "test-secret", ticket, agent)
 
 
 def _unchanged(rt: Runtime) -> None:
@@ -69,7 +53,7 @@ def test_S1_forged_agent_from(desk: Runtime) -> None:
 
 def test_S2_reply_token_abuse(desk: Runtime) -> None:
     # Bit-flipped, truncated, other ticket's, other agent's tokens are refused; a replayed valid reply is deduped.
-    good = _token(1, 1)
+    good = token(1, 1)
     local, _, domain = good.partition("@")
     flipped = local[:-1] + ("0" if local[-1] != "0" else "1") + "@" + domain
     other_ticket = good.replace("+t1.", "+t2.")  # ticket 1's MAC under ticket 2's number
