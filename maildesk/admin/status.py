@@ -9,7 +9,7 @@ from typing import Any
 from maildesk.config import Settings
 from maildesk.store import imap_state, inbound, kv, outbox
 from maildesk.store.db import Database
-from maildesk.store.inbound import Backlog
+from maildesk.store.sql import Backlog
 
 
 @dataclass(frozen=True)

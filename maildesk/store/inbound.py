@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from maildesk.domain import Envelope, InboundState
 from maildesk.store import sql
-from maildesk.store.dates import aware
 from maildesk.store.db import Session
+from maildesk.store.sql import Backlog
 
 _t = sql.inbound
 _BY_DIGEST = select(_t.c.id).where(_t.c.sha256 == bindparam("digest"))
@@ -161,25 +161,11 @@ def add_audit(session: Session, now: datetime, actor: str, action: str, inbound_
                                                      "inbound_id": inbound_id, "detail": detail})
 
 
-@dataclass(frozen=True)
-class Backlog:
-    """Rows waiting, the oldest of them, and how many are overdue (stuck)."""
-
-    waiting: int
-    oldest: datetime | None
-    stuck: int
-
-
 def backlog(session: Session, stuck_before: datetime) -> Backlog:
     """Rows not processed yet; stuck = received before `stuck_before`."""
-    conn = session.connection()
-    waiting, oldest = conn.execute(select(func.count(), func.min(_t.c.received_at))
-                                   .where(_t.c.state == InboundState.RECEIVED)).one()
-    stuck = conn.execute(select(func.count()).where(_t.c.state == InboundState.RECEIVED,
-                                                    _t.c.received_at <= stuck_before)).scalar() or 0
-    return Backlog(int(waiting), aware(oldest), int(stuck))
+    return sql.backlog(session, _t, InboundState.RECEIVED, "received_at", "received_at", stuck_before)
 
 
 def count(session: Session, state: str) -> int:
     """Rows in `state` (e.g. quarantined)."""
-    return int(session.connection().execute(select(func.count()).where(_t.c.state == state)).scalar() or 0)
+    return sql.count_in(session, _t, state)

@@ -15,9 +15,8 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 
 from maildesk.domain import OutboxState, SentCounts
 from maildesk.store import sql
-from maildesk.store.dates import aware
 from maildesk.store.db import Session
-from maildesk.store.inbound import Backlog
+from maildesk.store.sql import Backlog
 
 _o, _r = sql.outbox, sql.outbox_recipients
 _CLAIM = (
@@ -180,14 +179,9 @@ def forward_cited(session: Session, cited: Sequence[str]) -> tuple[int, str] | N
 
 def backlog(session: Session, stuck_before: datetime) -> Backlog:
     """Rows not sent yet; stuck = due since before `stuck_before` and still not taken."""
-    conn = session.connection()
-    waiting, oldest = conn.execute(select(func.count(), func.min(_o.c.created_at))
-                                   .where(_o.c.state == OutboxState.PENDING)).one()
-    stuck = conn.execute(select(func.count()).where(_o.c.state == OutboxState.PENDING,
-                                                    _o.c.next_attempt_at <= stuck_before)).scalar() or 0
-    return Backlog(int(waiting), aware(oldest), int(stuck))
+    return sql.backlog(session, _o, OutboxState.PENDING, "created_at", "next_attempt_at", stuck_before)
 
 
 def count(session: Session, state: str) -> int:
     """Rows in `state` (e.g. failed)."""
-    return int(session.connection().execute(select(func.count()).where(_o.c.state == state)).scalar() or 0)
+    return sql.count_in(session, _o, state)

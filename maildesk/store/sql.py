@@ -8,14 +8,17 @@ it costs (docs/performance.md). The ORM models only declare the schema.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, update
+from sqlalchemy import Select, Table, Update, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from maildesk.store import models
+from maildesk.store.dates import aware
 
 agents = cast(Table, models.Agent.__table__)
 attachments = cast(Table, models.Attachment.__table__)
@@ -69,6 +72,31 @@ def update_by_id(table: Table, names: tuple[str, ...]) -> Update:
         stmt = _UPDATES[key] = (update(table).where(table.c.id == bindparam("v_id"))
                                 .values({name: bindparam(f"v_{name}") for name in names}))
     return stmt
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Rows waiting, the oldest of them, and how many are overdue (stuck)."""
+
+    waiting: int
+    oldest: datetime | None
+    stuck: int
+
+
+def backlog(session: Session, table: Table, state: str, since: str, overdue: str,
+            stuck_before: datetime) -> Backlog:
+    """Rows of `table` in `state`: how many, the earliest `since`, and how many have `overdue` at or
+    before `stuck_before`."""
+    conn = session.connection()
+    waiting = table.c.state == state
+    count, oldest = conn.execute(select(func.count(), func.min(table.c[since])).where(waiting)).one()
+    stuck = conn.execute(select(func.count()).where(waiting, table.c[overdue] <= stuck_before)).scalar()
+    return Backlog(int(count), aware(oldest), int(stuck or 0))
+
+
+def count_in(session: Session, table: Table, state: str) -> int:
+    """Rows of `table` in `state`."""
+    return int(session.connection().execute(select(func.count()).where(table.c.state == state)).scalar() or 0)
 
 
 def claim_rows(session: Session, query: Select[Any], of: Any = None) -> list[Any]:
