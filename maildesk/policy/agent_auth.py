@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-PROOFS = ("token", "dkim", "auth-results")
-
 
 @dataclass(frozen=True)
 class AgentEvidence:

@@ -1,6 +1,6 @@
 """The `tickets` table: rows in and out as TicketState values, written with Core only.
 
-Only maildesk.tickets.apply writes through `insert`, `save` and `save_many` (one UPDATE of the
+Only maildesk.tickets.apply writes through `insert_new` and `save_many` (one UPDATE of the
 columns that changed); everything else reads.
 """
 
@@ -53,11 +53,6 @@ def insert_new(session: Session, ticket: TicketState) -> int:
 def changed_columns(old: TicketState, new: TicketState) -> dict[str, Any]:
     """The columns whose values differ between two states of one ticket."""
     return {name: getattr(new, name) for name in _WRITTEN if getattr(new, name) != getattr(old, name)}
-
-
-def save(session: Session, old: TicketState, new: TicketState) -> None:
-    """Write what changed from `old` to `new` with one UPDATE (none when nothing changed)."""
-    save_many(session, [(old, new)])
 
 
 def save_many(session: Session, pairs: Sequence[tuple[TicketState, TicketState]]) -> None:

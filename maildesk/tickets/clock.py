@@ -131,11 +131,6 @@ class TicketClock:
         return with_clock(ticket, clock, sla_policy=name, first_response_due=due["first_response"],
                           resolution_due=due["resolution"], next_check_at=next_at)
 
-    def next_check(self, ticket: TicketState, now: datetime) -> datetime | None:
-        """The earliest instant at which the sweep has something to decide for this ticket."""
-        return self._next_check(ticket, now, self.calendar_for(ticket.queue), clock_of(ticket),
-                                self.policy_for(ticket))
-
     def _next_check(self, ticket: TicketState, now: datetime, cal: Calendar, clock: Clock,
                     policy: SlaPolicy | None) -> datetime | None:
         sla = check_sla(policy, clock, cal, now, self.sla.warn_at, self.sla.pause_while_pending)
