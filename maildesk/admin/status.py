@@ -26,7 +26,8 @@ class Mailbox:
 
 @dataclass(frozen=True)
 class DeskStatus:
-    """Everything `maildesk status` prints; `queue_depth` is None for the in-process queue."""
+    """Everything `maildesk status` prints; `queue_depth` is None for the in-process queue, or when
+    the broker could not be reached (`broker_error` says why)."""
 
     now: datetime
     queue_depth: int | None
@@ -36,11 +37,13 @@ class DeskStatus:
     outbox_failed: int
     last_sweep: datetime | None
     mailboxes: tuple[Mailbox, ...]
+    broker_error: str = ""
 
     @property
     def stuck(self) -> bool:
-        """Rows overdue, or a mailbox failing: what an admin or a monitor must look at."""
-        return bool(self.inbound.stuck or self.outbox.stuck
+        """Rows overdue, a mailbox failing or the broker unreachable: what an admin or a monitor
+        must look at."""
+        return bool(self.inbound.stuck or self.outbox.stuck or self.broker_error
                     or any(m.failing_since is not None for m in self.mailboxes))
 
     def as_json(self) -> dict[str, Any]:
@@ -49,6 +52,7 @@ class DeskStatus:
             return None if when is None else round((self.now - when).total_seconds(), 1)
         return {
             "queue_depth": self.queue_depth,
+            "broker_error": self.broker_error or None,
             "inbound": {"waiting": self.inbound.waiting, "oldest_age_seconds": age(self.inbound.oldest),
                         "stuck": self.inbound.stuck},
             "outbox": {"waiting": self.outbox.waiting, "oldest_age_seconds": age(self.outbox.oldest),
@@ -68,7 +72,8 @@ class DeskStatus:
         """Human-readable report."""
         def age(when: datetime | None) -> str:
             return "-" if when is None else f"{(self.now - when).total_seconds():.0f}s ago"
-        out = [f"queue depth:   {'in process (embedded)' if self.queue_depth is None else self.queue_depth}",
+        depth = "in process (embedded)" if self.queue_depth is None else str(self.queue_depth)
+        out = [f"queue depth:   {f'broker unreachable: {self.broker_error}' if self.broker_error else depth}",
                f"inbound:       {self.inbound.waiting} waiting, oldest {age(self.inbound.oldest)}, "
                f"{self.inbound.stuck} stuck",
                f"outbox:        {self.outbox.waiting} waiting, oldest {age(self.outbox.oldest)}, "
@@ -83,8 +88,9 @@ class DeskStatus:
         return out
 
 
-def desk_status(db: Database, settings: Settings, now: datetime, queue_depth: int | None) -> DeskStatus:
-    """Read the status from the database; `queue_depth` comes from the broker."""
+def desk_status(db: Database, settings: Settings, now: datetime, queue_depth: int | None,
+                broker_error: str = "") -> DeskStatus:
+    """Read the status from the database; `queue_depth` (or why it is unknown) comes from the broker."""
     stuck_before = now - timedelta(seconds=settings.sweep.stuck_after_seconds)
     with db.reading() as session:
         leases = imap_state.leases(session)
@@ -97,4 +103,4 @@ def desk_status(db: Database, settings: Settings, now: datetime, queue_depth: in
                           outbox=outbox.backlog(session, stuck_before),
                           quarantined=inbound.count(session, "quarantined"),
                           outbox_failed=outbox.count(session, "failed"),
-                          last_sweep=kv.last_sweep(session), mailboxes=mailboxes)
+                          last_sweep=kv.last_sweep(session), mailboxes=mailboxes, broker_error=broker_error)

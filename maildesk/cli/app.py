@@ -7,9 +7,10 @@ from __future__ import annotations
 import click
 
 from maildesk.cli import agents, desk, mail_in, quarantine, report, rules, selfservice, sweep, tickets
+from maildesk.cli.shared import OneLineErrors
 
 
-@click.group()
+@click.group(cls=OneLineErrors)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Config file (default: $MAILDESK_CONFIG, else ./maildesk.conf).")
 @click.version_option(package_name="maildesk")

@@ -15,7 +15,7 @@ from maildesk.admin.doctor import checks as doctor_checks
 from maildesk.admin.doctor import run_checks
 from maildesk.cli import selfservice
 from maildesk.cli.shared import reported, settings_of
-from maildesk.errors import ConfigError
+from maildesk.errors import BrokerUnavailable, ConfigError
 from maildesk.runtime.queue import make_broker, queue_depth
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.daemon import Daemon
@@ -78,15 +78,21 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Queue depth, waiting and stuck rows, quarantine, last sweep, mailboxes; exit 1 if anything is stuck."""
     settings = settings_of(ctx)
     runtime = Runtime.build(settings)
-    broker = make_broker(settings.broker.url)
-    try:
-        depth = queue_depth(broker)
-    finally:
-        broker.close()
-    report = status_service.desk_status(runtime.db, settings, utcnow(), depth)
+    report = status_service.desk_status(runtime.db, settings, utcnow(), *_queue_depth(settings.broker.url))
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else "\n".join(report.lines()))
     if report.stuck:
         sys.exit(1)
+
+
+def _queue_depth(url: str) -> tuple[int | None, str]:
+    """The broker's queue depth, or None and why it could not be read."""
+    broker = make_broker(url)
+    try:
+        return queue_depth(broker), ""
+    except BrokerUnavailable as exc:
+        return None, str(exc)
+    finally:
+        broker.close()
 
 
 @click.command()
