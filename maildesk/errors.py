@@ -13,7 +13,8 @@
     │   └── PermanentDeliveryError   do not try again
     ├── MailboxUnavailable     an IMAP mailbox could not be reached or read; retry later
     │   └── MailboxAuthError   ...because the server refused our credentials or token
-    └── BrokerUnavailable      the shared queue (Redis, RabbitMQ) could not be reached
+    ├── BrokerUnavailable      the shared queue (Redis, RabbitMQ) could not be reached
+    └── StartError             a long-running process could not start (address taken, child died)
 
 Expected outcomes (a follow-up, a new ticket, a suppressed acknowledgement) are
 values, never exceptions. Third-party errors are re-raised as one of these
@@ -77,3 +78,7 @@ class MailboxAuthError(MailboxUnavailable):
 
 class BrokerUnavailable(MaildeskError):
     """Raised when the shared queue cannot be reached; the database still holds every row."""
+
+
+class StartError(MaildeskError):
+    """Raised when `serve` cannot start: its address is taken, or its pipeline process died."""

@@ -3,16 +3,24 @@
 With a shared broker the workers are threads here (or only in `maildesk worker` processes); with
 the embedded one they run in a pipeline process of their own (`maildesk.serve.pipeline_process`) unless
 `[broker] pipeline_process = false`.
+
+Under systemd (`Type=notify`, `maildesk.serve.systemd`) it says READY=1 only once the listener is
+bound and the workers run, WATCHDOG=1 from its watch loop and STOPPING=1 when it stops; an address
+that is taken or a pipeline process that dies before it is ready ends it at once with one line and
+a non-zero status.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from types import FrameType
 
 from maildesk import metrics
@@ -21,10 +29,11 @@ from maildesk.arrival.intake import WaveWriter
 from maildesk.arrival.recipients import is_ours
 from maildesk.arrival.smtp import DeskHandler, SmtpFront
 from maildesk.domain import Envelope
-from maildesk.errors import ConfigError
+from maildesk.errors import ConfigError, StartError
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.pipeline_process import PipelineProcess, handlers_for
+from maildesk.serve.systemd import Systemd
 from maildesk.sweep.recover import recover
 from maildesk.sweep.sla import sweep_tickets
 
@@ -34,11 +43,12 @@ log = logging.getLogger(__name__)
 class Daemon:
     """Wires the front end to the queue and runs until SIGTERM or SIGINT."""
 
-    def __init__(self, runtime: Runtime, workers: bool = True) -> None:
+    def __init__(self, runtime: Runtime, workers: bool = True, systemd: Systemd | None = None) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         self.workers = workers
         self.stopping = threading.Event()
+        self.systemd = systemd if systemd is not None else Systemd.from_environment()
         if not workers and self.settings.broker.url == "embedded":
             raise ConfigError("serve --no-workers needs a shared broker ([broker] url = \"redis://…\" or "
                               "\"amqp://…\") and `maildesk worker` processes; the embedded queue lives "
@@ -69,11 +79,23 @@ class Daemon:
         return is_ours(address, self.settings.desk.own_addresses)
 
     def run(self) -> None:
-        """Start everything, sweep every interval, and stop cleanly on a signal."""
+        """Start everything, tell systemd, sweep every interval, and stop cleanly on a signal.
+        Raises StartError (after stopping what did start) when the listener or the workers fail."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
-        if self.settings.metrics.address is not None:
-            metrics.serve_endpoint(*self.settings.metrics.address)
+        try:
+            self._start()
+            log.info("maildesk ready: %s", self._describe())
+            self.systemd.ready(self._describe())
+            self._watch()
+        finally:
+            self.systemd.stopping()
+            self.shutdown()
+
+    def _start(self) -> None:
+        address = self.settings.metrics.address
+        if address is not None:
+            _bind("the metrics endpoint", *address, partial(metrics.serve_endpoint, *address))
         if self.workers:
             self.jobs.start_workers(self.settings.broker.worker_threads)
         self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
@@ -82,26 +104,29 @@ class Daemon:
             handler = DeskHandler(self.accept, self.jobs.enqueue_inbound, self.accepts_recipient,
                                   self.settings.smtp.lmtp, free_space=self.free_space,
                                   max_size=self.settings.smtp.max_message_size)
-            self.front = SmtpFront(self.settings.smtp, handler)
-            self.front.start()
+            front = SmtpFront(self.settings.smtp, handler)
+            _bind("the SMTP listener", self.settings.smtp.host, self.settings.smtp.port, front.start)
+            self.front = front
         self.start_fetchers()
-        log.info("maildesk ready (broker %s, %d worker threads)", self.settings.broker.url,
-                 self.settings.broker.worker_threads if self.workers else 0)
-        try:
-            self._watch()
-        finally:
-            self.shutdown()
+
+    def _describe(self) -> str:
+        smtp = self.settings.smtp
+        listening = f"{'LMTP' if smtp.lmtp else 'SMTP'} on {smtp.host}:{smtp.port}"
+        if not smtp.enabled:
+            listening = "no listener"
+        threads = self.settings.broker.worker_threads if self.workers else 0
+        return f"{listening}, broker {self.settings.broker.url}, {threads} worker threads"
 
     def _watch(self) -> None:
-        # Every second: a pipeline process that died is replaced, and its lost queue refilled from
-        # the store at once. Every interval: the sweep.
-        interval = self.settings.sweep.interval_seconds
-        next_sweep = time.monotonic() + interval
-        while not self.stopping.wait(min(1.0, interval)):
+        # Every second: systemd's watchdog is fed, and a pipeline process that died is replaced, its
+        # lost queue refilled from the store at once. Every interval: the sweep.
+        next_sweep = time.monotonic() + self.settings.sweep.interval_seconds
+        while not self.stopping.wait(min(1.0, self.settings.sweep.interval_seconds)):
+            self.systemd.watchdog()
             restarted = isinstance(self.jobs, PipelineProcess) and self.jobs.restarted()
             if restarted or time.monotonic() >= next_sweep:
                 self._sweep(first=restarted)
-                next_sweep = time.monotonic() + interval
+                next_sweep = time.monotonic() + self.settings.sweep.interval_seconds
 
     def start_fetchers(self) -> None:
         """One IMAP fetcher thread per `[[imap]]` account; they end when `stopping` is set."""
@@ -141,3 +166,13 @@ class Daemon:
             metrics.remove_directory()
         self.runtime.db.dispose()
         log.info("maildesk stopped")
+
+
+def _bind(what: str, host: str, port: int, start: Callable[[], None]) -> None:
+    """Run `start`, which binds host:port; an address taken (or not ours) is a StartError in one line."""
+    try:
+        start()
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise StartError(f"{what} cannot listen on {host}:{port}: {reason}") from exc
+
