@@ -7,7 +7,7 @@ the embedded one they run in a pipeline process of their own (`maildesk.serve.pi
 Under systemd (`Type=notify`, `maildesk.serve.systemd`) it says READY=1 only once the listener is
 bound and the workers run, WATCHDOG=1 from its watch loop and STOPPING=1 when it stops; an address
 that is taken or a pipeline process that dies before it is ready ends it at once with one line and
-a non-zero status.
+a non-zero status. SIGHUP reloads the config file (`maildesk.serve.reload`) without closing the listener.
 """
 
 from __future__ import annotations
@@ -28,11 +28,14 @@ from maildesk.arrival.imap_fetch import Fetchers
 from maildesk.arrival.intake import WaveWriter
 from maildesk.arrival.recipients import is_ours
 from maildesk.arrival.smtp import DeskHandler, SmtpFront
+from maildesk.config import Settings
 from maildesk.domain import Envelope
-from maildesk.errors import ConfigError, StartError
+from maildesk.errors import ConfigError, MaildeskError, StartError
+from maildesk.pipeline import kb
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.pipeline_process import PipelineProcess, handlers_for
+from maildesk.serve.reload import reload_runtime
 from maildesk.serve.systemd import Systemd
 from maildesk.sweep.recover import recover
 from maildesk.sweep.sla import sweep_tickets
@@ -41,13 +44,13 @@ log = logging.getLogger(__name__)
 
 
 class Daemon:
-    """Wires the front end to the queue and runs until SIGTERM or SIGINT."""
+    """Wires the front end to the queue and runs until SIGTERM or SIGINT; SIGHUP reloads."""
 
     def __init__(self, runtime: Runtime, workers: bool = True, systemd: Systemd | None = None) -> None:
         self.runtime = runtime
-        self.settings = runtime.settings
         self.workers = workers
         self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
         self.systemd = systemd if systemd is not None else Systemd.from_environment()
         if not workers and self.settings.broker.url == "embedded":
             raise ConfigError("serve --no-workers needs a shared broker ([broker] url = \"redis://…\" or "
@@ -66,6 +69,11 @@ class Daemon:
         self.fetchers = Fetchers()
         self.intake = WaveWriter(runtime.db, self.settings.smtp.max_message_size, utcnow)
 
+    @property
+    def settings(self) -> Settings:
+        """The running settings (a reload replaces them in the runtime)."""
+        return self.runtime.settings
+
     def accept(self, raw: bytes, envelope: Envelope) -> int:
         """Store one received message (called by the front end, off its event loop)."""
         return self.intake.accept(raw, envelope).inbound_id
@@ -83,6 +91,7 @@ class Daemon:
         Raises StartError (after stopping what did start) when the listener or the workers fail."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_hangup)
         try:
             self._start()
             log.info("maildesk ready: %s", self._describe())
@@ -118,15 +127,45 @@ class Daemon:
         return f"{listening}, broker {self.settings.broker.url}, {threads} worker threads"
 
     def _watch(self) -> None:
-        # Every second: systemd's watchdog is fed, and a pipeline process that died is replaced, its
-        # lost queue refilled from the store at once. Every interval: the sweep.
+        # Every second: systemd's watchdog is fed, a SIGHUP is acted on, and a pipeline process that
+        # died is replaced, its lost queue refilled from the store at once. Every interval: the sweep.
         next_sweep = time.monotonic() + self.settings.sweep.interval_seconds
         while not self.stopping.wait(min(1.0, self.settings.sweep.interval_seconds)):
             self.systemd.watchdog()
+            if self.reload_requested.is_set():
+                self.reload_requested.clear()
+                self.reload()
             restarted = isinstance(self.jobs, PipelineProcess) and self.jobs.restarted()
             if restarted or time.monotonic() >= next_sweep:
                 self._sweep(first=restarted)
                 next_sweep = time.monotonic() + self.settings.sweep.interval_seconds
+
+    def reload(self) -> None:
+        """SIGHUP: templates, rules, queues, agents' settings and the knowledge base from the config
+        file, here and in the pipeline process; the listener and its connections stay as they are.
+        A file that does not load changes nothing, and the log says why."""
+        self.systemd.reloading()
+        try:
+            reload_runtime(self.runtime)
+        except MaildeskError as exc:
+            log.error("reload failed, the running configuration stays: %s", exc)
+        else:
+            if isinstance(self.jobs, PipelineProcess):
+                self.jobs.reload()
+            log.info("configuration reloaded from %s", self.settings.path)
+            self._reindex()
+        finally:
+            self.systemd.ready(self._describe())
+
+    def _reindex(self) -> None:
+        try:
+            report = kb.reindex_if_changed(self.runtime.db, self.settings.selfservice)
+        except (MaildeskError, OSError) as exc:
+            log.error("knowledge base not re-indexed: %s", exc)
+            return
+        if report is not None:
+            log.info("knowledge base re-indexed: %d articles", report.total)
+
 
     def start_fetchers(self) -> None:
         """One IMAP fetcher thread per `[[imap]]` account; they end when `stopping` is set."""
@@ -152,6 +191,10 @@ class Daemon:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
         self.stopping.set()
+
+    def _on_hangup(self, signum: int, frame: FrameType | None) -> None:
+        # The watch loop reloads within a second; a signal handler must not take locks.
+        self.reload_requested.set()
 
     def shutdown(self) -> None:
         """Stop accepting mail first, then let workers finish what they hold."""

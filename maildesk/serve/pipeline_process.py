@@ -7,8 +7,9 @@ threads, and sends it row ids over a pipe. The queue still only says "look at ro
 child dies, or a send fails, the rows are still in the database and the parent's sweep queues
 them again once a new child runs (DESIGN.md decision 1).
 
-The pipe runs both ways: the child says "ready" once its workers run (`serve` tells systemd it is
-ready only then, and exits if the child dies first).
+The pipe runs both ways for two short words: the child says "ready" once its workers run (`serve`
+tells systemd it is ready only then, and exits if the child dies first), and the parent passes
+a SIGHUP on as ("reload", 0), after which the child rebuilds its desk from the config file.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from maildesk import config, metrics
-from maildesk.errors import StartError
+from maildesk.errors import MaildeskError, StartError
 from maildesk.runtime.queue import Handlers, Jobs, make_broker
 from maildesk.runtime.wiring import Runtime
 from maildesk.serve.logs import configure_logging
+from maildesk.serve.reload import reload_runtime
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 30.0
@@ -38,7 +42,7 @@ RESTART_PAUSE_SECONDS = 1.0
 START_TIMEOUT_SECONDS = 60.0
 #: At most this many inbound rows are processed in one transaction.
 BATCH = 20
-#: What the parent sends: ("inbound" | "outbox", row id), or None for "finish and stop".
+#: What the parent sends: ("inbound" | "outbox", row id), ("reload", 0), or None for "finish and stop".
 Job = tuple[str, int] | None
 READY = "ready"
 
@@ -116,8 +120,10 @@ def _work(config_path: Path, threads: int, conn: Connection) -> None:
         metrics.enable()  # the parent prepared the directory; the environment says where
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
-    # Ctrl-C reaches the whole process group; the parent decides when we stop, after its listener.
+    # Ctrl-C (and a closed terminal's SIGHUP) reach the whole process group; the parent decides
+    # when we stop, after its listener, and passes reloads on through the pipe.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     runtime = Runtime.build(settings)
     # One slot per worker thread: ids are taken off the pipe only when a worker is free, so under
     # load they pile up there and each batch (one commit) carries more mail.
@@ -127,15 +133,24 @@ def _work(config_path: Path, threads: int, conn: Connection) -> None:
     log.info("pipeline process %d: %d worker threads", os.getpid(), threads)
     conn.send(READY)
     try:
-        _feed(conn, jobs, slots, stopping, os.getppid())
+        _feed(conn, jobs, slots, stopping, os.getppid(), partial(_reload, runtime))
     finally:
         jobs.stop_workers()
         runtime.db.dispose()
         log.info("pipeline process %d stopped", os.getpid())
 
 
+def _reload(runtime: Runtime) -> None:
+    try:
+        reload_runtime(runtime)
+    except MaildeskError as exc:
+        log.error("pipeline process %d: reload failed, the running configuration stays: %s", os.getpid(), exc)
+    else:
+        log.info("pipeline process %d: configuration reloaded", os.getpid())
+
+
 def _feed(conn: Connection, jobs: Jobs, slots: threading.Semaphore, stopping: threading.Event,
-          parent: int) -> None:
+          parent: int, on_reload: Callable[[], None]) -> None:
     while not stopping.is_set():
         if os.getppid() != parent:
             log.warning("pipeline process %d: parent gone, stopping", os.getpid())
@@ -143,7 +158,7 @@ def _feed(conn: Connection, jobs: Jobs, slots: threading.Semaphore, stopping: th
         if not conn.poll(0.5) or not slots.acquire(timeout=0.5):
             continue
         try:
-            batch, done = _drain(conn, jobs)
+            batch, done = _drain(conn, jobs, on_reload)
         except EOFError:
             return
         if batch:
@@ -154,7 +169,7 @@ def _feed(conn: Connection, jobs: Jobs, slots: threading.Semaphore, stopping: th
             return
 
 
-def _drain(conn: Connection, jobs: Jobs) -> tuple[list[int], bool]:
+def _drain(conn: Connection, jobs: Jobs, on_reload: Callable[[], None]) -> tuple[list[int], bool]:
     """The inbound ids waiting on the pipe, at most BATCH (outbox ids are queued as they come), and
     whether the parent said stop. Under load ids pile up while a batch is processed, so the next
     batch is bigger and each commit carries more mail; a quiet desk still gets one mail at a time."""
@@ -166,6 +181,8 @@ def _drain(conn: Connection, jobs: Jobs) -> tuple[list[int], bool]:
         kind, row_id = job
         if kind == "inbound":
             batch.append(row_id)
+        elif kind == "reload":
+            on_reload()
         else:
             jobs.enqueue_outbox(row_id)
         if not conn.poll(0):
@@ -237,6 +254,10 @@ class PipelineProcess:
     def queue_depth(self) -> int | None:
         """Unknown: the queue lives in the child's memory."""
         return None
+
+    def reload(self) -> None:
+        """Ask the pipeline process to read the config file again (after the parent did, successfully)."""
+        self._send(("reload", 0))
 
     def restarted(self) -> bool:
         """Start a new child if the last one died; True when that happened (its queue is lost)."""

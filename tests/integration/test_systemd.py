@@ -1,19 +1,21 @@
-"""`maildesk serve` under systemd's eyes: the sd_notify exchange over a real datagram socket, a start
-that cannot succeed ending at once, and journald's log format."""
+"""`maildesk serve` under systemd's eyes: the sd_notify exchange over a real datagram socket, SIGHUP
+reloads, a start that cannot succeed ending at once, and journald's log format."""
 
 from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from conftest import ServeProcess
+from conftest import REPO, ServeProcess, make_mail, outbox_files, query, wait_for
 
 
 class Manager:
@@ -121,6 +123,49 @@ def test_ready_watchdog_stopping_over_the_notify_socket(serve: Callable[..., Ser
     journal = log_path.read_text().splitlines()
     assert any(line.startswith("<6>maildesk.serve.daemon: maildesk ready: SMTP on") for line in journal), journal
     assert all(line.startswith("<") for line in journal), journal  # priority first, no timestamp of our own
+
+
+def _ack(daemon: ServeProcess, count: int) -> tuple[str, str]:
+    """The sender and the text of acknowledgement number `count`, once it is in the outbox."""
+    wait_for(lambda: len(outbox_files(daemon.settings)) == count, 10, f"acknowledgement {count}")
+    ack = message_from_bytes(outbox_files(daemon.settings)[-1], policy=policy.default)
+    return str(ack["From"]), ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+ADDED = (f'[kb]\npath = "{REPO / "examples" / "kb"}"\n[[categories]]\nname = "hardware"\n'
+         '[[rules]]\nname = "printers"\nwhen = { field = "text", regex = "printer" }\nthen = { category = "hardware" }\n')
+ARTICLE = "https://help.example.org/kb/en/printer-not-printing"
+
+
+def test_sighup_reloads_keeping_the_connection_and_a_bad_file_changes_nothing(
+        serve: Callable[..., ServeProcess], manager: Manager) -> None:
+    # A renamed desk, a rule and a knowledge base apply after SIGHUP on a connection opened before;
+    # a broken file is refused and changes nothing.
+    daemon = serve(name="Old Name")
+    proc, log_path = _start(daemon, manager)
+    manager.expect("READY=1", 30)
+    original = daemon.config_path.read_text()
+    with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=10) as client:
+        client.sendmail("bob@client.example", ["support@example.org"], make_mail(message_id="one"))
+        sender, text = _ack(daemon, 1)
+        assert sender == "Old Name <support@example.org>" and ARTICLE not in text
+        daemon.config_path.write_text(original.replace('"Old Name"', '"New Name"') + ADDED)
+        proc.send_signal(signal.SIGHUP)
+        assert manager.expect("READY=1", 10)[0] == "RELOADING=1"
+        client.sendmail("bob@client.example", ["support@example.org"], make_mail(message_id="two"))
+        sender, text = _ack(daemon, 2)
+        assert sender == "New Name <support@example.org>" and ARTICLE in text
+        assert query(daemon.settings, "select category from tickets order by id") == [("other",), ("hardware",)]
+        daemon.config_path.write_text(original.replace('"Old Name"', '"Broken"') + "[desk2]\n")
+        proc.send_signal(signal.SIGHUP)
+        assert manager.expect("READY=1", 10)[0] == "RELOADING=1"
+        client.sendmail("bob@client.example", ["support@example.org"], make_mail(message_id="three"))
+        assert _ack(daemon, 3)[0] == "New Name <support@example.org>"
+    errors = [line for line in log_path.read_text().splitlines() if line.startswith("<3>")]
+    assert len(errors) == 1 and "reload failed, the running configuration stays" in errors[0], errors
+    assert "unknown section [desk2]" in errors[0]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
 
 
 def test_a_taken_port_ends_serve_at_once_with_one_line(serve: Callable[..., ServeProcess],
