@@ -4,8 +4,11 @@ calls a service and prints; this package is the only one that imports click."""
 
 from __future__ import annotations
 
+import os
+
 import click
 
+from maildesk.admin.private import UMASK
 from maildesk.cli import agents, desk, mail_in, quarantine, report, rules, selfservice, sweep, tickets
 from maildesk.cli.shared import OneLineErrors
 
@@ -17,6 +20,7 @@ from maildesk.cli.shared import OneLineErrors
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """maildesk: a help desk that lives in email."""
+    os.umask(UMASK)  # tickets and raw mail are private whatever umask we were started with
     ctx.ensure_object(dict)["config_path"] = config_path
 
 

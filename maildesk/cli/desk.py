@@ -13,6 +13,7 @@ from maildesk.admin import mailboxes as mailbox_service
 from maildesk.admin import status as status_service
 from maildesk.admin.doctor import checks as doctor_checks
 from maildesk.admin.doctor import run_checks
+from maildesk.admin.private import make_private
 from maildesk.cli import selfservice
 from maildesk.cli.shared import reported, settings_of
 from maildesk.errors import BrokerUnavailable, ConfigError
@@ -28,9 +29,9 @@ from maildesk.store.db import Database
 @click.pass_context
 @reported
 def init(ctx: click.Context) -> None:
-    """Create the data directory and create or upgrade the database."""
+    """Create the data directory (0750) and create or upgrade the database."""
     settings = settings_of(ctx)
-    settings.desk.data_dir.mkdir(parents=True, exist_ok=True)
+    tightened = make_private(settings)  # what an earlier version left open to other users
     config.resolve_secret(settings)
     db = Database(settings.database.url)
     before, after = migrate.upgrade(db)
@@ -40,6 +41,8 @@ def init(ctx: click.Context) -> None:
     else:
         state = "already current" if before == after else f"upgraded from {before}"
     click.echo(f"database {state} at revision {after}; data in {settings.desk.data_dir}")
+    if tightened:
+        click.echo(f"closed to other users: {', '.join(map(str, tightened))}")
 
 
 @click.command()
