@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from maildesk.config import Settings
+from maildesk.metrics import Reading
 from maildesk.store import imap_state, inbound, kv, outbox
 from maildesk.store.db import Database
 from maildesk.store.sql import Backlog
@@ -17,6 +18,7 @@ class Mailbox:
     """One IMAP account's fetch state and who holds its lease."""
 
     account: str
+    folder: str
     last_success_at: datetime | None
     failing_since: datetime | None
     backlog: int
@@ -87,6 +89,34 @@ class DeskStatus:
         out.append("STUCK: see above" if self.stuck else "nothing stuck")
         return out
 
+    def readings(self) -> list[Reading]:
+        """The gauges an admin alerts on, for the metrics endpoint (ages in seconds, 0 when nothing
+        waits; no sweep figure before the first sweep)."""
+        def age(when: datetime | None) -> float:
+            return 0.0 if when is None else max(0.0, (self.now - when).total_seconds())
+        out = [Reading("inbound_waiting", "Inbound messages not processed yet.", self.inbound.waiting),
+               Reading("inbound_oldest_age_seconds", "Age of the oldest inbound message waiting.",
+                       age(self.inbound.oldest)),
+               Reading("inbound_stuck", "Inbound messages waiting longer than [sweep] stuck_after_seconds.",
+                       self.inbound.stuck),
+               Reading("outbox_waiting", "Outbox messages not delivered yet.", self.outbox.waiting),
+               Reading("outbox_oldest_age_seconds", "Age of the oldest outbox message waiting.",
+                       age(self.outbox.oldest)),
+               Reading("outbox_failed", "Outbox messages that failed for good.", self.outbox_failed),
+               Reading("quarantine_size", "Inbound messages in quarantine.", self.quarantined)]
+        if self.last_sweep is not None:
+            out.append(Reading("last_sweep_age_seconds", "Seconds since any process last swept.",
+                               age(self.last_sweep)))
+        for m in self.mailboxes:
+            labels = (("mailbox", m.account), ("folder", m.folder))
+            if m.last_success_at is not None:
+                out.append(Reading("imap_last_success_timestamp_seconds", "When the mailbox was last fetched "
+                                   "without error (Unix time).", m.last_success_at.timestamp(), labels))
+            out += [Reading("imap_failing", "1 while the mailbox's fetches fail.",
+                            float(m.failing_since is not None), labels),
+                    Reading("imap_backlog", "Messages in the mailbox not fetched yet.", m.backlog, labels)]
+        return out
+
 
 def desk_status(db: Database, settings: Settings, now: datetime, queue_depth: int | None,
                 broker_error: str = "") -> DeskStatus:
@@ -95,7 +125,7 @@ def desk_status(db: Database, settings: Settings, now: datetime, queue_depth: in
     with db.reading() as session:
         leases = imap_state.leases(session)
         mailboxes = tuple(
-            Mailbox(m.account, m.last_success_at, m.failing_since, m.backlog,
+            Mailbox(m.account, m.folder, m.last_success_at, m.failing_since, m.backlog,
                     *leases.get(m.account, ("", None)))
             for m in imap_state.mailbox_statuses(session))
         return DeskStatus(now=now, queue_depth=queue_depth,

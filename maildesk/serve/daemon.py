@@ -24,6 +24,7 @@ from functools import partial
 from types import FrameType
 
 from maildesk import metrics
+from maildesk.admin.status import desk_status
 from maildesk.arrival.imap_fetch import Fetchers
 from maildesk.arrival.intake import WaveWriter
 from maildesk.arrival.recipients import is_ours
@@ -58,7 +59,7 @@ class Daemon:
                               "in this process only")
         counting = self.settings.metrics.address is not None
         if counting:
-            metrics.prepare_directory()  # before the broker: dramatiq's middleware reads it at import
+            _counter_files()  # before the broker: dramatiq's middleware reads the place at import
             metrics.enable()
         self.jobs: Jobs | PipelineProcess
         if self.settings.broker.url == "embedded" and self.settings.broker.pipeline_process:
@@ -104,7 +105,9 @@ class Daemon:
     def _start(self) -> None:
         address = self.settings.metrics.address
         if address is not None:
-            _bind("the metrics endpoint", *address, partial(metrics.serve_endpoint, *address))
+            child = self._pipeline_pid if isinstance(self.jobs, PipelineProcess) else None
+            _bind("the metrics endpoint", *address,
+                  partial(metrics.serve_endpoint, *address, self.gauges, child))
         if self.workers:
             self.jobs.start_workers(self.settings.broker.worker_threads)
         self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
@@ -166,6 +169,12 @@ class Daemon:
         if report is not None:
             log.info("knowledge base re-indexed: %d articles", report.total)
 
+    def _pipeline_pid(self) -> int | None:
+        return self.jobs.pid if isinstance(self.jobs, PipelineProcess) else None
+
+    def gauges(self) -> list[metrics.Reading]:
+        """What the metrics endpoint reads from the store at each scrape."""
+        return desk_status(self.runtime.db, self.settings, utcnow(), None).readings()
 
     def start_fetchers(self) -> None:
         """One IMAP fetcher thread per `[[imap]]` account; they end when `stopping` is set."""
@@ -219,3 +228,9 @@ def _bind(what: str, host: str, port: int, start: Callable[[], None]) -> None:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise StartError(f"{what} cannot listen on {host}:{port}: {reason}") from exc
 
+
+def _counter_files() -> None:
+    try:
+        metrics.prepare_directory()
+    except OSError as exc:
+        raise StartError(f"cannot make the metrics folder in ${metrics.MULTIPROC_ENV}: {exc}") from exc

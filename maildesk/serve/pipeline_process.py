@@ -259,6 +259,12 @@ class PipelineProcess:
         """Ask the pipeline process to read the config file again (after the parent did, successfully)."""
         self._send(("reload", 0))
 
+    @property
+    def pid(self) -> int | None:
+        """The pipeline process's id, while one runs."""
+        child = self._child
+        return child.pid if child is not None and child.is_alive() else None
+
     def restarted(self) -> bool:
         """Start a new child if the last one died; True when that happened (its queue is lost)."""
         child = self._child
