@@ -203,3 +203,18 @@ def test_a_pipeline_child_dead_at_start_ends_serve(serve: Callable[..., ServePro
     assert "maildesk: the pipeline process was killed by SIGKILL before it was ready" in journal
     assert not _listening(daemon)
 
+
+def test_the_single_machine_unit_runs_on_the_embedded_defaults(serve: Callable[..., ServeProcess],
+                                                               manager: Manager) -> None:
+    # deploy/maildesk-serve.service's own command line, on a config with the embedded queue: READY=1.
+    daemon = serve()
+    unit = (REPO / "deploy" / "maildesk-serve.service").read_text().splitlines()
+    command = next(line for line in unit if line.startswith("ExecStart=")).removeprefix("ExecStart=").split()
+    assert command[1:3] == ["--config", "/etc/maildesk/maildesk.conf"]
+    proc = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), *command[3:]],
+                            env={**os.environ, "NOTIFY_SOCKET": str(manager.path)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon.proc = proc
+    assert manager.expect("READY=1", 30)[0].startswith("READY=1")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
