@@ -6,10 +6,12 @@ MaildeskError saying what is wrong; add one by appending to `checks()`.
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
+from maildesk.admin.private import open_to_others
 from maildesk.arrival.imap_fetch import check_login
 from maildesk.config import ImapAccount, Settings
 from maildesk.errors import MaildeskError, StoreError
@@ -36,9 +38,10 @@ class CheckResult:
 
 
 def checks(settings: Settings) -> list[Check]:
-    """Everything doctor looks at, in order: config, database schema, each IMAP login."""
+    """Everything doctor looks at, in order: config, database schema, private data, each IMAP login."""
     found = [Check("config", lambda: f"{settings.path} is valid"),
-             Check("database", partial(_schema, settings))]
+             Check("database", partial(_schema, settings)),
+             Check("private data", partial(private_data, settings))]
     found += [Check(f"imap {a.name}", partial(_imap_login, a)) for a in settings.imap]
     return found
 
@@ -67,3 +70,12 @@ def _schema(settings: Settings) -> str:
     if current != head:
         raise StoreError(f"schema at {current or 'nothing'}, this version needs {head}: run `maildesk init`")
     return f"schema at {head}"
+
+
+def private_data(settings: Settings) -> str:
+    """Tickets and raw mail must not be readable by other users of the machine (admin/private.py)."""
+    exposed = open_to_others(settings)
+    if exposed:
+        listed = ", ".join(f"{path} ({stat.filemode(mode)})" for path, mode in exposed)
+        raise MaildeskError(f"open to other users: {listed}; `maildesk init` takes their access away")
+    return f"{settings.desk.data_dir} and what is in it are closed to other users"

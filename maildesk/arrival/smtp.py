@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -175,7 +176,8 @@ class SmtpFront:
         self.settings = settings
 
     def start(self) -> None:
-        """Start listening; raises OSError when the address is taken."""
+        """Start listening; raises OSError at once when the address is taken."""
+        _bindable(self.settings.host, self.settings.port)
         self.controller.start()
         log.info("%s listening on %s:%s", "LMTP" if self.settings.lmtp else "SMTP",
                  self.settings.host, self.settings.port)
@@ -183,3 +185,15 @@ class SmtpFront:
     def stop(self) -> None:
         """Stop accepting connections; transactions in flight finish or are dropped before 250."""
         self.controller.stop()
+
+
+def _bindable(host: str, port: int) -> None:
+    """Bind host:port as the event loop will (SO_REUSEADDR; IPv6 sockets IPv6 only) and let go;
+    raises OSError if it is taken. aiosmtpd reports a failed bind only after its 5 s ready timeout."""
+    for family, kind, proto, _name, address in socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                                  flags=socket.AI_PASSIVE):
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind(address)

@@ -4,18 +4,23 @@ calls a service and prints; this package is the only one that imports click."""
 
 from __future__ import annotations
 
+import os
+
 import click
 
+from maildesk.admin.private import UMASK
 from maildesk.cli import agents, desk, mail_in, quarantine, report, rules, selfservice, sweep, tickets
+from maildesk.cli.shared import OneLineErrors
 
 
-@click.group()
+@click.group(cls=OneLineErrors)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Config file (default: $MAILDESK_CONFIG, else ./maildesk.conf).")
 @click.version_option(package_name="maildesk")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
     """maildesk: a help desk that lives in email."""
+    os.umask(UMASK)  # tickets and raw mail are private whatever umask we were started with
     ctx.ensure_object(dict)["config_path"] = config_path
 
 

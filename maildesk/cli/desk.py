@@ -13,9 +13,10 @@ from maildesk.admin import mailboxes as mailbox_service
 from maildesk.admin import status as status_service
 from maildesk.admin.doctor import checks as doctor_checks
 from maildesk.admin.doctor import run_checks
+from maildesk.admin.private import make_private
 from maildesk.cli import selfservice
 from maildesk.cli.shared import reported, settings_of
-from maildesk.errors import ConfigError
+from maildesk.errors import BrokerUnavailable, ConfigError
 from maildesk.runtime.queue import make_broker, queue_depth
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.daemon import Daemon
@@ -28,9 +29,9 @@ from maildesk.store.db import Database
 @click.pass_context
 @reported
 def init(ctx: click.Context) -> None:
-    """Create the data directory and create or upgrade the database."""
+    """Create the data directory (0750) and create or upgrade the database."""
     settings = settings_of(ctx)
-    settings.desk.data_dir.mkdir(parents=True, exist_ok=True)
+    tightened = make_private(settings)  # what an earlier version left open to other users
     config.resolve_secret(settings)
     db = Database(settings.database.url)
     before, after = migrate.upgrade(db)
@@ -40,6 +41,8 @@ def init(ctx: click.Context) -> None:
     else:
         state = "already current" if before == after else f"upgraded from {before}"
     click.echo(f"database {state} at revision {after}; data in {settings.desk.data_dir}")
+    if tightened:
+        click.echo(f"closed to other users: {', '.join(map(str, tightened))}")
 
 
 @click.command()
@@ -78,15 +81,21 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Queue depth, waiting and stuck rows, quarantine, last sweep, mailboxes; exit 1 if anything is stuck."""
     settings = settings_of(ctx)
     runtime = Runtime.build(settings)
-    broker = make_broker(settings.broker.url)
-    try:
-        depth = queue_depth(broker)
-    finally:
-        broker.close()
-    report = status_service.desk_status(runtime.db, settings, utcnow(), depth)
+    report = status_service.desk_status(runtime.db, settings, utcnow(), *_queue_depth(settings.broker.url))
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else "\n".join(report.lines()))
     if report.stuck:
         sys.exit(1)
+
+
+def _queue_depth(url: str) -> tuple[int | None, str]:
+    """The broker's queue depth, or None and why it could not be read."""
+    broker = make_broker(url)
+    try:
+        return queue_depth(broker), ""
+    except BrokerUnavailable as exc:
+        return None, str(exc)
+    finally:
+        broker.close()
 
 
 @click.command()

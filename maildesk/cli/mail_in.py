@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -13,11 +14,13 @@ from maildesk.arrival.intake import accept_raw
 from maildesk.cli.shared import fail, reported, settings_of
 from maildesk.config import Settings
 from maildesk.domain import Envelope
-from maildesk.errors import ConfigError, MaildeskError, MessageRejected, StoreError
+from maildesk.errors import ConfigError, MessageRejected, StoreError
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
+from maildesk.serve.logs import configure_mta_logging, fold
 from maildesk.serve.pipeline_process import handlers_for
 
+log = logging.getLogger(__name__)
 # sysexits.h: what an MTA's pipe transport understands.
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
@@ -28,43 +31,44 @@ EX_TEMPFAIL = 75
 @click.option("--recipient", "-r", "rcpt_to", multiple=True, help="Envelope recipient (MTA's ${recipient}).")
 @click.pass_context
 def ingest(ctx: click.Context, mail_from: str | None, rcpt_to: tuple[str, ...]) -> None:
-    """Store one message from stdin (for an MTA pipe). Exit 0 stored, 75 try later, 65 refused."""
+    """Store one message from stdin (for an MTA pipe). Prints nothing when it is stored (exit 0) and
+    one line when not, which the MTA shows: exit 75 try later, 65 refused for good. Logs go to
+    syslog's mail facility."""
     try:
         settings = settings_of(ctx)
+        configure_mta_logging(settings.log_level)
         runtime = Runtime.build(settings)
-    except (ConfigError, StoreError) as exc:
-        # Temporary for the MTA: the mail stays queued there while the admin fixes this.
-        fail(str(exc), EX_TEMPFAIL)
-    raw = sys.stdin.buffer.read(settings.smtp.max_message_size + 1)
-    envelope = Envelope(mail_from=mail_from, rcpt_to=rcpt_to, source="pipe")
-    try:
+        raw = sys.stdin.buffer.read(settings.smtp.max_message_size + 1)
+        envelope = Envelope(mail_from=mail_from, rcpt_to=rcpt_to, source="pipe")
         accepted = accept_raw(runtime.db, raw, envelope, utcnow(), settings.smtp.max_message_size)
     except MessageRejected as exc:
         fail(str(exc), EX_DATAERR)
-    except MaildeskError as exc:
-        fail(f"could not store the message: {exc}", EX_TEMPFAIL)
-    if settings.broker.url != "embedded":
-        _enqueue_or_defer(settings, runtime, accepted.inbound_id)
-    else:
-        # No separate worker exists: process now. Stored is what the exit status promises;
-        # a failure here is left for the daemon's sweep.
-        try:
-            for outbox_id in runtime.process(accepted.inbound_id).outbox_ids:
-                runtime.deliver(outbox_id)
-        except MaildeskError as exc:
-            click.echo(f"maildesk: stored as {accepted.inbound_id}, processing deferred: {exc}", err=True)
-    click.echo(f"stored as inbound {accepted.inbound_id}" + ("" if accepted.new else " (duplicate)"))
+    except (ConfigError, StoreError) as exc:
+        # Temporary for the MTA: the mail stays queued there while the admin fixes this.
+        fail(fold(str(exc)), EX_TEMPFAIL)
+    except Exception as exc:  # Whatever else failed before the commit, the MTA must keep the mail.
+        fail(f"could not store the message: {fold(str(exc)) or type(exc).__name__}", EX_TEMPFAIL)
+    log.info("inbound=%s stored from %s%s", accepted.inbound_id, mail_from or "<>",
+             "" if accepted.new else " (a duplicate)")
+    _hand_on(settings, runtime, accepted.inbound_id)
 
 
-def _enqueue_or_defer(settings: Settings, runtime: Runtime, inbound_id: int) -> None:
-    """Hand a stored message to the workers; if the broker is down, the sweep will."""
-    jobs = Jobs(make_broker(settings.broker.url), handlers_for(runtime))
+def _hand_on(settings: Settings, runtime: Runtime, inbound_id: int) -> None:
+    """After the commit: queue the message for the workers or, with no separate worker (the embedded
+    broker), process it now. Stored is what the exit status promises: a failure here is logged
+    and left to the sweep."""
     try:
-        jobs.enqueue_inbound(inbound_id)
-    except Exception as exc:  # Stored is what the exit status promises; the broker's error type varies.
-        click.echo(f"maildesk: stored as {inbound_id}, not queued ({exc}); the sweep will queue it", err=True)
-    finally:
-        jobs.stop_workers()
+        if settings.broker.url != "embedded":
+            jobs = Jobs(make_broker(settings.broker.url), handlers_for(runtime))
+            try:
+                jobs.enqueue_inbound(inbound_id)
+            finally:
+                jobs.stop_workers()
+            return
+        for outbox_id in runtime.process(inbound_id).outbox_ids:
+            runtime.deliver(outbox_id)
+    except Exception as exc:  # The broker's and the pipeline's errors vary; the row is safe either way.
+        log.warning("inbound=%s stored, not handed on (%s); the sweep will take it", inbound_id, exc)
 
 
 @click.command("import")

@@ -3,6 +3,7 @@ and how it reads an instant given on the command line."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -15,10 +16,13 @@ import click
 from maildesk import config
 from maildesk.config import Settings
 from maildesk.errors import MaildeskError
-from maildesk.serve.logs import configure_logging
+from maildesk.serve.logs import configure_logging, fold
 
 P = ParamSpec("P")
 R = TypeVar("R")
+log = logging.getLogger(__name__)
+#: sysexits.h: an error in maildesk itself.
+EX_SOFTWARE = 70
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -36,6 +40,23 @@ def reported(fn: Callable[P, R]) -> Callable[P, R]:
         except MaildeskError as exc:
             fail(str(exc))
     return wrapper
+
+
+class OneLineErrors(click.Group):
+    """The `maildesk` group: whatever a command raises ends as one line on stderr, never a traceback —
+    maildesk's errors with status 2, anything else (a library's error nobody translated, a bug) with
+    70; the traceback goes to the log at DEBUG (`[log] level = "DEBUG"`), folded into one line."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except MaildeskError as exc:
+            fail(str(exc))
+        except Exception as exc:
+            log.debug("unexpected error", exc_info=True)
+            fail(f"unexpected {type(exc).__name__}: {fold(str(exc))}", EX_SOFTWARE)
 
 
 def settings_of(ctx: click.Context) -> Settings:

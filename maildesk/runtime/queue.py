@@ -15,7 +15,7 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from maildesk.errors import ConfigError
+from maildesk.errors import BrokerUnavailable, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,16 @@ def _new_broker(url: str) -> dramatiq.Broker:
 
 def queue_depth(broker: dramatiq.Broker) -> int | None:
     """Messages waiting or in progress on the shared queue; None for the in-memory broker, whose
-    queue lives inside the serving process."""
+    queue lives inside the serving process. Raises BrokerUnavailable when the broker cannot be asked."""
     if isinstance(broker, StubBroker):
         return None
+    try:
+        return _shared_depth(broker)
+    except Exception as exc:  # redis and pika each have their own error tree; any of them means "down"
+        raise BrokerUnavailable(f"cannot reach the broker: {exc}") from exc
+
+
+def _shared_depth(broker: dramatiq.Broker) -> int | None:
     if hasattr(broker, "get_queue_message_counts"):  # RabbitMQ: (ready, delayed, dead letters)
         ready, delayed, _dead = broker.get_queue_message_counts(QUEUE)
         return int(ready) + int(delayed)

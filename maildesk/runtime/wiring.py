@@ -49,15 +49,14 @@ class Runtime:
             if current != head:
                 raise StoreError(f"database schema is at {current or 'nothing'}, this version needs {head}: "
                                  "run `maildesk init`")
-        notifier = Notifier(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
-        desk = Desk(db=db, settings=settings, notifier=notifier,
-                    blobs=BlobStore(settings.desk.data_dir / "blobs"),
-                    today=utcnow().date(), secret=resolve_secret(settings),
-                    brake_limits=brake_limits(settings.brakes))
-        # Compile routing now: a bad calendar or notice template must stop start-up,
-        # not fail (and finally quarantine) the first mail.
-        _ = desk.routing
-        return cls(settings=settings, desk=desk, sender=make_sender(settings.outbound))
+        return cls(settings=settings, desk=_desk(settings, db), sender=make_sender(settings.outbound))
+
+    def reload(self, settings: Settings) -> None:
+        """Rebuild the desk and the sender from `settings` on the same store (SIGHUP). When they do
+        not compile this raises and the runtime stays as it was; work in progress finishes on the
+        desk it started with."""
+        desk, sender = _desk(settings, self.db), make_sender(settings.outbound)
+        self.settings, self.desk, self.sender = settings, desk, sender
 
     @property
     def db(self) -> Database:
@@ -90,3 +89,15 @@ class Runtime:
     def deliver_many(self, outbox_ids: Sequence[int]) -> list[DeliveryOutcome]:
         """Deliver several outbox rows now (one claiming and one recording transaction)."""
         return deliver_many(self.db, self.sender, self.settings.outbound, outbox_ids, utcnow())
+
+
+def _desk(settings: Settings, db: Database) -> Desk:
+    notifier = Notifier(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
+    desk = Desk(db=db, settings=settings, notifier=notifier,
+                blobs=BlobStore(settings.desk.data_dir / "blobs"),
+                today=utcnow().date(), secret=resolve_secret(settings),
+                brake_limits=brake_limits(settings.brakes))
+    # Compile routing now: a bad calendar or notice template must stop start-up (or a reload),
+    # not fail (and finally quarantine) the first mail.
+    _ = desk.routing
+    return desk

@@ -29,13 +29,21 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from maildesk.errors import StoreError, StoreUnavailable
 
-__all__ = ["Database", "Session", "make_engine", "translated"]
+__all__ = ["Database", "Session", "make_engine", "sqlite_file", "translated"]
 
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_MS = 30_000
 READ_ONLY = "maildesk_read_only"
 DURABLE = "maildesk_durable"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite `url`; None for another database or an in-memory one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
 
 
 def make_engine(url: str) -> Engine:

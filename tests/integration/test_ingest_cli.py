@@ -25,10 +25,11 @@ def _ready(tmp_path: Path, smtp: str = "") -> Path:
 
 
 def test_stored_and_processed_exit_0(tmp_path: Path) -> None:
-    # A good message is stored (exit 0) and, with the embedded broker, acknowledged before exit.
+    # A good message is stored (exit 0, not a word printed: the MTA would pass it on) and acknowledged.
     path = _ready(tmp_path)
     result = _ingest(path, make_mail(), "-f", "bob@client.example", "-r", "support@example.org")
     assert result.returncode == 0, result.stderr
+    assert result.stdout == b"" and result.stderr == b""
     settings = config.load(path)
     assert query(settings, "select source, mail_from, state from inbound") == [("pipe", "bob@client.example",
                                                                                 "done")]
@@ -41,7 +42,7 @@ def test_duplicate_delivery_exit_0_and_nothing_new(tmp_path: Path) -> None:
     raw = make_mail()
     assert _ingest(path, raw).returncode == 0
     second = _ingest(path, raw)
-    assert second.returncode == 0 and b"duplicate" in second.stdout
+    assert second.returncode == 0 and second.stdout == second.stderr == b""
     assert query(config.load(path), "select count(*) from tickets") == [(1,)]
 
 
@@ -60,11 +61,13 @@ def test_oversized_exit_65(tmp_path: Path) -> None:
 
 
 def test_bad_config_exit_75_names_the_key(tmp_path: Path) -> None:
-    # A broken config is a temporary failure for the MTA (mail stays queued) and names the key.
+    # A broken config is a temporary failure for the MTA (mail stays queued): one line naming each fault.
     path = _ready(tmp_path)
-    path.write_text(path.read_text() + "\n[desk2]\n")
+    path.write_text(path.read_text() + "\n[desk2]\n[desk3]\n")
     result = _ingest(path, make_mail())
-    assert result.returncode == 75 and b"unknown section [desk2]" in result.stderr
+    assert result.returncode == 75 and result.stdout == b""
+    assert len(result.stderr.splitlines()) == 1
+    assert b"unknown section [desk2]" in result.stderr and b"unknown section [desk3]" in result.stderr
 
 
 def test_database_not_initialised_exit_75(tmp_path: Path) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from conftest import ServeProcess, free_port, make_mail, outbox_files, query, send_smtp, wait_for
 
 
@@ -37,6 +40,43 @@ def test_status_and_metrics_after_one_mail(serve: Callable[..., ServeProcess]) -
     assert report["last_sweep"] is not None
     assert "nothing stuck" in daemon.cli("status").stdout.decode()
     assert daemon.stop() == 0
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """Every sample of the endpoint, by its name with labels as printed."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_gauges_to_alert_on_with_the_env_examples_multiproc_dir(serve: Callable[..., ServeProcess], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # $PROMETHEUS_MULTIPROC_DIR names a folder not made yet: serve starts; the gauges read the store.
+    port = free_port()
+    multiproc = tmp_path / "run" / "maildesk"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(multiproc))
+    daemon = serve(f'[metrics]\nlisten = "127.0.0.1:{port}"\n').start()
+    assert [p.name[:17] for p in multiproc.iterdir()] == ["maildesk-metrics-"]
+    send_smtp(daemon, make_mail())
+    wait_for(lambda: len(outbox_files(daemon.settings)) == 1, 10, "the acknowledgement")
+    query(daemon.settings, "update inbound set state = 'quarantined'")
+    query(daemon.settings, "update outbox set state = 'failed'")
+    query(daemon.settings, "insert into imap_state (account, folder, last_uid, backlog, fetched, last_error, alerted, "
+                           "last_success_at) values ('support', 'INBOX', 0, 3, 0, '', 0, '2026-12-01 10:00:00')")
+    got = _scrape(port)
+    assert got["maildesk_quarantine_size"] == 1 and got["maildesk_outbox_failed"] == 1
+    assert got["maildesk_inbound_waiting"] == 0 and got["maildesk_inbound_oldest_age_seconds"] == 0
+    assert got["maildesk_outbox_waiting"] == 0
+    assert 0 <= got["maildesk_last_sweep_age_seconds"] < 30
+    mailbox = '{folder="INBOX",mailbox="support"}'
+    assert got["maildesk_imap_last_success_timestamp_seconds" + mailbox] == datetime(
+        2026, 12, 1, 10, tzinfo=UTC).timestamp()
+    assert got["maildesk_imap_backlog" + mailbox] == 3 and got["maildesk_imap_failing" + mailbox] == 0
+    assert got["process_resident_memory_bytes"] > 0  # serve itself
+    assert got["maildesk_pipeline_process_resident_memory_bytes"] > 0  # and its pipeline child
+    assert daemon.stop() == 0
+    assert list(multiproc.iterdir()) == []
 
 
 def test_status_reports_stuck_rows(serve: Callable[..., ServeProcess]) -> None:
