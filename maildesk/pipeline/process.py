@@ -136,5 +136,7 @@ def _duplicate_of(session: Session, mail: Arrival) -> int | None:
     parsed = mail.parsed
     if not parsed.message_id:
         return None
+    # Another worker may hold a copy of this mail right now: look once it has committed.
+    messages.hold_message_id(session, parsed.message_id)
     return messages.ticket_with_same_mail(session, parsed.message_id, mail.sender.key, parsed.subject,
                                           parsed.text)
