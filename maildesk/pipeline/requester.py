@@ -21,7 +21,7 @@ from maildesk.pipeline import notices
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.routing import rule_steps
 from maildesk.pipeline.turn import Turn
-from maildesk.policy import requester
+from maildesk.policy import imports, requester
 from maildesk.policy.agent_auth import AgentVerdict
 from maildesk.policy.lifecycle import closes
 from maildesk.policy.requester import RequesterCommand, command_target
@@ -187,6 +187,10 @@ def _notices(t: Turn, ticket: TicketState, decision: ThreadDecision, said: MailS
         # Never answer a machine, and do not wake agents for it either; it is on the ticket.
         why = "machine mail: " + ", ".join(t.mail.verdict.reasons)
         t.desk.writer.record(t.session, ticket.id, t.now, "system", Record("suppressed", why))
+        return []
+    if imports.silent(t.row.source):  # not even rendered (nor knowledge-base articles looked up)
+        t.desk.writer.record(t.session, ticket.id, t.now, "system",
+                             Record("suppressed", imports.SILENT_REASON))
         return []
     new = isinstance(decision, NewTicket)
     # A new ticket's requester is the sender just stored: no need to read the participants back.

@@ -101,6 +101,17 @@ def ticket_with_same_mail(session: Session, message_id: str, from_email: str, su
                                                      "subject": subject, "text": text}).scalar()
 
 
+def tickets_opened_by(session: Session, inbound_ids: Sequence[int]) -> list[int]:
+    """The tickets whose first message is one of these inbound rows (the tickets they opened), in
+    ticket order."""
+    ids = list(inbound_ids)
+    touched = select(_m.c.ticket_id).where(_m.c.inbound_id.in_(ids))
+    first = select(func.min(_m.c.id)).where(_m.c.ticket_id.in_(touched)).group_by(_m.c.ticket_id)
+    opened = (select(_m.c.ticket_id).where(_m.c.id.in_(first), _m.c.inbound_id.in_(ids))
+              .order_by(_m.c.ticket_id))
+    return [int(i) for i in session.connection().execute(opened).scalars()]
+
+
 def hold_message_id(session: Session, message_id: str) -> None:
     """Make every other transaction that holds the same Message-ID wait until this one ends.
 
