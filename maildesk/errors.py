@@ -11,8 +11,9 @@
     ├── DeliveryError          outbound mail could not be handed over
     │   ├── TransientDeliveryError   try again later
     │   └── PermanentDeliveryError   do not try again
-    └── MailboxUnavailable     an IMAP mailbox could not be reached or read; retry later
-        └── MailboxAuthError   ...because the server refused our credentials or token
+    ├── MailboxUnavailable     an IMAP mailbox could not be reached or read; retry later
+    │   └── MailboxAuthError   ...because the server refused our credentials or token
+    └── BrokerUnavailable      the shared queue (Redis, RabbitMQ) did not answer
 
 Expected outcomes (a follow-up, a new ticket, a suppressed acknowledgement) are
 values, never exceptions. Third-party errors are re-raised as one of these
@@ -72,3 +73,7 @@ class MailboxUnavailable(MaildeskError):
 
 class MailboxAuthError(MailboxUnavailable):
     """Raised when an IMAP server refuses the login (wrong password, expired OAuth2 token)."""
+
+
+class BrokerUnavailable(MaildeskError):
+    """Raised when the shared queue (Redis, RabbitMQ) cannot be reached or does not answer."""

@@ -12,11 +12,12 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from maildesk.errors import ConfigError
+from maildesk.errors import BrokerUnavailable, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,30 @@ def queue_depth(broker: dramatiq.Broker) -> int | None:
     if client is None:
         return None
     return int(client.hlen(f"{namespace}:{QUEUE}.msgs")) + int(client.hlen(f"{namespace}:{QUEUE}.DQ.msgs"))
+
+
+def check_broker(url: str) -> str:
+    """Whether the broker of `[broker] url` answers now: a one-line summary, or BrokerUnavailable."""
+    if url == "embedded":
+        return "embedded: the queue lives in the pipeline process of `maildesk serve`"
+    shown = _without_secret(url)
+    broker = make_broker(url)
+    try:
+        depth = queue_depth(broker)
+    except Exception as exc:  # the broker's client raises its own types: redis, pika, dramatiq
+        raise BrokerUnavailable(f"{shown}: {str(exc) or repr(exc)}") from exc
+    finally:
+        try:
+            broker.close()
+        except Exception:  # closing what never opened may raise too; the answer is above
+            log.debug("closing the broker after a check failed", exc_info=True)
+    return f"{shown} answers; {depth} messages queued"
+
+
+def _without_secret(url: str) -> str:
+    """`url` without its user and password, for a line an admin may paste anywhere."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 class _Running:
