@@ -105,7 +105,8 @@ def test_postfix_pipes_to_ingest_defers_until_the_desk_is_ready_and_keeps_a_null
         shutil.chown(config, "mail", "mail")
         master = example("master.cf.pipe.example", {"/opt/maildesk/.venv/bin/maildesk": str(command),
                                                     "/etc/maildesk/maildesk.conf": str(config), "user=maildesk": "user=mail"})
-        with private_postfix(free_port(), _main(), master, _maps("transport.pipe.example", {})) as postfix:
+        main = _main() + example("main.cf.pipe.example", {})
+        with private_postfix(free_port(), main, master, _maps("transport.pipe.example", {})) as postfix:
             _send(postfix, make_mail(message_id="piped"))
             postfix.wait_for_log(r"relay=maildesk, .*status=deferred \(temporary failure\. Command output: "
                                  r"maildesk: database schema is at nothing")
