@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import ServeProcess, Sink, free_port
+from as_user import maildesk_for, run_as
+from conftest import ServeProcess, Sink, free_port, write_config
 from dovecot import Dovecot, dovecot_fixture, imap_block  # noqa: F401
 from servers import Redis, redis_server  # noqa: F401
 
@@ -135,3 +137,18 @@ def test_doctor_fails_a_data_dir_that_is_nearly_full(tmp_path: Path, serve: Call
     line = _lines(result)["data dir"]
     assert result.returncode == 1
     assert line.startswith(f"FAIL {mount / 'data'}: only 0.0 GiB free of 0.0 GiB"), line
+
+
+def test_doctor_run_as_the_service_user_fails_a_data_dir_it_cannot_write() -> None:
+    # Scenario: data_dir belongs to root (0755) and doctor runs as the unprivileged user: the data dir line FAILs naming both.
+    home = Path(tempfile.mkdtemp(prefix="maildesk-doctor-"))
+    try:
+        home.chmod(0o755)
+        command = maildesk_for("mail", home)
+        config = write_config(home, data_dir=str(home / "data"))
+        (home / "data").mkdir(mode=0o755)
+        result = run_as("mail", command, "--config", str(config), "doctor")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    assert result.returncode == 1
+    assert _lines(result)["data dir"] == f"FAIL {home / 'data'} (mode 0755, owner root) is not writable by mail"

@@ -6,17 +6,14 @@ it queued, and delivers it once maildesk can."""
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import smtplib
-import subprocess
-import sys
-import sysconfig
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from conftest import REPO, ServeProcess, free_port, make_mail, query, wait_for, write_config
+from as_user import maildesk_for, run_as
+from conftest import ServeProcess, free_port, make_mail, query, wait_for, write_config
 from postfix import Postfix, example, private_postfix
 
 from maildesk import config as maildesk_config
@@ -77,29 +74,12 @@ def test_postfix_delivers_over_lmtp_and_keeps_the_mail_while_maildesk_is_down(
         ("lmtp", "bob@client.example", '["support@example.org"]', "via-postfix@client.example")]
 
 
-def _maildesk_for(user: str, folder: Path) -> Path:
-    """A `maildesk` command `user` can run. Postfix never runs a pipe as root, and the interpreter of
-    this test run may live where others cannot look (a pyenv under /root): then Debian's own
-    python3 of the same version runs it, with this checkout and its site-packages on its path."""
-    paths = os.pathsep.join([str(REPO), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    candidates = [(sys.executable, ""), (f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}", paths)]
-    for python, path in candidates:
-        tried = subprocess.run(["runuser", "-u", user, "--", "env", f"PYTHONPATH={path}", python, "-c",
-                                "import maildesk.cli"], capture_output=True, timeout=60)
-        if tried.returncode == 0:
-            script = folder / "maildesk"
-            script.write_text(f'#!/bin/sh\nPYTHONPATH={path} exec {python} -m maildesk "$@"\n')
-            script.chmod(0o755)
-            return script
-    raise AssertionError(f"no Python that user {user} may run imports maildesk: {candidates}")
-
-
 def test_postfix_pipes_to_ingest_defers_until_the_desk_is_ready_and_keeps_a_null_sender() -> None:
     # Scenario: through the pipe, mail waits in Postfix's queue while the desk has no database yet, lands once `maildesk init` ran; a bounce's empty sender arrives empty, not as MAILER-DAEMON.
     home = Path(tempfile.mkdtemp(prefix="maildesk-pipe-"))
     try:
         home.chmod(0o755)
-        command = _maildesk_for("mail", home)
+        command = maildesk_for("mail", home)
         config = write_config(home)
         shutil.chown(home, "mail", "mail")
         shutil.chown(config, "mail", "mail")
@@ -110,8 +90,7 @@ def test_postfix_pipes_to_ingest_defers_until_the_desk_is_ready_and_keeps_a_null
             _send(postfix, make_mail(message_id="piped"))
             postfix.wait_for_log(r"relay=maildesk, .*status=deferred \(temporary failure\. Command output: "
                                  r"maildesk: database schema is at nothing")
-            init = subprocess.run(["runuser", "-u", "mail", "--", str(command), "--config", str(config), "init"],
-                                  capture_output=True, timeout=120)
+            init = run_as("mail", command, "--config", str(config), "init")
             assert init.returncode == 0, init.stderr
             postfix.flush()
             postfix.wait_for_log(r"relay=maildesk, .*status=sent \(delivered via maildesk service")
