@@ -13,7 +13,7 @@
     │   └── PermanentDeliveryError   do not try again
     ├── MailboxUnavailable     an IMAP mailbox could not be reached or read; retry later
     │   └── MailboxAuthError   ...because the server refused our credentials or token
-    ├── BrokerUnavailable      the shared queue (Redis, RabbitMQ) could not be reached
+    ├── BrokerUnavailable      the shared queue (Redis, RabbitMQ) could not be reached or did not answer
     └── StartError             a long-running process could not start (address taken, child died)
 
 Expected outcomes (a follow-up, a new ticket, a suppressed acknowledgement) are
@@ -77,7 +77,8 @@ class MailboxAuthError(MailboxUnavailable):
 
 
 class BrokerUnavailable(MaildeskError):
-    """Raised when the shared queue cannot be reached; the database still holds every row."""
+    """Raised when the shared queue (Redis, RabbitMQ) cannot be reached or does not answer; the
+    database still holds every row."""
 
 
 class StartError(MaildeskError):

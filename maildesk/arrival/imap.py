@@ -83,7 +83,8 @@ class ImapSession:
     def open(cls, account: ImapAccount, login: Login) -> ImapSession:
         """Connect with the account's TLS mode and log in; raise MailboxAuthError if refused."""
         with _mapped(account, "connect"):
-            context = ssl.create_default_context()
+            # ca_file replaces the system's CAs: the server's certificate must chain to it.
+            context = ssl.create_default_context(cafile=account.ca_file)
             client = IMAPClient(account.host, account.port, ssl=account.tls == "imaps",
                                 ssl_context=context if account.tls == "imaps" else None,
                                 timeout=account.timeout)

@@ -11,8 +11,8 @@ import click
 from maildesk import config
 from maildesk.admin import mailboxes as mailbox_service
 from maildesk.admin import status as status_service
+from maildesk.admin.doctor import CheckResult, run_checks
 from maildesk.admin.doctor import checks as doctor_checks
-from maildesk.admin.doctor import run_checks
 from maildesk.admin.private import make_private
 from maildesk.cli import selfservice
 from maildesk.cli.shared import reported, settings_of
@@ -99,20 +99,25 @@ def _queue_depth(url: str) -> tuple[int | None, str]:
 
 
 @click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def doctor(ctx: click.Context) -> None:
-    """Check the config, the database schema and the login to every IMAP mailbox; exit 1 on any failure."""
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check what a deploy needs: config, schema, broker, outbound relay, IMAP logins, data directory.
+    One line per check; exit 1 on any failure."""
     try:
-        settings = settings_of(ctx)
+        results = list(run_checks(doctor_checks(settings_of(ctx))))
     except ConfigError as exc:
-        click.echo(f"FAIL config: {exc}")
-        sys.exit(1)
-    failed = False
-    for result in run_checks(doctor_checks(settings)):
-        click.echo(f"{'ok  ' if result.ok else 'FAIL'} {result.name}: {result.detail}")
-        failed = failed or not result.ok
+        results = [CheckResult("config", "fail", str(exc))]
+    failed = not all(r.ok for r in results)
+    if as_json:
+        click.echo(json.dumps({"ok": not failed, "checks": [r.as_json() for r in results]}, indent=2))
+    for result in [] if as_json else results:
+        click.echo(f"{_MARK[result.state]} {result.name}: {result.detail}")
     if failed:
         sys.exit(1)
+
+
+_MARK = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
 
 
 @click.group()

@@ -11,10 +11,12 @@ import click
 
 from maildesk.admin import importer
 from maildesk.arrival.intake import accept_raw
+from maildesk.cli.progress import Progress
 from maildesk.cli.shared import fail, reported, settings_of
 from maildesk.config import Settings
-from maildesk.domain import Envelope
+from maildesk.domain import Envelope, Status
 from maildesk.errors import ConfigError, MessageRejected, StoreError
+from maildesk.policy import imports
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.logs import configure_mta_logging, fold
@@ -73,17 +75,22 @@ def _hand_on(settings: Settings, runtime: Runtime, inbound_id: int) -> None:
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--notify", is_flag=True,
+              help="Send what the same mail arriving now would (acknowledgements, agent and rule notices). "
+                   "Without it nobody is mailed.")
+@click.option("--status", type=click.Choice([s.value for s in imports.STATUSES]), default=None,
+              help="File the tickets the import opens as STATUS, at the date of their last mail.")
 @click.pass_context
 @reported
-def import_backlog(ctx: click.Context, path: Path) -> None:
-    """Load a backlog from an mbox file or a Maildir; running it again creates nothing new."""
+def import_backlog(ctx: click.Context, path: Path, notify: bool, status: str | None) -> None:
+    """Load a backlog from an mbox file or a Maildir: dated by each mail's Date:, threaded in date
+    order, mailing nobody. Running it again creates nothing new."""
     runtime = Runtime.build(settings_of(ctx))
     backlog = importer.open_backlog(path)
-    tally = importer.ImportTally()
-    with click.progressbar(backlog.messages(), length=len(backlog), label=f"importing {backlog.kind}",
-                           file=sys.stderr) as messages:
-        for raw in messages:
-            importer.import_one(runtime, raw, tally)
+    job = importer.Importer(runtime, notify)
+    with Progress(len(backlog), f"importing {backlog.kind}", sys.stderr) as bar:
+        tally = job.run(backlog, bar.advance)
+    filed = f", {job.file_as(tally.opened, Status(status))} filed as {status}" if status else ""
     deferred = f", {tally.deferred} left for the sweep" if tally.deferred else ""
     click.echo(f"{len(backlog)} messages: {tally.new} new, {tally.duplicate} already stored, "
-               f"{tally.refused} refused{deferred}")
+               f"{tally.refused} refused{deferred}; {len(tally.opened)} tickets opened{filed}")

@@ -49,6 +49,9 @@ class ImapAccount:
     # 0 in the file: 993 for imaps, 143 for starttls and plain.
     port: Port = 0
     tls: Literal["imaps", "starttls", "plain"] = "imaps"
+    # CA certificates (PEM) to trust instead of the system's: a private CA, or a self-signed
+    # certificate itself (Debian's snakeoil one). Read at every connection.
+    ca_file: PathOrNone = None
     username: str
     auth: Literal["password", "xoauth2"] = "password"
     password: str = ""
@@ -95,4 +98,6 @@ def _account(index: int, given: dict[str, Any], env: Mapping[str, str], faults: 
     if account.tls == "plain" and account.host not in _LOOPBACK:
         # Credentials in clear text over a network: only ever acceptable on this machine (tests).
         faults.add(f"{key}.tls = 'plain' is allowed only for a loopback host")
+    if account.tls == "plain" and account.ca_file is not None:
+        faults.add(f"{key}.ca_file is for tls = 'imaps' or 'starttls'; with 'plain' there is no certificate")
     return replace(account, port=account.port or _PORT[account.tls])

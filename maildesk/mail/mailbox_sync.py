@@ -16,6 +16,7 @@ from email.policy import compat32
 
 from maildesk.domain import FolderState
 from maildesk.errors import MailboxAuthError
+from maildesk.mail.parse import parse_date
 
 _MSGID = re.compile(r"<([^<>\s]{1,990})>")
 
@@ -143,6 +144,16 @@ def return_path(raw: bytes) -> str | None:
         return None
     match = re.search(r"<([^<>]*)>", str(value))
     return (match[1] if match else str(value)).strip()
+
+
+def header_date(raw: bytes) -> datetime | None:
+    """The instant a message's Date: header names, in UTC; None when absent or unreadable."""
+    try:
+        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536], headersonly=True)
+        value = headers.get("Date")
+    except Exception:  # An unreadable header only means we do not know.
+        return None
+    return parse_date(str(value)) if value is not None else None
 
 
 def header_message_id(header_block: bytes) -> str:

@@ -106,7 +106,7 @@ def parse_message(raw: bytes) -> ParsedMail:
         reply_to=_addresses(msg, "Reply-To"),
         to=_addresses(msg, "To"),
         cc=_addresses(msg, "Cc"),
-        date=_date(_header(msg, "Date")),
+        date=parse_date(_header(msg, "Date")),
         text=text.replace("\r\n", "\n"),
         html=bool(text_html),
         attachments=attachments,
@@ -176,7 +176,8 @@ def _sender(msg: Message) -> Address | None:
     return found
 
 
-def _date(value: str) -> datetime | None:
+def parse_date(value: str) -> datetime | None:
+    """A Date: header's instant in UTC (no zone means UTC), or None when it cannot be read."""
     try:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -14,6 +14,10 @@ class Sender(Protocol):
 
     def send(self, mail_from: str, rcpt_to: list[str], raw: bytes, message_id: str) -> None: ...
 
+    def check(self) -> str:
+        """Whether mail could be handed over now, sending none: a one-line summary, or DeliveryError."""
+        ...
+
 
 def make_sender(settings: OutboundSettings) -> Sender:
     """The sender configured by `[outbound] url`."""

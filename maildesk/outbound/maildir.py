@@ -48,3 +48,15 @@ class MaildirSender:
         except OSError as exc:
             self._made = False  # someone may have removed the directories: make them again next time
             raise TransientDeliveryError(f"cannot write to maildir {self.root}: {exc}") from exc
+
+    def check(self) -> str:
+        """The Maildir's folder (or, before the first mail, the nearest folder it will be made in) is
+        writable by this user. Nothing is created: a check run as root must not leave root's folders."""
+        existing = self.root
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise TransientDeliveryError(f"cannot write to maildir {self.root}: "
+                                         f"{existing} is not a writable folder")
+        later = "" if existing == self.root else " (made at the first mail)"
+        return f"no relay: mail is written to the Maildir {self.root}{later}"

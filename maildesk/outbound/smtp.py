@@ -50,6 +50,26 @@ class SmtpSender:
             # Some recipients took it; retrying would duplicate it for them, so report and stop.
             raise PermanentDeliveryError(f"some recipients refused: {refused}")
 
+    def check(self) -> str:
+        """Connect, say EHLO (after STARTTLS or over TLS as configured) and, with a username, log in;
+        send nothing. TransientDeliveryError says what failed."""
+        where = f"relay {self.host}:{self.port}"
+        try:
+            with self._connect() as client:
+                code, answer = client.ehlo()
+                if code != 250:
+                    raise TransientDeliveryError(f"{where} answered EHLO with {code} {_text(answer)}")
+                offered = sorted(k.upper() for k in client.esmtp_features)
+                if self.username:
+                    client.login(self.username, self.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransientDeliveryError(f"{where} refused the login as {self.username}: "
+                                         f"{exc.smtp_code} {_text(exc.smtp_error)}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TransientDeliveryError(f"{where}: {str(exc) or repr(exc)}") from exc
+        login = f"; logged in as {self.username}" if self.username else ""
+        return f"{where} ({self.scheme}) answers EHLO: {' '.join(offered) or 'no extensions'}{login}"
+
     def _connect(self) -> smtplib.SMTP:
         if self.scheme == "smtps":
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
@@ -58,6 +78,10 @@ class SmtpSender:
         if self.scheme == "smtp+starttls":
             client.starttls(context=ssl.create_default_context())
         return client
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else answer
 
 
 def _by_code(code: int, text: str) -> TransientDeliveryError | PermanentDeliveryError:

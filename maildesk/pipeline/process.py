@@ -15,14 +15,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from maildesk.domain import InboundState, TicketId
+from maildesk.domain.ticket import Record
 from maildesk.errors import MailParseError
 from maildesk.mail.machine import MailKind
+from maildesk.notices.notifier import Draft
 from maildesk.outbound.gate import Posting, admit
 from maildesk.pipeline import agent, bounces, requester, status_request, third_party
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled, Outcome, counted, gone, quarantine, record_failure
 from maildesk.pipeline.prepare import Arrival, prepare
 from maildesk.pipeline.turn import Turn
+from maildesk.policy import imports
 from maildesk.store import inbound, messages
 from maildesk.store.db import Session
 
@@ -92,8 +95,11 @@ def _apply(desk: Desk, session: Session, mail: Arrival, now: datetime) -> Outcom
     row = inbound.lock(session, mail.inbound_id)
     if row is None or row.state != InboundState.RECEIVED:
         return gone(mail.inbound_id, "handled by another worker")
-    handled = _handled(Turn(desk, session, mail, row, now))
-    ids = admit(session, desk.gate, [Posting(handled.ticket_id, d) for d in handled.drafts], now)
+    # Mail arriving now happens now; an imported mail happened at its own Date:.
+    when = imports.instant(row.source, mail.parsed.date, now)
+    handled = _handled(Turn(desk, session, mail, row, when))
+    drafts = _silenced(desk, session, row.source, handled, when)
+    ids = admit(session, desk.gate, [Posting(handled.ticket_id, d) for d in drafts], when)
     verdict = mail.verdict
     inbound.finish(session, row.id, handled.state, handled.ticket_id, verdict.kind.value, verdict.reasons,
                    now)
@@ -129,6 +135,18 @@ def _handled(t: Turn) -> Handled:
     return Handled(handled.state, handled.ticket_id, (*handled.drafts, *notes), handled.reason)
 
 
+def _silenced(desk: Desk, session: Session, source: str, handled: Handled,
+              when: datetime) -> tuple[Draft, ...]:
+    """The drafts for the gate: none at all for a silent import (an agent's imported reply too: it
+    was sent when it was written), which the ticket records."""
+    if not handled.drafts or not imports.silent(source):
+        return handled.drafts
+    if handled.ticket_id is not None:
+        desk.writer.record(session, handled.ticket_id, when, "system", Record(
+            "suppressed", imports.SILENT_REASON, {"drafts": [d.kind for d in handled.drafts]}))
+    return ()
+
+
 def _duplicate_of(session: Session, mail: Arrival) -> int | None:
     """The ticket already holding this very mail. Only the same mail again (same id, sender, subject
     and text) is a duplicate: senders do reuse Message-IDs for different mail, and that must not
@@ -136,5 +154,7 @@ def _duplicate_of(session: Session, mail: Arrival) -> int | None:
     parsed = mail.parsed
     if not parsed.message_id:
         return None
+    # Another worker may hold a copy of this mail right now: look once it has committed.
+    messages.hold_message_id(session, parsed.message_id)
     return messages.ticket_with_same_mail(session, parsed.message_id, mail.sender.key, parsed.subject,
                                           parsed.text)

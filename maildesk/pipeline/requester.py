@@ -21,7 +21,7 @@ from maildesk.pipeline import notices
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.routing import rule_steps
 from maildesk.pipeline.turn import Turn
-from maildesk.policy import requester
+from maildesk.policy import imports, requester
 from maildesk.policy.agent_auth import AgentVerdict
 from maildesk.policy.lifecycle import closes
 from maildesk.policy.requester import RequesterCommand, command_target
@@ -69,28 +69,34 @@ def _decide(t: Turn) -> tuple[ThreadDecision, dict[int, TicketState]]:
     """The threading decision, with the tickets it looked at (locked: a second reply to the same
     ticket, on another worker, waits until this one commits)."""
     parsed, verdict = t.mail.parsed, t.mail.verdict
-    loaded: dict[int, TicketState] = {}
     tag = find_ticket_id(parsed.subject, t.desk.settings.desk.instance)
-    tagged = _view(t.session, tag, loaded) if tag is not None else None
     cited = parsed.thread_ids
     if verdict.original_message_id:
         # A delivery report names the mail of ours it is about: that is where it belongs (L2d).
         cited = (verdict.original_message_id, *cited)
     nearest, ours = messages.tickets_cited(t.session, cited)
-    referenced = _view(t.session, nearest, loaded) if nearest is not None else None
-    facts = ThreadFacts(sender=t.mail.sender.key, tagged=tagged, referenced=referenced,
-                        cites_our_mail_on=ours,
+    loaded = _locked(t.session, {tag, nearest} - {None})
+    facts = ThreadFacts(sender=t.mail.sender.key, tagged=_view(t.session, tag, loaded),
+                        referenced=_view(t.session, nearest, loaded), cites_our_mail_on=ours,
                         machine=verdict.machine, now=t.now,
                         reopen_closed_days=t.desk.settings.tickets.reopen_closed_days)
     return decide_thread(facts), loaded
 
 
-def _view(session: Session, ticket_id: int, loaded: dict[int, TicketState]) -> TicketView | None:
-    ticket = loaded.get(ticket_id) or tickets.load(session, ticket_id, lock=True)
+def _locked(session: Session, ticket_ids: set[int | None]) -> dict[int, TicketState]:
+    """The tickets that exist among `ticket_ids`, locked lowest number first. One order for every
+    worker: a mail tagged #1 citing #2 and one tagged #2 citing #1, processed at once, would
+    otherwise each hold one ticket and wait for the other (a deadlock PostgreSQL breaks by failing
+    one of them)."""
+    found = (tickets.load(session, i, lock=True) for i in sorted(i for i in ticket_ids if i is not None))
+    return {ticket.id: ticket for ticket in found if ticket is not None}
+
+
+def _view(session: Session, ticket_id: int | None, loaded: dict[int, TicketState]) -> TicketView | None:
+    ticket = loaded.get(ticket_id) if ticket_id is not None else None
     if ticket is None:
         return None
-    loaded[ticket_id] = ticket
-    people = frozenset(a.key for a, _ in participants.of_ticket(session, ticket_id))
+    people = frozenset(a.key for a, _ in participants.of_ticket(session, ticket.id))
     return TicketView(id=ticket.id, status=Status(ticket.status), participants=people,
                       closed_at=ticket.closed_at)
 
@@ -181,6 +187,10 @@ def _notices(t: Turn, ticket: TicketState, decision: ThreadDecision, said: MailS
         # Never answer a machine, and do not wake agents for it either; it is on the ticket.
         why = "machine mail: " + ", ".join(t.mail.verdict.reasons)
         t.desk.writer.record(t.session, ticket.id, t.now, "system", Record("suppressed", why))
+        return []
+    if imports.silent(t.row.source):  # not even rendered (nor knowledge-base articles looked up)
+        t.desk.writer.record(t.session, ticket.id, t.now, "system",
+                             Record("suppressed", imports.SILENT_REASON))
         return []
     new = isinstance(decision, NewTicket)
     # A new ticket's requester is the sender just stored: no need to read the participants back.

@@ -8,9 +8,11 @@ whatever it held when the process died is found again by the sweep.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
@@ -31,6 +33,11 @@ class Handlers:
 
 
 QUEUE = "default"
+#: How long stopping waits for the broker to take back acknowledgements and unstarted messages. A
+#: broker that is gone or hangs must not keep a stopping process alive: what it was not told is
+#: delivered again later, and processing a row a second time does nothing (the database says what
+#: is done).
+BROKER_LETGO_SECONDS = 2.0
 
 
 def make_broker(url: str, prometheus: bool = False) -> dramatiq.Broker:
@@ -85,6 +92,52 @@ def _shared_depth(broker: dramatiq.Broker) -> int | None:
     return int(client.hlen(f"{namespace}:{QUEUE}.msgs")) + int(client.hlen(f"{namespace}:{QUEUE}.DQ.msgs"))
 
 
+def check_broker(url: str) -> str:
+    """Whether the broker of `[broker] url` answers now: a one-line summary, or BrokerUnavailable."""
+    if url == "embedded":
+        return "embedded: the queue lives in the pipeline process of `maildesk serve`"
+    shown = _without_secret(url)
+    broker = make_broker(url)
+    try:
+        depth = queue_depth(broker)
+    except Exception as exc:  # the broker's client raises its own types: redis, pika, dramatiq
+        raise BrokerUnavailable(f"{shown}: {str(exc) or repr(exc)}") from exc
+    finally:
+        try:
+            broker.close()
+        except Exception:  # closing what never opened may raise too; the answer is above
+            log.debug("closing the broker after a check failed", exc_info=True)
+    return f"{shown} answers; {depth} messages queued"
+
+
+def _without_secret(url: str) -> str:
+    """`url` without its user and password, for a line an admin may paste anywhere."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+class _Running:
+    """How many jobs are running this process's handlers now (`with running:` around each)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no job runs; False if one still did after `timeout` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, timeout)
+
+
 class Jobs:
     """The two actors, bound to one broker, plus the workers that run them in this process."""
 
@@ -92,15 +145,22 @@ class Jobs:
         self.broker = broker
         self._worker: dramatiq.Worker | None = None
 
+        self._running = _Running()
+
         def process_inbound(inbound_id: int) -> None:
-            for outbox_id in handlers.process(inbound_id):
+            with self._running:
+                outbox_ids = list(handlers.process(inbound_id))
+            for outbox_id in outbox_ids:
                 self._deliver.send(outbox_id)
 
         def deliver_outbox(outbox_id: int) -> None:
-            handlers.deliver(outbox_id)
+            with self._running:
+                handlers.deliver(outbox_id)
 
         def process_inbound_batch(inbound_ids: list[int]) -> None:
-            for outbox_id in handlers.process_many(inbound_ids):
+            with self._running:
+                outbox_ids = list(handlers.process_many(inbound_ids))
+            for outbox_id in outbox_ids:
                 self._deliver.send(outbox_id)
 
         # Retries cover a store outage; bad mail never raises (it is quarantined instead).
@@ -139,11 +199,33 @@ class Jobs:
         return queue_depth(self.broker)
 
     def stop_workers(self, timeout_ms: int = 10_000) -> None:
-        """Let running jobs finish, then stop; queued ids are recovered by the next sweep."""
-        if self._worker is not None:
-            self._worker.stop(timeout=timeout_ms)
-            self._worker = None
-        self.broker.close()
+        """Let running jobs finish (for at most `timeout_ms`), then stop, whatever state the broker is
+        in: telling it what was done takes at most 2 × BROKER_LETGO_SECONDS more. Queued ids are
+        recovered by the sweep.
+
+        The jobs are waited for by count, not by their threads: a worker thread whose job is done may
+        be stuck acknowledging it to a broker that is gone (dramatiq retries that forever)."""
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            for thread in worker.workers:
+                thread.stop()  # takes no new message
+            if not self._running.wait_idle(timeout_ms / 1000):
+                log.warning("jobs still running after %.0fs; stopping without them", timeout_ms / 1000)
+        letting_go = threading.Thread(target=self._let_go, args=(worker,), daemon=True,
+                                      name="maildesk-queue-stop")
+        letting_go.start()
+        letting_go.join(2 * BROKER_LETGO_SECONDS)
+        if letting_go.is_alive():  # a daemon thread: it ends with the process
+            log.warning("the broker did not answer while stopping; what it was not told is delivered again")
+
+    def _let_go(self, worker: dramatiq.Worker | None) -> None:
+        """The broker's part of stopping: acknowledgements and prefetched messages handed back."""
+        try:
+            if worker is not None:
+                worker.stop(timeout=int(BROKER_LETGO_SECONDS * 1000))
+            self.broker.close()
+        except Exception as exc:  # the broker's client raises its own types; the stop goes on
+            log.warning("the broker could not be told everything while stopping: %s", exc)
 
     def join(self, timeout_ms: int = 30_000) -> None:
         """Wait until the in-memory queues are empty (tests and `maildesk ingest`)."""

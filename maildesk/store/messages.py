@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from maildesk.domain import Direction, StoredFile
 from maildesk.store import sql
@@ -22,6 +23,7 @@ _THEIRS_CITED = select(_m.c.message_id, _m.c.ticket_id).where(
 _SAME_MAIL = select(_m.c.ticket_id).where(
     _m.c.message_id == bindparam("message_id"), _m.c.from_email == bindparam("from_email"),
     _m.c.subject == bindparam("subject"), _m.c.text == bindparam("text"), _m.c.inbound_id.is_not(None))
+_HOLD_ID = select(func.pg_advisory_xact_lock(bindparam("key")))
 # What the requester sees of a thread: their mail, and what we sent them (never an agent's own
 # Message-ID, which only the desk ever received).
 _THEIRS = (_m.c.message_id != "") & (_m.c.direction == Direction.INBOUND)
@@ -97,6 +99,31 @@ def ticket_with_same_mail(session: Session, message_id: str, from_email: str, su
     """The ticket already holding this very mail: same Message-ID, sender, subject and text."""
     return session.connection().execute(_SAME_MAIL, {"message_id": message_id, "from_email": from_email,
                                                      "subject": subject, "text": text}).scalar()
+
+
+def tickets_opened_by(session: Session, inbound_ids: Sequence[int]) -> list[int]:
+    """The tickets whose first message is one of these inbound rows (the tickets they opened), in
+    ticket order."""
+    ids = list(inbound_ids)
+    touched = select(_m.c.ticket_id).where(_m.c.inbound_id.in_(ids))
+    first = select(func.min(_m.c.id)).where(_m.c.ticket_id.in_(touched)).group_by(_m.c.ticket_id)
+    opened = (select(_m.c.ticket_id).where(_m.c.id.in_(first), _m.c.inbound_id.in_(ids))
+              .order_by(_m.c.ticket_id))
+    return [int(i) for i in session.connection().execute(opened).scalars()]
+
+
+def hold_message_id(session: Session, message_id: str) -> None:
+    """Make every other transaction that holds the same Message-ID wait until this one ends.
+
+    Two copies of one mail (a retransmission, a second MX path: different bytes, so two inbound rows)
+    processed at the same instant by two workers would each find no ticket holding it and open one
+    each; with this, the second looks only after the first committed. PostgreSQL only: SQLite's
+    single writer already runs one transaction after the other. Unrelated ids that share a key
+    merely wait for each other."""
+    if session.connection().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(hashlib.sha256(message_id.encode()).digest()[:8], "big", signed=True)
+    session.connection().execute(_HOLD_ID, {"key": key})
 
 
 def has_message(session: Session, ticket_id: int, message_id: str) -> bool:

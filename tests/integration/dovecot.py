@@ -96,16 +96,27 @@ def free_port() -> int:
 
 def start_dovecot(root: Path) -> Dovecot:
     """Write a config under `root`, start `dovecot -c`, and wait for the listener."""
-    mail = pwd.getpwnam("mail")
     port = free_port()
+    return start_with(root, port, _CONFIG.format(root=root, port=port, **mail_owner()))
+
+
+def mail_owner() -> dict[str, int]:
+    """The uid and gid that own the test's mail ({uid} and {gid} in a config)."""
+    mail = pwd.getpwnam("mail")
+    return {"uid": mail.pw_uid, "gid": mail.pw_gid}
+
+
+def start_with(root: Path, port: int, config: str) -> Dovecot:
+    """Start a Dovecot on `config` under `root` (base_dir {root}/run, mail in {root}/mail) with the
+    test user, and wait until `port` listens."""
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir(parents=True, exist_ok=True)
     # Dovecot's unprivileged processes must traverse every level down to its files.
     root.chmod(0o755)
-    os.chown(root / "mail", mail.pw_uid, mail.pw_gid)
+    owner = mail_owner()
+    os.chown(root / "mail", owner["uid"], owner["gid"])
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-    (root / "dovecot.conf").write_text(_CONFIG.format(
-        root=root, port=port, uid=mail.pw_uid, gid=mail.pw_gid))
+    (root / "dovecot.conf").write_text(config)
     _start(root)
     server = Dovecot("127.0.0.1", port, USER, PASSWORD, root)
     _wait(lambda: _listening(server.host, port), 15, "dovecot to listen")
@@ -202,13 +213,9 @@ def imap_block(server: Dovecot, name: str = "support", after: str = "move", pass
     return "\n[[imap]]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
 
 
-@pytest.fixture(name="dovecot")
-def dovecot_fixture() -> Iterator[Dovecot]:
-    """A Dovecot on a free loopback port with one test user and an empty mail folder.
-
-    Skipped (with the reason) when dovecot is not installed; under CI (CI=true) that is a failure,
-    because .ci/run installs it.
-    """
+def require_dovecot() -> None:
+    """Skip (with the reason) when dovecot is not installed or we are not root; under CI (CI=true)
+    that is a failure, because .ci/run installs it and runs as root."""
     missing = None
     if dovecot_binary() is None:
         missing = "the dovecot binary is not installed (apt-get install dovecot-imapd)"
@@ -218,6 +225,13 @@ def dovecot_fixture() -> Iterator[Dovecot]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI=true but {missing}")
         pytest.skip(missing)
+
+
+@pytest.fixture(name="dovecot")
+def dovecot_fixture() -> Iterator[Dovecot]:
+    """A Dovecot on a free loopback port with one test user and an empty mail folder (see
+    require_dovecot for when it is skipped)."""
+    require_dovecot()
     # Not under tmp_path: other pytest runs reset /tmp/pytest-of-<user> to 0700 at any moment, and
     # Dovecot's unprivileged processes must traverse every parent folder.
     root = Path(tempfile.mkdtemp(prefix="maildesk-dovecot-"))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import partial
 
+import psycopg
 import pytest
-from conftest import NOW, DeskFactory, make_mail, store
+from conftest import NOW, DeskFactory, make_mail, query, store, wait_for
 from servers import Postgres, postgres_server  # noqa: F401
 from sqlalchemy import select, text
 
@@ -122,3 +124,62 @@ def test_imap_lease_has_one_holder(pg_runtime: Runtime) -> None:
         other = "b" if won[0] != "b" else "c"
         assert not imap_state.take_lease(s, "support", other, NOW + timedelta(seconds=30), NOW)
         assert imap_state.take_lease(s, "support", other, NOW + timedelta(seconds=61), NOW + timedelta(seconds=120))
+
+
+@contextmanager
+def _held(runtime: Runtime, statement: str) -> Iterator[Callable[[int], None]]:
+    """Run `statement` in a transaction of the test's own that stays open; yields a function that
+    waits until that many other sessions of the database queue behind a lock. Ends with a rollback."""
+    url = runtime.settings.database.url.replace("+psycopg", "")
+    with psycopg.connect(url) as holder, psycopg.connect(url, autocommit=True) as watcher:
+        holder.execute(statement)
+
+        def waiting(count: int) -> None:
+            waits = "select count(*) from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'"
+            wait_for(lambda: watcher.execute(waits).fetchone() == (count,), 20, f"{count} workers waiting on a lock")
+        yield waiting
+        holder.rollback()
+
+
+def _in_thread(action: Callable[[], object]) -> threading.Thread:
+    thread = threading.Thread(target=action)
+    thread.start()
+    return thread
+
+
+def test_two_copies_of_one_mail_at_the_same_instant_make_one_ticket(pg_runtime: Runtime) -> None:
+    # Two copies of one mail (same Message-ID, sender, subject, text; one more Received: line) are processed at once by two workers: one ticket, the other copy a duplicate.
+    raw = make_mail(sender="dup@client.example", message_id="twice")
+    copies = [_store(pg_runtime, raw), _store(pg_runtime, b"Received: from mx2.client.example\r\n" + raw)]
+    # Both workers get past the start of their transaction and queue behind the test, which is adding the
+    # sender's contact: without a lock on the Message-ID both have looked for the mail by then and found nothing.
+    with _held(pg_runtime, "insert into contacts (email, name, created_at) values ('dup@client.example', '', now())") as waiting:
+        first = _in_thread(lambda: pg_runtime.process(copies[0]))
+        waiting(1)
+        second = _in_thread(lambda: pg_runtime.process(copies[1]))
+        waiting(2)
+    first.join(30)
+    second.join(30)
+    rows = sorted(map(tuple, query(pg_runtime.settings, "select state, ticket_id from inbound order by id")))
+    assert rows == [("done", 1), ("duplicate", 1)]
+    assert query(pg_runtime.settings, "select count(*) from tickets") == [(1,)]
+
+
+def test_tag_and_reference_naming_two_tickets_in_opposite_order_never_deadlock(pg_runtime: Runtime) -> None:
+    # Mail X is tagged #1 and cites ticket 2's mail, mail Y the other way round; processed at once, both land at the first attempt.
+    for who, mid in (("a", "t1"), ("b", "t2")):
+        pg_runtime.process(_store(pg_runtime, make_mail(sender=f"{who}@client.example", message_id=mid)))
+    x = _store(pg_runtime, make_mail(sender="a@client.example", subject="Re: [#1] Printer broken", message_id="x",
+                                     References="<t2@client.example>"))
+    y = _store(pg_runtime, make_mail(sender="b@client.example", subject="Re: [#2] Printer broken", message_id="y",
+                                     References="<t1@client.example>"))
+    # The test holds ticket 1: X queues for it first; Y, in the old order, took ticket 2 before queueing too.
+    with _held(pg_runtime, "select id from tickets where id = 1 for update") as waiting:
+        first = _in_thread(lambda: pg_runtime.process(x))
+        waiting(1)
+        second = _in_thread(lambda: pg_runtime.process(y))
+        waiting(2)
+    first.join(30)
+    second.join(30)
+    rows = query(pg_runtime.settings, "select state, attempts, error from inbound where id in (?, ?) order by id", x, y)
+    assert rows == [("done", 0, ""), ("done", 0, "")]

@@ -33,11 +33,21 @@ def test_password_from_env_and_file(tmp_path: Path) -> None:
     assert a.password == "secret" and b.password_file == tmp_path / "pw.txt"
 
 
+def test_ca_file_is_a_path_beside_the_config(tmp_path: Path) -> None:
+    # Scenario: ca_file is read relative to the config file like the other files; none by default.
+    imap = ('[[imap]]\nname = "a"\nhost = "h"\nusername = "u"\npassword = "p"\nca_file = "ca.pem"\n'
+            '[[imap]]\nname = "b"\nhost = "h"\nusername = "u"\npassword = "p"\n')
+    a, b = _load(tmp_path, imap).imap
+    assert a.ca_file == tmp_path / "ca.pem" and b.ca_file is None
+
+
 @pytest.mark.parametrize(("imap", "message"), [
     ('[[imap]]\nhost = "h"\nusername = "u"\n', "set exactly one of password"),
     ('[[imap]]\nhost = "h"\nusername = "u"\npassword = "p"\npassword_env = "X"\n', "set exactly one"),
     ('[[imap]]\nhost = "h"\nusername = "u"\nauth = "xoauth2"\n', "oauth2_token_command or oauth2_token_file"),
     ('[[imap]]\nhost = "imap.example.org"\nusername = "u"\npassword = "p"\ntls = "plain"\n', "loopback"),
+    ('[[imap]]\nhost = "127.0.0.1"\nusername = "u"\npassword = "p"\ntls = "plain"\nca_file = "ca.pem"\n',
+     "imap[0].ca_file is for tls = 'imaps' or 'starttls'"),
     ('[[imap]]\nhost = "h"\nusername = "u"\npassword = "p"\nafter = "delete"\n', "after = 'delete'"),
     ('[[imap]]\nhost = "h"\nusername = "u"\npassword = "p"\nbatch = 5\n', "unknown key imap[0].batch"),
     ('[[imap]]\nname = "x"\nhost = "h"\nusername = "u"\npassword = "p"\n' * 2, "two [[imap]] sections"),
