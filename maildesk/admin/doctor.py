@@ -12,7 +12,10 @@ from functools import partial
 
 from maildesk.arrival.imap_fetch import check_login
 from maildesk.config import ImapAccount, Settings
-from maildesk.errors import MaildeskError, StoreError
+from maildesk.errors import ConfigError, MaildeskError, StoreError
+from maildesk.notices.check import template_problems
+from maildesk.notices.notifier import Identity
+from maildesk.notices.render import Renderer
 from maildesk.runtime.wiring import utcnow
 from maildesk.store import migrate
 from maildesk.store.db import Database
@@ -38,9 +41,19 @@ class CheckResult:
 def checks(settings: Settings) -> list[Check]:
     """Everything doctor looks at, in order: config, database schema, each IMAP login."""
     found = [Check("config", lambda: f"{settings.path} is valid"),
-             Check("database", partial(_schema, settings))]
+             Check("database", partial(_schema, settings)), Check("templates", partial(_templates, settings))]
     found += [Check(f"imap {a.name}", partial(_imap_login, a)) for a in settings.imap]
     return found
+
+
+def _templates(settings: Settings) -> str:
+    """Every notice template, built-in and in `[desk] templates_dir`, in every language, renders with
+    sample values; else each one that does not, by file and line."""
+    renderer = Renderer(settings.desk.templates_dir)
+    problems = template_problems(renderer, Identity.from_settings(settings))
+    if problems:
+        raise ConfigError(f"{len(problems)} cannot be rendered:\n  " + "\n  ".join(problems))
+    return f"{len(renderer.templates())} templates render"
 
 
 def _imap_login(account: ImapAccount) -> str:

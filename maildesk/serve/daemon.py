@@ -17,11 +17,12 @@ from types import FrameType
 
 from maildesk import metrics
 from maildesk.arrival.imap_fetch import Fetchers
-from maildesk.arrival.intake import WaveWriter
+from maildesk.arrival.intake import RawMail, WaveWriter
 from maildesk.arrival.recipients import is_ours
 from maildesk.arrival.smtp import DeskHandler, SmtpFront
 from maildesk.domain import Envelope
 from maildesk.errors import ConfigError
+from maildesk.notices.check import template_problems
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.pipeline_process import PipelineProcess, handlers_for
@@ -56,7 +57,7 @@ class Daemon:
         self.fetchers = Fetchers()
         self.intake = WaveWriter(runtime.db, self.settings.smtp.max_message_size, utcnow)
 
-    def accept(self, raw: bytes, envelope: Envelope) -> int:
+    def accept(self, raw: RawMail, envelope: Envelope) -> int:
         """Store one received message (called by the front end, off its event loop)."""
         return self.intake.accept(raw, envelope).inbound_id
 
@@ -68,8 +69,18 @@ class Daemon:
         """Whether `address` is ours: the desk address or an alias, with any +detail."""
         return is_ours(address, self.settings.desk.own_addresses)
 
+    def check_templates(self) -> None:
+        """Refuse to start with a notice template (built-in or the admin's, any language) that does
+        not render with sample values: ConfigError naming each file and line."""
+        notifier = self.runtime.desk.notifier
+        problems = template_problems(notifier.renderer, notifier.identity)
+        if problems:
+            raise ConfigError("templates that cannot be rendered (nothing started):\n  "
+                              + "\n  ".join(problems))
+
     def run(self) -> None:
         """Start everything, sweep every interval, and stop cleanly on a signal."""
+        self.check_templates()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         if self.settings.metrics.address is not None:
@@ -81,7 +92,8 @@ class Daemon:
             self.intake.start()
             handler = DeskHandler(self.accept, self.jobs.enqueue_inbound, self.accepts_recipient,
                                   self.settings.smtp.lmtp, free_space=self.free_space,
-                                  max_size=self.settings.smtp.max_message_size)
+                                  max_size=self.settings.smtp.max_message_size,
+                                  spool_dir=self.settings.desk.data_dir / "spool")
             self.front = SmtpFront(self.settings.smtp, handler)
             self.front.start()
         self.start_fetchers()

@@ -25,6 +25,7 @@ from maildesk import config, metrics
 from maildesk.runtime.queue import Handlers, Jobs, make_broker
 from maildesk.runtime.wiring import Runtime
 from maildesk.serve.logs import configure_logging
+from maildesk.serve.memory import give_large_blocks_back
 
 log = logging.getLogger(__name__)
 STOP_GRACE_SECONDS = 30.0
@@ -91,6 +92,7 @@ def _with_slot(handlers: Handlers, slots: threading.Semaphore) -> Handlers:
 
 def pipeline_main(config_path: str, threads: int, conn: Connection) -> None:
     """The child: work the ids that arrive on `conn` until told to stop or the parent is gone."""
+    give_large_blocks_back()
     settings = config.load(Path(config_path))
     configure_logging(settings.log_level)
     counting = settings.metrics.address is not None
