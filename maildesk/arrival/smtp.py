@@ -154,6 +154,8 @@ class Sessions:
             return TOO_MANY_SESSIONS
         if not counted:
             return ""
+        if len(self.recent) > 10_000:  # many clients (a botnet, IPv6): forget those quiet for a minute
+            self.recent = {c: t for c, t in self.recent.items() if t and t[-1] > now - 60}
         times = self.recent.setdefault(client, collections.deque())
         while times and times[0] <= now - 60:
             times.popleft()
