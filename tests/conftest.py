@@ -22,7 +22,20 @@ import pytest
 from aiosmtpd.controller import Controller
 
 # Re-exported: the tests import their helpers from conftest alone.
-from mailflow import NOW, SECRET, parsed, plain_text, query, receive, recipients, sent, store, token  # noqa: F401
+from mailflow import (  # noqa: F401
+    FROM,
+    NOW,
+    SECRET,
+    from_address,
+    parsed,
+    plain_text,
+    query,
+    receive,
+    recipients,
+    sent,
+    store,
+    token,
+)
 
 from maildesk import config
 from maildesk.admin.agents import add_agent
@@ -37,6 +50,12 @@ ALICE, BOB = ("alice@example.org", "Alice"), ("bob@example.org", "Bob")  # agent
 # Agents proven by their reply token or by our own MTA's Authentication-Results.
 TRUSTED_MX = '[agents]\ntrusted_hosts = ["mx.example.org"]\nproofs = ["token", "auth-results"]\n'
 DeskFactory = Callable[..., Runtime]  # the make_desk fixture
+# Every test requester writes from client.example over one loopback client, which no real desk sees:
+# the brakes on answers per domain, client and fingerprint, and the connection rate per client, are
+# raised out of the way unless a test sets its own (tests/reliability/test_public_address.py does).
+BUSY_BRAKES = ("[brakes]\nanswers_per_domain_per_hour = 1000000\nanswers_per_client_per_hour = 1000000\n"
+               "answers_per_fingerprint_per_day = 1000000\n")
+BUSY_SMTP = "connections_per_client_per_minute = 1000000\n"
 
 
 def free_port() -> int:
@@ -51,6 +70,8 @@ def write_config(directory: Path, extra: str = "", smtp: str = "", outbound: str
 
     `smtp` and `outbound` add lines to those tables, `extra` adds whole tables at the end."""
     fields = {"address": "support@example.org", "name": "Example Support"} | desk
+    extra = extra if "[brakes]" in extra else extra + BUSY_BRAKES
+    smtp = smtp if "connections_per_client" in smtp else smtp + BUSY_SMTP
     # A value that is already TOML (a list) goes in as it is; the rest are strings.
     desk_lines = "\n".join(f"{k} = {v}" if v.startswith("[") else f'{k} = "{v}"' for k, v in fields.items())
     path = directory / "maildesk.conf"
@@ -225,12 +246,13 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
             daemon.proc.wait(10)
 
 
-def send_smtp(daemon: ServeProcess, raw: bytes, mail_from: str = "bob@client.example",
+def send_smtp(daemon: ServeProcess, raw: bytes, mail_from: str = FROM,
               rcpt: tuple[str, ...] = ("support@example.org",), timeout: float = 10) -> float:
-    """Send `raw` to the daemon's SMTP port in one session; the seconds it took, up to the last answer."""
+    """Send `raw` to the daemon's SMTP port in one session (from its From: address unless `mail_from`
+    says otherwise); the seconds it took, up to the last answer."""
     started = time.monotonic()
     with smtplib.SMTP(daemon.settings.smtp.host, daemon.settings.smtp.port, timeout=timeout) as client:
-        client.sendmail(mail_from, list(rcpt), raw)
+        client.sendmail(from_address(raw) if mail_from == FROM else mail_from, list(rcpt), raw)
     return time.monotonic() - started
 
 

@@ -8,6 +8,7 @@ import sqlite3
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import getaddresses
 
 from maildesk.arrival.intake import accept_raw
 from maildesk.config import Settings
@@ -33,15 +34,27 @@ def query(settings: Settings, sql: str, *args: object) -> list[tuple[object, ...
         return conn.execute(sql, args).fetchall()
 
 
-def store(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example", *,
+#: The envelope sender default of `store`, `receive` and conftest's `send_smtp`: the mail's From: address.
+FROM = "(the From: address)"
+
+
+def from_address(raw: bytes) -> str:
+    """The address in `raw`'s From: (the envelope sender a person's MTA uses), else bob@client.example."""
+    found = getaddresses([str(v) for v in message_from_bytes(raw, policy=policy.compat32).get_all("From", [])])
+    return next((a for _, a in found if "@" in a), "bob@client.example")
+
+
+def store(rt: Runtime, raw: bytes, mail_from: str | None = FROM, *,
           rcpt: str | tuple[str, ...] = "support@example.org", when: datetime = NOW, source: str = "test",
           max_size: int = 10**7) -> int:
-    """Store `raw` as the SMTP listener or the IMAP fetcher would; the inbound row's id."""
+    """Store `raw` as the SMTP listener or the IMAP fetcher would; the inbound row's id. The envelope
+    sender is the From: address unless given (None: none, as for IMAP mail without Return-Path)."""
+    mail_from = from_address(raw) if mail_from == FROM else mail_from
     envelope = Envelope(mail_from, (rcpt,) if isinstance(rcpt, str) else rcpt, source)
     return accept_raw(rt.db, raw, envelope, when, max_size).inbound_id
 
 
-def receive(rt: Runtime, raw: bytes, mail_from: str | None = "bob@client.example", *,
+def receive(rt: Runtime, raw: bytes, mail_from: str | None = FROM, *,
             rcpt: str | tuple[str, ...] = "support@example.org", when: datetime = NOW, source: str = "test",
             max_size: int = 10**7) -> Outcome:
     """Store `raw`, then run the pipeline on it at the same instant."""

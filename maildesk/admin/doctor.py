@@ -22,6 +22,9 @@ from maildesk.admin.private import open_to_others
 from maildesk.arrival.imap_fetch import check_login
 from maildesk.config import ImapAccount, Settings
 from maildesk.errors import ConfigError, MaildeskError, StoreError
+from maildesk.notices.check import template_problems
+from maildesk.notices.notifier import Identity
+from maildesk.notices.render import Renderer
 from maildesk.outbound import make_sender
 from maildesk.runtime.queue import check_broker
 from maildesk.runtime.wiring import utcnow
@@ -69,12 +72,23 @@ def checks(settings: Settings) -> list[Check]:
     return [
         Check("config", lambda: f"{settings.path} is valid"),
         Check("database", partial(_schema, settings)),
+        Check("templates", partial(_templates, settings)),
         Check("broker", partial(check_broker, settings.broker.url)),
         Check("outbound", partial(_outbound, settings)),
         *[Check(f"imap {a.name}", partial(_imap_login, a)) for a in settings.imap],
         Check("data dir", partial(_data_dir, settings.desk.data_dir)),
         Check("private data", partial(private_data, settings)),
     ]
+
+
+def _templates(settings: Settings) -> str:
+    """Every notice template, built-in and in `[desk] templates_dir`, in every language, renders with
+    sample values; else each one that does not, by file and line."""
+    renderer = Renderer(settings.desk.templates_dir)
+    problems = template_problems(renderer, Identity.from_settings(settings))
+    if problems:
+        raise ConfigError(f"{len(problems)} cannot be rendered:\n  " + "\n  ".join(problems))
+    return f"{len(renderer.templates())} templates render"
 
 
 def run_checks(to_run: list[Check]) -> Iterator[CheckResult]:

@@ -49,5 +49,6 @@ def set_status(desk: Desk, ticket_id: int, status: Status, actor: str, reason: s
         people = participants.of_ticket(session, ticket_id)
         summary = notices.summary(session, ticket, people[0][0])
         draft = desk.notifier.status_notice(summary, [a for a, _ in people], reason,
-                                            messages.thread_ids(session, ticket_id), now)
+                                            messages.thread_ids(session, ticket_id), now,
+                                            reply_to=desk.requester_reply_to(ticket_id, ticket.requester_id))
         return admit(session, desk.gate, [Posting(ticket_id, draft)], now)

@@ -15,13 +15,17 @@ from email.parser import BytesHeaderParser
 from email.policy import compat32
 
 from maildesk import metrics
+from maildesk.arrival.spool import Spool
 from maildesk.domain import Envelope, InboundId
 from maildesk.errors import MessageRejected, StoreError
+from maildesk.mail.limits import without_bom
 from maildesk.store import inbound
 from maildesk.store.db import Database, Session
 
 log = logging.getLogger(__name__)
 _MSGID = re.compile(r"<([^<>\s]{1,990})>")
+#: Mail as it reaches the intake: whole (IMAP, the pipe, an import) or spooled by the SMTP listener.
+RawMail = bytes | Spool
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ class Accepted:
     message_id: str = ""  # from the header section, for the log line
 
 
-def accept_raw(db: Database, raw: bytes, envelope: Envelope, now: datetime, max_size: int) -> Accepted:
+def accept_raw(db: Database, raw: RawMail, envelope: Envelope, now: datetime, max_size: int) -> Accepted:
     """Commit `raw` with its envelope; the same bytes delivered again return the first row.
 
     Raises MessageRejected for empty or oversized mail, StoreUnavailable when the
@@ -50,24 +54,26 @@ def accept_raw(db: Database, raw: bytes, envelope: Envelope, now: datetime, max_
     raise AssertionError("unreachable")
 
 
-def check_size(raw: bytes, max_size: int) -> None:
+def check_size(raw: RawMail, max_size: int) -> None:
     """MessageRejected for empty or oversized mail."""
-    if not raw.strip():
+    size = raw.size if isinstance(raw, Spool) else len(raw)
+    if (raw.is_blank() if isinstance(raw, Spool) else not raw or raw.isspace()):
         raise MessageRejected("empty message")
-    if len(raw) > max_size:
-        raise MessageRejected(f"message of {len(raw)} bytes is over the limit of {max_size}")
+    if size > max_size:
+        raise MessageRejected(f"message of {size} bytes is over the limit of {max_size}")
 
 
-def accept_wave(db: Database, mails: Sequence[tuple[bytes, Envelope]], now: datetime) -> list[Accepted]:
+def accept_wave(db: Database, mails: Sequence[tuple[RawMail, Envelope]], now: datetime) -> list[Accepted]:
     """Store mail that arrived at the same time (sizes already checked) with one durable commit;
     the same bytes stored before, or twice in `mails`, return the first row. Any failure fails the
     whole wave; the caller then stores each alone. Durable: this commit is what the 250 (or the IMAP
-    flag) stands on, so it must survive a power cut."""
+    flag) stands on, so it must survive a power cut. A spooled message is read whole only while its
+    row is written, one at a time."""
     done: dict[str, Accepted] = {}
     out = []
     with db.transaction(durable=True) as session:
         for raw, envelope in mails:
-            digest = hashlib.sha256(raw).hexdigest()
+            digest = raw.digest if isinstance(raw, Spool) else hashlib.sha256(raw).hexdigest()
             if digest not in done:
                 existing = inbound.find_by_digest(session, digest)
                 done[digest] = (Accepted(InboundId(existing), new=False) if existing is not None else
@@ -80,27 +86,29 @@ def accept_wave(db: Database, mails: Sequence[tuple[bytes, Envelope]], now: date
     return out
 
 
-def _insert(session: Session, raw: bytes, envelope: Envelope, digest: str, now: datetime) -> Accepted:
-    message_id = header_message_id(raw)
-    inbound_id = InboundId(inbound.add(session, raw, envelope, digest, message_id, now))
+def _insert(session: Session, raw: RawMail, envelope: Envelope, digest: str, now: datetime) -> Accepted:
+    message_id = header_message_id(raw.head(65536) if isinstance(raw, Spool) else raw)
+    inbound_id = InboundId(inbound.add(session, raw.read() if isinstance(raw, Spool) else raw, envelope,
+                                       digest, message_id, now))
     return Accepted(inbound_id, True, message_id)
 
 
-def _logged(accepted: Accepted, raw: bytes, envelope: Envelope) -> None:
+def _logged(accepted: Accepted, raw: RawMail, envelope: Envelope) -> None:
     # After the commit: a line never claims a store that was rolled back.
     if not accepted.new:
         log.info("inbound=%s duplicate delivery of the same bytes via %s", accepted.inbound_id,
                  envelope.source)
         return
     metrics.count("received")
-    log.info("inbound=%s stored %d bytes from %s via %s message-id=<%s>", accepted.inbound_id, len(raw),
+    size = raw.size if isinstance(raw, Spool) else len(raw)
+    log.info("inbound=%s stored %d bytes from %s via %s message-id=<%s>", accepted.inbound_id, size,
              envelope.mail_from, envelope.source, accepted.message_id)
 
 
 def header_message_id(raw: bytes) -> str:
     """The Message-ID from the header section only (cheap; full parsing happens in the worker)."""
     try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:65536])
+        headers = BytesHeaderParser(policy=compat32).parsebytes(without_bom(raw[:65536]))
         match = _MSGID.search(str(headers.get("Message-ID", "")))
     except Exception:  # Any header the parser chokes on just means no id here; the worker will judge.
         return ""
@@ -109,7 +117,7 @@ def header_message_id(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class _Arrival:
-    raw: bytes
+    raw: RawMail
     envelope: Envelope
     stored: Future[Accepted]
 
@@ -136,7 +144,7 @@ class WaveWriter:
             self._arrivals.put(None)
             self._thread.join(30)
 
-    def accept(self, raw: bytes, envelope: Envelope) -> Accepted:
+    def accept(self, raw: RawMail, envelope: Envelope) -> Accepted:
         """Store `raw` durably (blocking until it is); raises as `accept_raw` does."""
         check_size(raw, self.max_size)
         if not self._thread.is_alive():  # not started, or stopping: store it here and now

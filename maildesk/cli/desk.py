@@ -20,6 +20,7 @@ from maildesk.errors import BrokerUnavailable, ConfigError
 from maildesk.runtime.queue import make_broker, queue_depth
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve.daemon import Daemon
+from maildesk.serve.memory import give_large_blocks_back
 from maildesk.serve.workers import WorkerPool
 from maildesk.store import migrate
 from maildesk.store.db import Database
@@ -52,6 +53,7 @@ def init(ctx: click.Context) -> None:
 @reported
 def serve(ctx: click.Context, no_workers: bool) -> None:
     """Receive mail over SMTP/LMTP, process it and send replies, until SIGTERM."""
+    give_large_blocks_back()
     runtime = Runtime.build(settings_of(ctx))
     selfservice.reindex_on_start(runtime)
     Daemon(runtime, workers=not no_workers).run()

@@ -120,6 +120,18 @@ class SmtpSettings:
     lmtp: Flag = False
     max_message_size: Positive = 25 * 1024 * 1024
     enabled: Flag = True
+    # Connections at once, in all and from one client address (Postfix's anvil defaults: 100
+    # smtpd processes, smtpd_client_connection_count_limit 50), and new connections one client may
+    # open a minute (smtpd_client_connection_rate_limit; Postfix leaves it off, 60 is one a second).
+    # Past any of them the client hears 421. LMTP peers are our own MTA: only the first applies.
+    max_sessions: Positive = 100
+    sessions_per_client: Positive = 50
+    connections_per_client_per_minute: Positive = 60
+    # Seconds a client may stay silent: between commands (10 once three quarters of max_sessions
+    # are taken, as Postfix does under stress), and while it sends DATA. RFC 5321 allows the server
+    # 5 minutes; a real MTA answers in seconds, and a client cut off retries later.
+    idle_timeout: PositiveNumber = 60.0
+    data_timeout: PositiveNumber = 120.0
 
 
 @with_config(FORBID)
@@ -164,6 +176,17 @@ class BrakeSettings:
 
     recipients_per_mail: Positive = 20
     automatic_per_day: Positive = 40
+    # Answers to inbound mail (acknowledgements, status lists, how to close a request) per recipient
+    # domain and per client address (the SMTP peer; mail over LMTP, IMAP or the pipe has none that
+    # counts) in an hour, and per fingerprint of the mail answered in a day, across every address.
+    answers_per_domain_per_hour: Positive = 100
+    answers_per_client_per_hour: Positive = 100
+    answers_per_fingerprint_per_day: Positive = 5
+    # An acknowledgement to a sender whose From: is neither aligned with the envelope sender nor
+    # vouched for by a trusted Authentication-Results ([agents] trusted_hosts): "neutral" sends one
+    # that carries none of the sender's text (no subject, no name, no words of the mail); "hold"
+    # sends none. Either way the ticket is made and says why.
+    unverified_acks: Literal["neutral", "hold"] = "neutral"
 
 
 @with_config(FORBID)

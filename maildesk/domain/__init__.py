@@ -6,6 +6,7 @@ No I/O and no settings here; `maildesk.domain.values` and `maildesk.domain.ticke
 from maildesk.domain.values import (
     FINAL_STATUSES,
     Address,
+    AnswerCounts,
     Direction,
     Envelope,
     FolderState,
@@ -23,6 +24,7 @@ from maildesk.domain.values import (
 __all__ = [
     "FINAL_STATUSES",
     "Address",
+    "AnswerCounts",
     "Direction",
     "Envelope",
     "FolderState",

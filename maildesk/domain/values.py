@@ -82,6 +82,8 @@ class Envelope:
     mail_from: str | None
     rcpt_to: tuple[str, ...]
     source: str
+    # The SMTP/LMTP peer's address; "" where none is known (IMAP, the pipe, an import).
+    client_ip: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,3 +114,14 @@ class SentCounts:
 
     same_kind: int
     automatic_day: int
+
+
+@dataclass(frozen=True)
+class AnswerCounts:
+    """How many answers to inbound mail (acknowledgements and the like) already went to one
+    recipient domain and to mail from one client address, and to how many other addresses answers
+    to mail with one fingerprint went, each within its window."""
+
+    domain: int
+    client: int
+    fingerprint: int

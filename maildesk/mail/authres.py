@@ -1,21 +1,25 @@
-"""Read Authentication-Results (RFC 8601) written by a host we trust. Pure.
+"""Read Authentication-Results (RFC 8601) written by a host we trust. Pure. The only module that
+imports the `authres` library.
 
-Anyone can write an Authentication-Results header into a mail. Only the
-topmost one whose authserv-id is a configured trusted host counts: our own
-MTA adds its header above everything that came with the message, and a
-well-configured MTA removes look-alikes carrying its own authserv-id.
+Anyone can write an Authentication-Results header into a mail. Only the topmost one whose
+authserv-id is a configured trusted host counts: our own MTA adds its header above everything that
+came with the message, and a well-configured MTA removes look-alikes carrying its own authserv-id.
+
+The header is parsed by `authres`, which knows RFC 8601's grammar: a quoted string or a comment
+that contains `; dkim=pass header.d=…` is a value, not a result. A header it cannot parse gives no
+result at all (never a pass).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-_COMMENT = re.compile(r"\([^()]*\)")
-_RESULT = re.compile(r"(?P<method>dkim|spf|dmarc)\s*=\s*(?P<result>[a-z]+)(?P<props>[^;]*)", re.IGNORECASE)
-_PROP = re.compile(r"(?P<key>header\.d|header\.i|smtp\.mailfrom|header\.from)\s*=\s*(?P<value>[^\s;]+)",
-                   re.IGNORECASE)
+import authres
+
+#: Which property names the domain a result speaks for, by method, in order of preference.
+_DOMAIN_PROPERTIES = (("header", "d"), ("header", "i"), ("smtp", "mailfrom"), ("header", "from"),
+                      ("smtp", "helo"))
 
 
 @dataclass(frozen=True)
@@ -31,25 +35,29 @@ def trusted_results(headers: Sequence[tuple[str, str]],
                     trusted_hosts: Collection[str]) -> tuple[AuthResult, ...]:
     """The results in the topmost Authentication-Results header from a trusted host, else ()."""
     trusted = {h.lower() for h in trusted_hosts}
+    if not trusted:
+        return ()
     for name, value in headers:
         if name.lower() != "authentication-results":
             continue
-        text = _COMMENT.sub(" ", value)
-        authserv, _, rest = text.partition(";")
-        words = authserv.split()
-        if words and words[0].lower() in trusted:
-            return tuple(_results(rest))
+        parsed = _parsed(value)
+        if parsed is not None and str(parsed.authserv_id).lower() in trusted:
+            return tuple(_result(r) for r in parsed.results)
     return ()
 
 
-def _results(text: str) -> list[AuthResult]:
-    found = []
-    for m in _RESULT.finditer(text):
-        props = {p["key"].lower(): p["value"] for p in _PROP.finditer(m["props"])}
-        where = props.get("header.d") or props.get("header.i") or props.get("smtp.mailfrom") or ""
-        domain = where.rpartition("@")[2].strip("\"'<>").lower()
-        found.append(AuthResult(m["method"].lower(), m["result"].lower(), domain))
-    return found
+def _parsed(value: str) -> authres.AuthenticationResultsHeader | None:
+    try:
+        return authres.AuthenticationResultsHeader.parse_value(" ".join(value.split()))
+    except Exception:  # authres raises its own errors and a few plain ones on junk: no result then
+        return None
+
+
+def _result(found: authres.AuthenticationResult) -> AuthResult:
+    props = {(str(p.type).lower(), str(p.name).lower()): str(p.value) for p in found.properties}
+    where = next((props[k] for k in _DOMAIN_PROPERTIES if props.get(k)), "")
+    domain = where.rpartition("@")[2].strip("\"'<>").lower()
+    return AuthResult(str(found.method).lower(), str(found.result).lower(), domain)
 
 
 def passes_for(results: Sequence[AuthResult], domain: str, methods: Collection[str]) -> str | None:

@@ -1,4 +1,5 @@
-"""Build outbound messages; every header value is checked so none can be injected."""
+"""Build outbound messages; every header value is checked so none can be injected, and none makes a
+line longer than RFC 5322's 998 octets (a word too long to fold at a space is encoded and split)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,22 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
+from urllib.parse import quote
 
 from maildesk.domain import Address
 from maildesk.mail.addresses import is_addr_spec
+from maildesk.mail.limits import without_bidi
 
 LOOP_HEADER = "X-Maildesk-Loop"
 _WIRE = compat32.clone(linesep="\r\n")
 _MSG_ID = re.compile(r"^[^\s<>\x00-\x1f]+$")
+#: A word longer than this cannot be folded onto a line of its own under 78 characters: it is
+#: written as encoded words instead. An id we cite is at most `_ID_CHARS` long, so
+#: "References: <id>" stays under 998 octets.
+_LONG_WORD = 70
+_ID_CHARS = 900
+#: Characters of a percent-encoded file name per RFC 2231 continuation (`filename*0*=…`).
+_PIECE = 60
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ def _headers(mail: OutgoingMail) -> list[tuple[str, str]]:
         ("To", ", ".join(_address(a) for a in mail.to)),
         ("Cc", ", ".join(_address(a) for a in mail.cc)),
         ("Reply-To", _address(mail.reply_to) if mail.reply_to else ""),
-        ("Subject", _text(mail.subject)),
+        ("Subject", _text(mail.subject, "Subject")),
         ("Date", format_datetime(mail.date)),
         ("Message-ID", f"<{_id(mail.message_id)}>"),
         ("In-Reply-To", f"<{mail.in_reply_to}>" if _citable(mail.in_reply_to) else ""),
@@ -141,10 +151,18 @@ def _clean(value: str) -> str:
     return value
 
 
-def _text(value: str) -> str:
-    """An unstructured header value, RFC 2047-encoded when it is not plain ASCII."""
-    value = _clean(value)
-    return value if value.isascii() else Header(value, "utf-8").encode()
+def _text(value: str, name: str) -> str:
+    """An unstructured header value without bidi controls, RFC 2047-encoded when it is not plain
+    ASCII or has a word too long to fold."""
+    value = without_bidi(_clean(value))
+    if value.isascii() and not _has_long_word(value):
+        return value
+    # The name counts on the first line, so a generator that folds again keeps the first word there.
+    return Header(value, "utf-8", header_name=name).encode()
+
+
+def _has_long_word(value: str) -> bool:
+    return any(len(word) > _LONG_WORD for word in value.split(" "))
 
 
 class UnsendableAddress(ValueError):
@@ -152,7 +170,7 @@ class UnsendableAddress(ValueError):
 
 
 def _address(address: Address) -> str:
-    _clean(address.name)
+    name = without_bidi(_clean(address.name))
     if not is_addr_spec(address.email):
         raise UnsendableAddress(f"not a single mail address: {address.email!r}")
     local, _, domain = address.email.rpartition("@")
@@ -163,25 +181,37 @@ def _address(address: Address) -> str:
         domain = domain if domain.isascii() else domain.encode("idna").decode("ascii")
     except UnicodeError as exc:
         raise UnsendableAddress(f"domain cannot be encoded: {address.email!r}") from exc
-    if address.name.isascii():
-        return formataddr((address.name, f"{local}@{domain}"))
-    return f"{_encoded_phrase(address.name)} <{local}@{domain}>"
+    if name.isascii() and not _has_long_word(name):
+        return formataddr((name, f"{local}@{domain}"))
+    return f"{_encoded_phrase(name)} <{local}@{domain}>"
 
 
 def _encoded_phrase(name: str) -> str:
     """A display name as RFC 2047 encoded words of at most 75 characters, split only at spaces.
 
     The space before a split stays inside the encoded word, so a reader that keeps whitespace
-    between encoded words in a phrase (Python's own parser does) still shows the name unchanged."""
+    between encoded words in a phrase (Python's own parser does) still shows the name unchanged.
+    A word too long for one encoded word is split inside: readers join adjacent encoded words."""
     words, chunks, current = name.split(" "), [], ""
     for index, word in enumerate(words):
-        piece = word if index == len(words) - 1 else word + " "
-        if current and len((current + piece).encode()) > 45:  # 45 bytes -> 60 base64 characters
-            chunks.append(current)
-            current = ""
-        current += piece
+        for piece in _pieces(word if index == len(words) - 1 else word + " "):
+            if current and len((current + piece).encode()) > 45:  # 45 bytes -> 60 base64 characters
+                chunks.append(current)
+                current = ""
+            current += piece
     chunks.append(current)
     return " ".join(Header(chunk, "utf-8").encode() for chunk in chunks)
+
+
+def _pieces(word: str, most: int = 45) -> list[str]:
+    """`word` cut into pieces of at most `most` UTF-8 bytes (one piece unless it is that long)."""
+    pieces, current = [], ""
+    for char in word:
+        if current and len((current + char).encode()) > most:
+            pieces.append(current)
+            current = ""
+        current += char
+    return [*pieces, current]
 
 
 def _id(message_id: str) -> str:
@@ -195,7 +225,8 @@ def _citable(message_id: str) -> bool:
 
     A requester's odd id (8-bit, spaces) is left out of In-Reply-To/References rather than
     stopping the reply; threading still has the subject tag (found by fuzzing)."""
-    return bool(message_id) and message_id.isascii() and bool(_MSG_ID.match(message_id))
+    return (bool(message_id) and len(message_id) <= _ID_CHARS and message_id.isascii()
+            and bool(_MSG_ID.match(message_id)))
 
 
 def _attachment(att: OutgoingAttachment) -> Message:
@@ -203,5 +234,21 @@ def _attachment(att: OutgoingAttachment) -> Message:
     part = MIMEBase(maintype or "application", subtype or "octet-stream")
     part.set_payload(att.data)
     encode_base64(part)
-    part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", _clean(att.filename)))
+    part["Content-Disposition"] = _disposition(without_bidi(_clean(att.filename)))
     return part
+
+
+def _disposition(filename: str) -> str:
+    """`attachment` with the file name in RFC 2231 continuations (`filename*0*=utf-8''…;
+    filename*1*=…`), each short enough to sit on a line of its own, however long the name."""
+    encoded = quote(filename, safe="")
+    pieces, start = [], 0
+    while start < len(encoded):
+        end = min(start + _PIECE, len(encoded))
+        while end < len(encoded) and "%" in encoded[end - 2:end]:  # never split a %XX escape
+            end -= 1
+        pieces.append(encoded[start:end])
+        start = end
+    pieces[0] = "utf-8''" + pieces[0] if pieces else "utf-8''attachment"
+    params = [f"filename*{i}*={piece}" for i, piece in enumerate(pieces or ["utf-8''attachment"])]
+    return "; ".join(["attachment", *params])

@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from email.message import Message
 
 CONTROL_HEADER_PREFIXES = ("x-maildesk-", "rt-")
+#: Unicode's bidirectional controls (embeddings, overrides, isolates, marks): `invoice\u202egpj.exe`
+#: shows as `invoiceexe.jpg`. Never meant in a file name or a header; dropped wherever we show one.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -34,10 +38,22 @@ _CONTENT_TYPE = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
+def without_bidi(text: str) -> str:
+    """`text` without bidirectional control characters."""
+    return BIDI_CONTROLS.sub("", text)
+
+
+def without_bom(raw: bytes) -> bytes:
+    """`raw` without a leading UTF-8 byte-order mark: some Windows tools write one in front of a
+    saved message, and a parser would then see no header section at all."""
+    return raw[len(BOM):] if raw.startswith(BOM) else raw
+
+
 def header_section(raw: bytes, limit: int) -> bytes:
     """The header section of `raw` (up to the first empty line), at most `limit` + 1 bytes of it."""
-    end = _HEADER_END.search(raw, 0, limit + 4)
-    return raw[: end.start()] if end else raw[: limit + 1]
+    start = len(BOM) if raw.startswith(BOM) else 0
+    end = _HEADER_END.search(raw, start, start + limit + 4)
+    return raw[start: end.start()] if end else raw[start: start + limit + 1]
 
 
 def hop_count(raw: bytes, limit: int = MailLimits.header_bytes) -> int:
@@ -101,7 +117,7 @@ def safe_filename(name: str, limit: int = MailLimits.filename_chars) -> str:
     """A mail-supplied attachment name as display metadata: its last path component, no control or
     path characters, no leading dots, no device names, at most `limit` characters. Never a path
     (RFC 2183 2.3); files are stored under their sha256 whatever this says."""
-    name = unicodedata.normalize("NFC", name[: limit * 8])
+    name = without_bidi(unicodedata.normalize("NFC", name[: limit * 8]))
     last = re.split(r"[/\\]", name)[-1]
     cleaned = _UNSAFE.sub("_", last).strip(" .")
     stem, dot, ext = cleaned.rpartition(".")

@@ -25,7 +25,7 @@ from maildesk.domain import Address
 from maildesk.errors import MailParseError
 from maildesk.mail.addresses import is_addr_spec
 from maildesk.mail.html_text import html_to_text
-from maildesk.mail.limits import safe_filename
+from maildesk.mail.limits import safe_filename, without_bom
 
 # mail-parser warns once per unhandled MIME part ("Email content 'png' not handled"): noise for us.
 logging.getLogger("mailparser").setLevel(logging.ERROR)
@@ -83,7 +83,8 @@ class ParsedMail:
 
 def parse_message(raw: bytes) -> ParsedMail:
     """Parse `raw` into a ParsedMail; raise MailParseError when nothing sensible can be read."""
-    if not raw.strip():
+    raw = without_bom(raw)
+    if not raw or raw.isspace():
         raise MailParseError("empty message")
     try:
         parsed = mailparser.parse_from_bytes(raw)

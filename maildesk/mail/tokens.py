@@ -1,4 +1,6 @@
-"""Signed reply addresses: ``support+t42.a3.<mac>@example.org`` names a ticket and an agent.
+"""Signed reply addresses: ``support+t42.a3.<mac>@example.org`` names a ticket and an agent (kind
+``a``), ``x`` a third party we forwarded to, ``r`` the ticket's requester (their answer to our mail
+proves it answers our mail, which "solved" and "#cancel" need).
 
 The mac is an HMAC-SHA256 of what the address claims, under `[desk] secret`,
 cut to 80 bits of lowercase hex: lowercase because some mail systems fold the
@@ -13,12 +15,13 @@ import re
 from dataclasses import dataclass
 
 MAC_HEX = 20
-_TOKEN = re.compile(r"^t(?P<ticket>\d{1,12})\.(?P<kind>[ax])(?P<who>\d{1,12})\.(?P<mac>[0-9a-f]{20})$")
+_TOKEN = re.compile(r"^t(?P<ticket>\d{1,12})\.(?P<kind>[axr])(?P<who>\d{1,12})\.(?P<mac>[0-9a-f]{20})$")
 
 
 @dataclass(frozen=True)
 class TokenClaim:
-    """What a reply address claims: ticket, and agent (kind 'a') or third party (kind 'x')."""
+    """What a reply address claims: ticket, and agent (kind 'a'), third party (kind 'x') or requester
+    (kind 'r')."""
 
     ticket_id: int
     kind: str

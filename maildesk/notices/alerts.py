@@ -13,14 +13,16 @@ from maildesk.notices.notifier import Draft, Identity
 log = logging.getLogger(__name__)
 
 
-def admin_alert(settings: Settings, subject: str, text: str, now: datetime) -> Draft | None:
-    """An alert for `[desk] admin`; None (and a log line) when no admin address is set."""
+def admin_alert(settings: Settings, subject: str, text: str, now: datetime,
+                kind: str = "admin_alert") -> Draft | None:
+    """An alert for `[desk] admin` (outbox kind `kind`); None (and a log line) when no admin address
+    is set."""
     admin = settings.desk.admin
     if not admin:
         log.warning("no [desk] admin address: alert only logged: %s", subject)
         return None
     identity = Identity.from_settings(settings)
-    return Draft("admin_alert", OutgoingMail(
+    return Draft(kind, OutgoingMail(
         sender=Address(identity.address,
                        identity.name), to=(Address(admin),), subject=f"[maildesk] {subject}",
         text=text, message_id=new_message_id(identity.message_id_domain), date=now,

@@ -98,7 +98,8 @@ class Notifier:
         self.identity = identity
 
     def acknowledgement(self, ticket: TicketSummary, mail: MailSummary, now: datetime,
-                        template: str = "ack", articles: Sequence[Mapping[str, str]] = ()) -> Draft:
+                        template: str = "ack", articles: Sequence[Mapping[str, str]] = (),
+                        reply_to: Address | None = None) -> Draft:
         """The acknowledgement to the requester of a new ticket, threaded on their mail.
 
         `template` may name a category's own acknowledgement (`ack/<category>`); `articles` are
@@ -106,7 +107,25 @@ class Notifier:
         context = self._context(ticket, mail) | {"articles": [dict(a) for a in articles]}
         return self._draft("ack", ticket, (ticket.requester,), context, now,
                            in_reply_to=mail.message_id, references=(*mail.references, mail.message_id),
-                           auto_submitted="auto-replied", template=template)
+                           auto_submitted="auto-replied", template=template, reply_to=reply_to)
+
+    def neutral_acknowledgement(self, ticket: TicketSummary, to: Address, in_reply_to: str, now: datetime,
+                                reply_to: Address | None = None) -> Draft:
+        """An acknowledgement that carries none of the sender's text: no subject, no name, no words of
+        their mail; only that a request with this number was opened (template `ack_neutral`)."""
+        bare = TicketSummary(id=ticket.id, subject="", status=ticket.status, priority=ticket.priority,
+                             category=ticket.category, language=ticket.language, requester=Address(to.email))
+        return self._draft("ack", bare, (Address(to.email),), self._context(bare, None), now,
+                           in_reply_to=in_reply_to, references=(in_reply_to,), auto_submitted="auto-replied",
+                           template="ack_neutral", reply_to=reply_to)
+
+    def how_to_close(self, ticket: TicketSummary, to: Address, thread: Sequence[str], now: datetime,
+                     reply_to: Address) -> Draft:
+        """To the requester whose "solved" or "#cancel" nothing proved was theirs: the mail was kept as
+        a reply, and answering this notice (its Reply-To is their signed address) closes the request."""
+        return self._draft("how_to_close", ticket, (to,), self._context(ticket, None), now,
+                           in_reply_to=thread[-1] if thread else "", references=tuple(thread),
+                           auto_submitted="auto-replied", reply_to=reply_to)
 
     def rule_notice(self, template: str, ticket: TicketSummary, to: Address, mail: MailSummary,
                     now: datetime) -> Draft:
@@ -127,17 +146,18 @@ class Notifier:
 
     def relay_reply(self, ticket: TicketSummary, agent: Address, people: Sequence[Address], text: str,
                     files: tuple[OutgoingAttachment, ...], thread: Sequence[str], now: datetime,
-                    status_note: bool = False) -> Draft:
+                    status_note: bool = False, reply_to: Address | None = None) -> Draft:
         """An agent's answer as the requester (To) and the other participants (Cc) receive it.
 
-        It comes from the support address under the agent's name, threads on the conversation,
-        and carries no token: replies go back to the desk like any requester mail."""
+        It comes from the support address under the agent's name and threads on the conversation;
+        `reply_to` is the requester's signed address (replies go back to the desk like any requester
+        mail, and the requester's proves it answers our mail)."""
         context = self._context(ticket, None) | {
             "text": text, "agent_name": agent.name or agent.email, "status_note": status_note}
         via = f"{agent.name or agent.email.partition('@')[0]} via {self.identity.name}"
         return self._draft("reply", ticket, tuple(people[:1]), context, now, cc=tuple(people[1:]),
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
-                           auto_submitted="", sender_name=via, files=files)
+                           auto_submitted="", sender_name=via, files=files, reply_to=reply_to)
 
     def agent_note(self, ticket: TicketSummary, to: Address, author: Address, text: str, now: datetime,
                    reply_to: Address) -> Draft:
@@ -179,12 +199,13 @@ class Notifier:
                            references=(in_reply_to,), auto_submitted="auto-replied")
 
     def status_notice(self, ticket: TicketSummary, to: Sequence[Address], reason: str,
-                      thread: Sequence[str], now: datetime) -> Draft:
-        """The status-update notice for the status the ticket is now in."""
+                      thread: Sequence[str], now: datetime, reply_to: Address | None = None) -> Draft:
+        """The status-update notice for the status the ticket is now in (`reply_to`: the requester's
+        signed address, so their answer to it proves it answers our mail)."""
         context = self._context(ticket, None) | {"reason": reason}
         return self._draft(f"status_{ticket.status}", ticket, tuple(to), context, now,
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
-                           auto_submitted="auto-generated")
+                           auto_submitted="auto-generated", reply_to=reply_to)
 
     def ticket_notice(self, kind: str, ticket: TicketSummary, to: Sequence[Address],
                       extra: Mapping[str, ContextValue], thread: Sequence[str], now: datetime,

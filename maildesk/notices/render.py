@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
@@ -56,8 +57,26 @@ class Renderer:
         except jinja2.TemplateNotFound as exc:
             raise ConfigError(f"no template {candidates[0]} (nor the English one)") from exc
         except jinja2.TemplateError as exc:
-            raise ConfigError(f"template {name} ({language}) failed: {exc}") from exc
-        return _split(name, text)
+            raise ConfigError(f"{_where(exc)}: template {name} ({language}) failed: {exc}") from exc
+        except (TypeError, ValueError, ArithmeticError, LookupError) as exc:
+            # What a template's own expression raises (`{{ 1 / 0 }}`, `{{ x + 1 }}` on text) is its fault too.
+            raise ConfigError(f"{_where(exc)}: template {name} ({language}) failed: "
+                              f"{type(exc).__name__}: {exc}") from exc
+        return _split(name, text, getattr(template, "filename", None) or candidates[0])
+
+    def templates(self) -> list[str]:
+        """Every template file the desk can read, built-in or the admin's, as `<lang>/<name>.txt.j2`."""
+        return sorted({t for t in self._env.list_templates() if t.endswith(".txt.j2") and "/" in t})
+
+    def compile(self, path: str) -> None:
+        """Read and compile template `path` (`<lang>/<name>.txt.j2`); ConfigError naming the file and
+        line of a syntax error."""
+        try:
+            self._env.get_template(path)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(f"{_where(exc)}: {exc.message}") from exc
+        except jinja2.TemplateError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
 
     def exists(self, name: str, language: str) -> bool:
         """Whether a template for `name` exists in `language` itself (no fallback)."""
@@ -72,10 +91,25 @@ class Renderer:
         return known
 
 
-def _split(name: str, text: str) -> Rendered:
+def _where(exc: Exception) -> str:
+    """`file:line` of the template where `exc` arose: a syntax error says so itself; for an error while
+    rendering, Jinja gives the template's frames its file name and line numbers."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return f"{exc.filename or exc.name or 'template'}:{exc.lineno}"
+    found = "template"
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith(".j2"):
+            found = f"{filename}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def _split(name: str, text: str, filename: str) -> Rendered:
     head, _, body = text.lstrip("\n").partition("\n")
     if not head.lower().startswith("subject:"):
-        raise ConfigError(f"template {name} must start with a 'Subject:' line")
+        raise ConfigError(f"{filename}:1: template {name} must start with a 'Subject:' line")
     return Rendered(subject=" ".join(head[len("subject:"):].split()), body=body.lstrip("\n"))
 
 

@@ -7,6 +7,8 @@ decides who of its recipients may have it, and only then composes its bytes and 
   not make the desk write to them all);
 * for automatic mail to outsiders, the brakes (maildesk.policy.brakes) per recipient — To and Cc
   alike, counted across every ticket, including what this very call admitted before;
+* for answers to inbound mail (acknowledgements …), also the brakes per recipient domain, per
+  client address of the mail answered and per fingerprint of that mail, across every address;
 * an address the message format cannot carry holds the whole mail.
 
 What it holds back is logged and, on a ticket, recorded as an event saying why. Nothing else in the
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from maildesk.domain import Address, OutboxId, SentCounts
+from maildesk.domain import Address, AnswerCounts, OutboxId, SentCounts
 from maildesk.domain.ticket import Record
 from maildesk.mail.compose import UnsendableAddress, compose
 from maildesk.notices.notifier import Draft
@@ -37,11 +39,22 @@ NAMED = 50
 
 
 @dataclass(frozen=True)
+class Answering:
+    """The inbound mail a draft answers: the client address that handed it over ("" when none counts)
+    and its fingerprint ("" when it has none)."""
+
+    client_ip: str = ""
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
 class Posting:
-    """A draft on its way out, and the ticket it is about (None: mail about no ticket)."""
+    """A draft on its way out, the ticket it is about (None: mail about no ticket), and the inbound
+    mail it answers, if any."""
 
     ticket_id: int | None
     draft: Draft
+    answering: Answering = field(default_factory=Answering)
 
 
 @dataclass(frozen=True)
@@ -65,12 +78,12 @@ def admit(session: Session, gate: Gate, postings: Sequence[Posting], now: dateti
     counts = _Counts(session, gate.limits, now, postings)
     rows: list[NewOutbox] = []
     for posting in postings:
-        verdict = _judge(posting.draft, counts, gate.limits)
+        verdict = _judge(posting, counts, gate.limits)
         if verdict.send_to:
             row = _composed(posting, verdict)
             if isinstance(row, NewOutbox):
                 rows.append(row)
-                counts.add(row.kind, row.counted)
+                counts.add(row.kind, row.counted, posting.answering)
             else:
                 verdict = _Verdict((), tuple(a.email for a in posting.draft.recipients), row, "suppressed")
         if verdict.held:
@@ -78,8 +91,9 @@ def admit(session: Session, gate: Gate, postings: Sequence[Posting], now: dateti
     return [OutboxId(i) for i in outbox.add(session, rows, now)]
 
 
-def _judge(draft: Draft, counts: _Counts, limits: BrakeLimits) -> _Verdict:
+def _judge(posting: Posting, counts: _Counts, limits: BrakeLimits) -> _Verdict:
     """Who of the draft's recipients may have it, who not, and why not."""
+    draft = posting.draft
     kept, over = brakes.within_cap(draft.recipients, limits)
     reasons = [brakes.over_cap_reason(over, limits)] if over else []
     held = [a.email for a in over]
@@ -87,6 +101,9 @@ def _judge(draft: Draft, counts: _Counts, limits: BrakeLimits) -> _Verdict:
         allowed = []
         for address in kept:
             decision = brakes.decide(draft.kind, address.key, counts.of(draft.kind, address.key), limits)
+            if decision.send and brakes.is_answer_kind(draft.kind):
+                answered = counts.answers(address.key, posting.answering)
+                decision = brakes.decide_answer(draft.kind, address.key, answered, limits)
             if decision.send:
                 allowed.append(address)
             else:
@@ -111,7 +128,10 @@ def _composed(posting: Posting, verdict: _Verdict) -> NewOutbox | str:
         return f"{'acknowledgement' if draft.kind == 'ack' else draft.kind} not sent: {exc}"
     rcpt_to = tuple(a.email for a in (*mail.to, *mail.cc))
     counted = tuple(a.lower() for a in rcpt_to) if brakes.is_braked_kind(draft.kind) else ()
-    return NewOutbox(posting.ticket_id, draft.kind, mail.message_id, draft.mail_from, rcpt_to, raw, counted)
+    answer = brakes.is_answer_kind(draft.kind)
+    answering = posting.answering if answer else Answering()
+    return NewOutbox(posting.ticket_id, draft.kind, mail.message_id, draft.mail_from, rcpt_to, raw, counted,
+                     answering.client_ip, answering.fingerprint, answer)
 
 
 def _held(session: Session, gate: Gate, posting: Posting, verdict: _Verdict, now: datetime) -> None:
@@ -137,6 +157,11 @@ class _Counts:
                  postings: Sequence[Posting]) -> None:
         self.same: dict[tuple[str, str], int] = {}
         self.day: dict[str, int] = {}
+        self.session, self.now, self.limits = session, now, limits
+        # Answers per domain and client, and the addresses answered per fingerprint: read when first
+        # asked for, then kept current.
+        self.by: dict[tuple[str, str], int] = {}
+        self.printed: dict[str, set[str]] = {}
         kinds: dict[str, set[str]] = {}
         for p in postings:
             if brakes.is_braked_kind(p.draft.kind):
@@ -152,7 +177,31 @@ class _Counts:
     def of(self, kind: str, address: str) -> SentCounts:
         return SentCounts(self.same.get((kind, address), 0), self.day.get(address, 0))
 
-    def add(self, kind: str, addresses: Sequence[str]) -> None:
+    def answers(self, address: str, answering: Answering) -> AnswerCounts:
+        """Answers so far to `address`'s domain and to mail from the client of `answering`, and the
+        other addresses answered for its fingerprint."""
+        domain, client, print_ = address.rpartition("@")[2], answering.client_ip, answering.fingerprint
+        spans = brakes.answer_windows(self.limits)
+        if ("domain", domain) not in self.by or ("client", client) not in self.by:
+            counted = outbox.answer_counts(self.session, brakes.ANSWER_KINDS, domain, client,
+                                           (self.now - spans[0], self.now - spans[1]))
+            self.by.setdefault(("domain", domain), counted[0])
+            self.by.setdefault(("client", client), counted[1])
+        if print_ and print_ not in self.printed:
+            self.printed[print_] = outbox.fingerprinted(self.session, brakes.ANSWER_KINDS, print_,
+                                                        self.now - spans[2],
+                                                        self.limits.answers_per_fingerprint.limit + 2)
+        others = self.printed.get(print_, set()) - {address}
+        from_client = self.by[("client", client)] if client else 0
+        return AnswerCounts(self.by[("domain", domain)], from_client, len(others))
+
+    def add(self, kind: str, addresses: Sequence[str], answering: Answering) -> None:
         for address in addresses:
             self.same[(kind, address)] = self.same.get((kind, address), 0) + 1
             self.day[address] = self.day.get(address, 0) + 1
+            if brakes.is_answer_kind(kind):
+                for key in (("domain", address.rpartition("@")[2]), ("client", answering.client_ip)):
+                    if key in self.by:
+                        self.by[key] += 1
+                if answering.fingerprint in self.printed:
+                    self.printed[answering.fingerprint].add(address)

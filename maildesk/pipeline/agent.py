@@ -25,7 +25,7 @@ from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.turn import Turn
 from maildesk.policy.agent_auth import AgentEvidence, AgentVerdict, authenticate_agent
 from maildesk.policy.commands import ParsedCommands, parse_commands
-from maildesk.store import contacts, messages, participants, tickets
+from maildesk.store import contacts, inbound, messages, participants, tickets
 
 log = logging.getLogger(__name__)
 REQUESTER_STATUSES = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
@@ -57,7 +57,8 @@ def identify(t: Turn) -> tuple[AgentVerdict, AgentMail | None]:
         sender=sender.key, ticket_id=ticket_id,
         token_ticket=claim.ticket_id if claim else None, token_agent=claim.who if claim else None,
         token_valid=valid,
-        dkim_domains=proofs.verified_domains(t.row.raw) if "dkim" in accepted else frozenset(),
+        dkim_domains=proofs.verified_domains(inbound.raw_of(t.session, t.row.id)) if "dkim" in accepted
+        else frozenset(),
         auth_results_pass=proofs.auth_results_pass(parsed.headers, settings.agents.trusted_hosts, domain)
         if "auth-results" in accepted else frozenset())
     verdict = authenticate_agent(evidence, agents, accepted)
@@ -137,14 +138,15 @@ def _to_people(t: Turn, ticket: TicketState, status_changed: bool, who: AgentMai
     """The answer to the requester and the Cc participants, or, with no answer, the status notice."""
     people = [a for a, _ in participants.of_ticket(t.session, ticket.id)]
     thread = messages.thread_ids(t.session, ticket.id)
+    reply_to = t.desk.requester_reply_to(ticket.id, ticket.requester_id)
     text = commands.text.strip()
     if text and not commands.is_note:
         files = tuple(OutgoingAttachment(a.filename, a.content_type,
                                          a.data) for a in t.mail.parsed.attachments)
         return [t.desk.notifier.relay_reply(summary, who.agent, people, text, files, thread, t.now,
-                                            status_note=status_changed)]
+                                            status_note=status_changed, reply_to=reply_to)]
     if status_changed and ticket.status in REQUESTER_STATUSES and not commands.is_note:
-        return [t.desk.notifier.status_notice(summary, people, "", thread, t.now)]
+        return [t.desk.notifier.status_notice(summary, people, "", thread, t.now, reply_to=reply_to)]
     return []
 
 

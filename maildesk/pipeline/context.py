@@ -79,6 +79,12 @@ class Desk:
         return Address(reply_address(self.settings.desk.address, self.secret, ticket_id, agent_id),
                        self.settings.desk.name)
 
+    def requester_reply_to(self, ticket_id: int, requester_id: int) -> Address:
+        """The signed Reply-To of every notice to a ticket's requester: their answer to it proves it
+        answers our mail, so "solved" or "#cancel" in it is carried out."""
+        address = reply_address(self.settings.desk.address, self.secret, ticket_id, requester_id, kind="r")
+        return Address(address, self.settings.desk.name)
+
     def party_reply_to(self, ticket_id: int, party_id: int) -> Address:
         """The signed address a third party answers a forward to."""
         return Address(reply_address(self.settings.desk.address, self.secret, ticket_id, party_id, kind="x"),

@@ -1,20 +1,26 @@
 """Who hears of a requester's mail: the acknowledgement, the agents' notices, the rules' notices.
 
-Drafts only; they reach the outbox through maildesk.outbound.gate once the handler is done.
+Drafts only; they reach the outbox through maildesk.outbound.gate once the handler is done. A notice
+whose template fails to render costs the mail nothing: the ticket stands, the failure is recorded on
+it (`notice_failed`, with the file and line) and the admin is told, at most once an hour.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from maildesk.domain import Address
 from maildesk.domain.ticket import Record, TicketState
+from maildesk.errors import ConfigError
+from maildesk.notices.alerts import admin_alert
 from maildesk.notices.notifier import Draft, MailSummary, TicketSummary
-from maildesk.pipeline import kb
+from maildesk.pipeline import kb, proofs
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.routing import ack_template, rule_notices
 from maildesk.pipeline.turn import Turn
+from maildesk.policy.acks import AckMode, decide_ack
 from maildesk.policy.rules import RuleOutcome
 from maildesk.store import contacts, participants
 from maildesk.store.db import Session
@@ -45,14 +51,38 @@ def for_requester_mail(t: Turn, ticket: TicketState, summary_: TicketSummary, ma
     """A person's mail on `ticket`: the acknowledgement of a new ticket, a notice to each agent who
     should hear of it (never its own writer; nobody for spam), and what the rules asked for."""
     desk = t.desk
-    drafts = acknowledgement(t, ticket, summary_, mail, outcome) if new else []
+    drafts = rendered(t, ticket.id, "acknowledgement",
+                      lambda: acknowledgement(t, ticket, summary_, mail, outcome)) if new else []
     kind = "agent_new" if new else "agent_reply"
     for agent_id, agent in [] if ticket.spam else agents_to_notify(desk, t.session, ticket):
         if agent.key != mail.sender.key:
-            drafts.append(desk.notifier.agent_notice(kind, summary_, agent, mail, t.now,
-                                                     reply_to=desk.reply_to(ticket.id, agent_id)))
-    drafts.extend(rule_notices(desk.notifier, summary_, mail, outcome, t.now))
+            notice = functools.partial(_agent_notice, t, kind, summary_, agent_id, agent, mail)
+            drafts += rendered(t, ticket.id, kind, notice)
+    drafts += rendered(t, ticket.id, "rule notices",
+                       lambda: rule_notices(desk.notifier, summary_, mail, outcome, t.now))
     return drafts
+
+
+def _agent_notice(t: Turn, kind: str, summary_: TicketSummary, agent_id: int, agent: Address,
+                  mail: MailSummary) -> list[Draft]:
+    return [t.desk.notifier.agent_notice(kind, summary_, agent, mail, t.now,
+                                         reply_to=t.desk.reply_to(summary_.id, agent_id))]
+
+
+def rendered(t: Turn, ticket_id: int, what: str, make: Callable[[], list[Draft]]) -> list[Draft]:
+    """The drafts `make` renders; when a template fails, the failure on the ticket and an alert for
+    the admin instead (held by the brakes after the first in an hour)."""
+    try:
+        return make()
+    except ConfigError as exc:
+        reason = f"{what} not sent: {exc}"
+        log.error("ticket=%s %s", ticket_id, reason)
+        t.desk.writer.record(t.session, ticket_id, t.now, "system", Record("notice_failed", reason,
+                                                                          {"notice": what}))
+        alert = admin_alert(t.desk.settings, "a notice template failed",
+                            f"Ticket #{ticket_id}: {reason}\n\nRun `maildesk doctor` to see every template "
+                            "that fails.", t.now, kind="template_failed")
+        return [alert] if alert is not None else []
 
 
 def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
@@ -63,9 +93,23 @@ def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail:
         t.desk.writer.record(t.session, ticket.id, t.now, "system",
                              Record("suppressed", f"acknowledgement withheld by rules: {why}"))
         return []
+    settings = t.desk.settings
+    proof = proofs.sender_proof(t.mail.parsed.headers, settings.agents.trusted_hosts, mail.sender.email,
+                                t.row.mail_from)
+    decision = decide_ack(proof, settings.brakes.unverified_acks)
+    reply_to = t.desk.requester_reply_to(ticket.id, ticket.requester_id)
+    if decision.mode is not AckMode.FULL:
+        detail = {"mode": decision.mode.value, "from_domain": proof.from_domain,
+                  "envelope_domain": proof.envelope_domain}
+        t.desk.writer.record(t.session, ticket.id, t.now, "system", Record("ack_unverified", decision.reason,
+                                                                          detail))
+        if decision.mode is AckMode.HOLD:
+            return []
+        return [t.desk.notifier.neutral_acknowledgement(summary_, summary_.requester, mail.message_id, t.now,
+                                                        reply_to)]
     template = ack_template(t.desk.notifier.renderer, ticket.category, ticket.language)
     articles = suggestions(t, ticket, mail)
-    return [t.desk.notifier.acknowledgement(summary_, mail, t.now, template, articles)]
+    return [t.desk.notifier.acknowledgement(summary_, mail, t.now, template, articles, reply_to=reply_to)]
 
 
 def suggestions(t: Turn, ticket: TicketState, mail: MailSummary) -> list[Mapping[str, str]]:

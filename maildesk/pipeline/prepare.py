@@ -15,6 +15,7 @@ from maildesk.mail.machine import Verdict, classify
 from maildesk.mail.parse import ParsedMail, parse_message
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Outcome, gone, quarantine, record_failure, set_aside
+from maildesk.store import inbound
 from maildesk.store.inbound import StoredInbound
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,15 @@ def prepare(desk: Desk, inbound_id: int, found: StoredInbound | None, now: datet
 
 def _arrival(desk: Desk, found: StoredInbound, now: datetime) -> Arrival | Outcome:
     started = time.monotonic()
-    problem = raw_problem(found.raw, desk.limits)
+    raw = found.raw
+    if raw is None:  # a large mail: read now, its turn has come
+        with desk.db.reading() as session:
+            raw = inbound.raw_of(session, found.id)
+    problem = raw_problem(raw, desk.limits)
     if problem is not None:
         return quarantine(desk, found.id, problem, now)
-    parsed = parse_message(found.raw)
+    parsed = parse_message(raw)
+    del raw  # the parsed mail is all that is needed from here on
     problem = shape_problem(parsed.message, desk.limits)
     if problem is not None:
         return quarantine(desk, found.id, problem, now)

@@ -11,15 +11,18 @@ retried and, after the configured number of attempts, quarantined with its reaso
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
 from maildesk.domain import InboundState, TicketId
 from maildesk.domain.ticket import Record
 from maildesk.errors import MailParseError
+from maildesk.mail.alignment import domain_of
+from maildesk.mail.fingerprint import fingerprint
 from maildesk.mail.machine import MailKind
 from maildesk.notices.notifier import Draft
-from maildesk.outbound.gate import Posting, admit
+from maildesk.outbound.gate import Answering, Posting, admit
 from maildesk.pipeline import agent, bounces, requester, status_request, third_party
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled, Outcome, counted, gone, quarantine, record_failure
@@ -30,13 +33,24 @@ from maildesk.store import inbound, messages
 from maildesk.store.db import Session
 
 log = logging.getLogger(__name__)
+#: Held while one large mail (over maildesk.store.inbound.LARGE) is prepared and applied.
+ONE_LARGE_MAIL = threading.Lock()
 
 
 def process_inbound(desk: Desk, inbound_id: int, now: datetime) -> Outcome:
-    """Turn inbound row `inbound_id` into ticket changes; never raises for a bad message."""
+    """Turn inbound row `inbound_id` into ticket changes; never raises for a bad message. A large mail
+    waits for the other large mails of this process: parsed, they take several times their size, and
+    a process handling one at a time stays bounded however many arrive at once."""
     with desk.db.reading() as session:
-        found = inbound.to_process(session, [inbound_id])
-    ready = prepare(desk, inbound_id, found.get(inbound_id), now)
+        found = inbound.to_process(session, [inbound_id]).get(inbound_id)
+    if found is not None and found.raw is None:
+        with ONE_LARGE_MAIL:
+            return _process_one(desk, inbound_id, found, now)
+    return _process_one(desk, inbound_id, found, now)
+
+
+def _process_one(desk: Desk, inbound_id: int, found: inbound.StoredInbound | None, now: datetime) -> Outcome:
+    ready = prepare(desk, inbound_id, found, now)
     if isinstance(ready, Outcome):
         return ready
     try:
@@ -59,13 +73,15 @@ def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list
         found = inbound.to_process(session, inbound_ids)
     outcomes: dict[int, Outcome] = {}
     ready: list[Arrival] = []
-    for inbound_id in inbound_ids:
+    large = [i for i in inbound_ids if i in found and found[i].raw is None]
+    for inbound_id in (i for i in inbound_ids if i not in large):
         prepared = prepare(desk, inbound_id, found.get(inbound_id), now)
         if isinstance(prepared, Outcome):
             outcomes[inbound_id] = prepared
         else:
             ready.append(prepared)
     outcomes.update((o.inbound_id, o) for o in _apply_all(desk, ready, now))
+    outcomes.update((i, process_inbound(desk, i, now)) for i in large)  # each alone, in its turn
     return [outcomes[i] for i in inbound_ids]
 
 
@@ -99,13 +115,23 @@ def _apply(desk: Desk, session: Session, mail: Arrival, now: datetime) -> Outcom
     when = imports.instant(row.source, mail.parsed.date, now)
     handled = _handled(Turn(desk, session, mail, row, when))
     drafts = _silenced(desk, session, row.source, handled, when)
-    ids = admit(session, desk.gate, [Posting(handled.ticket_id, d) for d in drafts], when)
+    answering = _answering(mail, row) if drafts else Answering()
+    ids = admit(session, desk.gate, [Posting(handled.ticket_id, d, answering) for d in drafts], when)
     verdict = mail.verdict
     inbound.finish(session, row.id, handled.state, handled.ticket_id, verdict.kind.value, verdict.reasons,
                    now)
     log.info("inbound=%s message-id=<%s> ticket=%s %s: %s", row.id, row.message_id, handled.ticket_id,
              handled.state, handled.reason)
     return Outcome(row.id, handled.state, handled.ticket_id, tuple(ids), handled.reason)
+
+
+def _answering(mail: Arrival, row: inbound.LockedInbound) -> Answering:
+    """What the brakes on answers count this mail by: the client that handed it over, when it is a
+    client on the internet (SMTP; an LMTP peer is our own MTA, and IMAP and the pipe have none), and
+    its fingerprint, from that client or else the sender's domain."""
+    client = row.client_ip or "" if row.source == "smtp" else ""
+    origin = client or domain_of(mail.sender.email)
+    return Answering(client, fingerprint(mail.parsed.subject, mail.parsed.text, origin))
 
 
 def _handled(t: Turn) -> Handled:

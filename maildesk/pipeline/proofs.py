@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 import dkim
 
+from maildesk.mail.alignment import aligned, domain_of
 from maildesk.mail.authres import passes_for, trusted_results
 from maildesk.mail.tokens import TokenClaim, parse_reply_address
+from maildesk.policy.acks import SenderProof
 
 log = logging.getLogger(__name__)
 
@@ -59,3 +61,17 @@ def auth_results_pass(headers: Sequence[tuple[str, str]], trusted_hosts: Sequenc
     """{domain} when a trusted host's Authentication-Results says DKIM or SPF passed for it, else empty."""
     results = trusted_results(headers, trusted_hosts)
     return frozenset({domain}) if passes_for(results, domain, {"dkim", "spf"}) else frozenset()
+
+
+def sender_proof(headers: Sequence[tuple[str, str]], trusted_hosts: Sequence[str], sender: str,
+                 envelope_sender: str | None) -> SenderProof:
+    """What the mail proves of its From: `sender`: alignment with the envelope sender, and which
+    method a trusted host's Authentication-Results passed for a domain aligned with From:."""
+    from_domain, envelope_domain = domain_of(sender), domain_of(envelope_sender)
+    vouched = ""
+    for result in trusted_results(headers, trusted_hosts):
+        if result.result == "pass" and result.method in ("dkim", "spf", "dmarc") and \
+                aligned(result.domain, from_domain):
+            vouched = result.method
+            break
+    return SenderProof(from_domain, envelope_domain, aligned(from_domain, envelope_domain), vouched)

@@ -3,7 +3,11 @@
 Load (the tagged and cited tickets), decide (maildesk.policy.threading), apply (one TicketChange
 through the ticket writer), store the message, then say who hears of it. "solved" or "#cancel" as the
 whole new text of the requester's own reply closes or cancels the ticket afterwards (a Cc'd
-participant's "solved" is an ordinary reply: the request is not theirs to withdraw).
+participant's "solved" is an ordinary reply: the request is not theirs to withdraw) — but only when
+the mail proves it answers our mail to the requester: it went to their signed reply address (the
+Reply-To of every notice to them) or cites a mail we sent them. From: and a ticket number prove
+nothing (numbers are sequential); such a mail is an ordinary reply, and the requester is told how
+to close the ticket.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from maildesk.mail.compose import OutgoingAttachment
 from maildesk.mail.parse import ParsedMail
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
+from maildesk.mail.tokens import parse_reply_address, verify
 from maildesk.notices.notifier import Draft, MailSummary
 from maildesk.pipeline import notices
 from maildesk.pipeline.outcome import Handled
@@ -34,7 +39,7 @@ from maildesk.policy.threading import (
     TicketView,
     decide_thread,
 )
-from maildesk.store import contacts, messages, participants, tickets
+from maildesk.store import contacts, messages, outbox, participants, tickets
 from maildesk.store.contacts import ContactRef
 from maildesk.store.db import Session
 
@@ -53,7 +58,7 @@ NOTICE_REASONS = {
 def take(t: Turn) -> tuple[Handled, TicketState]:
     """File the mail on its ticket (a new one, or the one it follows up) and say who hears of it."""
     decision, loaded = _decide(t)
-    decision, command = _command(t, decision)
+    decision, command, proof = _command(t, decision, loaded)
     who = contacts.contact_for(t.session, t.mail.sender, t.now)
     if isinstance(decision, NewTicket):
         ticket, outcome = _open(t, decision, who)
@@ -61,7 +66,7 @@ def take(t: Turn) -> tuple[Handled, TicketState]:
         ticket, outcome = _follow_up(t, loaded[decision.ticket_id], decision, who)
     said = _store(t, ticket, decision)
     drafts = _notices(t, ticket, decision, said, outcome, who)
-    ticket, more = _carry_out(t, ticket, command)
+    ticket, more = _carry_out(t, ticket, command) if proof else (ticket, _unproven(t, ticket, command))
     return Handled(InboundState.DONE, TicketId(ticket.id), (*drafts, *more), decision.reason), ticket
 
 
@@ -101,18 +106,55 @@ def _view(session: Session, ticket_id: int | None, loaded: dict[int, TicketState
                       closed_at=ticket.closed_at)
 
 
-def _command(t: Turn, decision: ThreadDecision) -> tuple[ThreadDecision, RequesterCommand | None]:
-    """The requester's command in a follow-up, with the decision no longer reopening the ticket
-    (a "solved" must not first reopen a resolved ticket and then close it)."""
+def _command(t: Turn, decision: ThreadDecision,
+             loaded: dict[int, TicketState]) -> tuple[ThreadDecision, RequesterCommand | None, str]:
+    """The requester's command in a follow-up and what proves the mail answers our mail to them
+    ("" when nothing does: then the decision stands, an ordinary reply). A proven command leaves the
+    decision no longer reopening the ticket (a "solved" must not first reopen a resolved ticket and
+    then close it)."""
     if not isinstance(decision, FollowUp) or t.mail.verdict.machine:
-        return decision, None
+        return decision, None, ""
     command = requester.requester_command(split_reply(t.mail.parsed.text).new_text)
     if command is None:
-        return decision, None
+        return decision, None, ""
     people = participants.of_ticket(t.session, decision.ticket_id)
     if not people or people[0][0].key != t.mail.sender.key:
-        return decision, None
-    return dataclasses.replace(decision, new_status=None), command
+        return decision, None, ""
+    proof = _proof(t, loaded[decision.ticket_id])
+    if not proof:
+        return decision, command, ""
+    return dataclasses.replace(decision, new_status=None), command, proof
+
+
+def _proof(t: Turn, ticket: TicketState) -> str:
+    """"token" when the mail went to the requester's signed reply address for this ticket,
+    "references" when it cites a mail we sent them on it, else ""."""
+    parsed = t.mail.parsed
+    for address in (*t.row.rcpt_to, *(a.email for a in (*parsed.to, *parsed.cc))):
+        claim = parse_reply_address(address, t.desk.settings.desk.address)
+        if claim is not None and claim.kind == "r" and claim.ticket_id == ticket.id and \
+                claim.who == ticket.requester_id and verify(claim, t.desk.secret):
+            return "token"
+    sender = t.mail.sender.key
+    for rcpt_to in outbox.sent_on_ticket(t.session, parsed.thread_ids, ticket.id):
+        if sender in (a.lower() for a in rcpt_to):
+            return "references"
+    return ""
+
+
+def _unproven(t: Turn, ticket: TicketState, command: RequesterCommand | None) -> list[Draft]:
+    """A "solved" or "#cancel" that nothing proved the requester's: recorded, kept as a reply, and
+    the requester told how to close the ticket (their signed Reply-To on it)."""
+    if command is None:
+        return []
+    why = "not carried out: the mail neither went to the requester's signed reply address nor cites our mail"
+    t.desk.writer.record(t.session, ticket.id, t.now, "system",
+                         Record("requester_command", why, {"command": command.value, "applied": False}))
+    summary = notices.summary(t.session, ticket)
+    thread = messages.thread_ids(t.session, ticket.id)
+    reply_to = t.desk.requester_reply_to(ticket.id, ticket.requester_id)
+    return notices.rendered(t, ticket.id, "how_to_close", lambda: [
+        t.desk.notifier.how_to_close(summary, summary.requester, thread, t.now, reply_to)])
 
 
 def _open(t: Turn, decision: NewTicket, who: ContactRef) -> tuple[TicketState, RuleOutcome]:
@@ -217,7 +259,9 @@ def _carry_out(t: Turn, ticket: TicketState, command: RequesterCommand | None) -
     summary = notices.summary(t.session, ticket, people[0][0])
     text = NOTICE_REASONS[command].get(ticket.language, NOTICE_REASONS[command]["en"])
     thread = messages.thread_ids(t.session, ticket.id)
-    return ticket, [t.desk.notifier.status_notice(summary, [a for a, _ in people], text, thread, t.now)]
+    reply_to = t.desk.requester_reply_to(ticket.id, ticket.requester_id)
+    return ticket, notices.rendered(t, ticket.id, "status notice", lambda: [t.desk.notifier.status_notice(
+        summary, [a for a, _ in people], text, thread, t.now, reply_to=reply_to)])
 
 
 def failed_agent_claim(t: Turn, ticket_id: int, auth: AgentVerdict) -> None:

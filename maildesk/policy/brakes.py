@@ -9,6 +9,12 @@ Every recipient counts, To and Cc alike, across all tickets. Human-written mail
 notices to the desk's own agents: they are staff, and a busy day must not silence
 them. Any mail, automatic or not, goes to at most `recipients_per_mail` people: a
 ticket copied to thousands of strangers must not make the desk write to them all.
+
+Answers to inbound mail (acknowledgements, status lists, the notice on how to close a request) can
+be aimed at strangers by forging From:, so they have three more ceilings, counted across every
+address: per recipient domain and per client address (the SMTP peer that handed the mail over) in
+an hour, and per fingerprint of the mail answered (its normalised subject and text, and where it
+came from) in a day. The last stops a robot that answers from a new address each time.
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from datetime import timedelta
 from typing import TypeVar
 
 from maildesk.config import BrakeSettings
-from maildesk.domain import SentCounts
+from maildesk.domain import AnswerCounts, SentCounts
 
 DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
 T = TypeVar("T")
 
 
@@ -45,21 +52,46 @@ class BrakeLimits:
     any_automatic: Window = Window(40, DAY)
     # A conversation, not a mailing: more people than this on one mail are held back.
     recipients_per_mail: int = 20
+    # How to close a request, after a "solved" nothing proved: once per address and day, like an error.
+    how_to_close: Window = Window(1, DAY)
+    # A notice template failing at run time: the admin hears of it once an hour, not once per mail.
+    template_failed: Window = Window(1, HOUR)
+    # Answers per recipient domain and per client address: NeetoDesk processes at most 100 mails per
+    # hour and organisation, and 100 an hour keeps a desk far below the 5,000 a day to one provider
+    # at which Google's sender guidelines count a sender as a bulk sender.
+    answers_per_domain: Window = Window(100, HOUR)
+    answers_per_client: Window = Window(100, HOUR)
+    # Addresses answered for one fingerprint: FreeScout sends none for a subject repeated after 2 in
+    # its window (per sender); 5 addresses a day leaves room for people who do write alike from one
+    # provider, and stops a robot that writes from a new address each time at the sixth.
+    answers_per_fingerprint: Window = Window(5, DAY)
 
     def window_for(self, kind: str) -> Window | None:
         """The per-kind ceiling for `kind`, or None when only the daily ceiling applies."""
-        return {"ack": self.ack, "agent_error": self.agent_error}.get(kind)
+        return {"ack": self.ack, "agent_error": self.agent_error, "how_to_close": self.how_to_close,
+                "template_failed": self.template_failed}.get(kind)
 
 
 #: Outbox kinds written by the desk on its own (RFC 3834 auto-replied / auto-generated) to outsiders.
-BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed"})
+BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed", "how_to_close", "template_failed"})
 BRAKED_PREFIXES = ("status_",)
+#: Outbox kinds that answer an inbound mail to its sender, whoever that claims to be.
+ANSWER_KINDS = frozenset({"ack", "status_list", "how_to_close"})
 
 
 def brake_limits(settings: BrakeSettings) -> BrakeLimits:
     """The limits `[brakes]` configures, the per-kind windows as RELIABILITY.md section C has them."""
     return BrakeLimits(any_automatic=Window(settings.automatic_per_day, DAY),
-                       recipients_per_mail=settings.recipients_per_mail)
+                       recipients_per_mail=settings.recipients_per_mail,
+                       answers_per_domain=Window(settings.answers_per_domain_per_hour, HOUR),
+                       answers_per_client=Window(settings.answers_per_client_per_hour, HOUR),
+                       answers_per_fingerprint=Window(settings.answers_per_fingerprint_per_day, DAY))
+
+
+def is_answer_kind(kind: str) -> bool:
+    """Whether mail of outbox kind `kind` answers an inbound mail (and so counts per domain, client
+    and fingerprint as well as per address)."""
+    return kind in ANSWER_KINDS
 
 
 def is_braked_kind(kind: str) -> bool:
@@ -88,6 +120,26 @@ def decide(kind: str, recipient: str, counts: SentCounts, limits: BrakeLimits) -
         return BrakeDecision(False, f"brake: {counts.automatic_day} automatic mails to {recipient} in the "
                                     f"last {_span(daily.period)} (limit {daily.limit})")
     return BrakeDecision(True, "within limits")
+
+
+def decide_answer(kind: str, recipient: str, counts: AnswerCounts, limits: BrakeLimits) -> BrakeDecision:
+    """Whether one more answer of `kind` may go to `recipient`, given the answers already sent to
+    its domain, to mail from the same client and to mail with the same fingerprint."""
+    domain = recipient.rpartition("@")[2]
+    for counted, window, what in ((counts.domain, limits.answers_per_domain, f"to {domain}"),
+                                  (counts.client, limits.answers_per_client, "to mail from that client"),
+                                  (counts.fingerprint, limits.answers_per_fingerprint,
+                                   "to other addresses for mail with that fingerprint")):
+        if counted >= window.limit:
+            return BrakeDecision(False, f"brake: {counted} answers {what} in the last {_span(window.period)} "
+                                        f"(limit {window.limit}); no {kind} to {recipient}")
+    return BrakeDecision(True, "within limits")
+
+
+def answer_windows(limits: BrakeLimits) -> tuple[timedelta, timedelta, timedelta]:
+    """How far back the caller counts answers per domain, per client and per fingerprint."""
+    return (limits.answers_per_domain.period, limits.answers_per_client.period,
+            limits.answers_per_fingerprint.period)
 
 
 def within_cap(recipients: Sequence[T], limits: BrakeLimits) -> tuple[tuple[T, ...], tuple[T, ...]]:

@@ -26,12 +26,13 @@ from types import FrameType
 from maildesk import metrics
 from maildesk.admin.status import desk_status
 from maildesk.arrival.imap_fetch import Fetchers
-from maildesk.arrival.intake import WaveWriter
+from maildesk.arrival.intake import RawMail, WaveWriter
 from maildesk.arrival.recipients import is_ours
 from maildesk.arrival.smtp import DeskHandler, SmtpFront
 from maildesk.config import Settings
 from maildesk.domain import Envelope
 from maildesk.errors import ConfigError, MaildeskError, StartError
+from maildesk.notices.check import template_problems
 from maildesk.pipeline import kb
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
@@ -75,7 +76,7 @@ class Daemon:
         """The running settings (a reload replaces them in the runtime)."""
         return self.runtime.settings
 
-    def accept(self, raw: bytes, envelope: Envelope) -> int:
+    def accept(self, raw: RawMail, envelope: Envelope) -> int:
         """Store one received message (called by the front end, off its event loop)."""
         return self.intake.accept(raw, envelope).inbound_id
 
@@ -87,9 +88,20 @@ class Daemon:
         """Whether `address` is ours: the desk address or an alias, with any +detail."""
         return is_ours(address, self.settings.desk.own_addresses)
 
+    def check_templates(self) -> None:
+        """Refuse to start with a notice template (built-in or the admin's, any language) that does
+        not render with sample values: ConfigError naming each file and line."""
+        notifier = self.runtime.desk.notifier
+        problems = template_problems(notifier.renderer, notifier.identity)
+        if problems:
+            raise ConfigError("templates that cannot be rendered (nothing started):\n  "
+                              + "\n  ".join(problems))
+
     def run(self) -> None:
         """Start everything, tell systemd, sweep every interval, and stop cleanly on a signal.
-        Raises StartError (after stopping what did start) when the listener or the workers fail."""
+        Raises StartError (after stopping what did start) when the listener or the workers fail,
+        ConfigError when a template cannot be rendered."""
+        self.check_templates()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         signal.signal(signal.SIGHUP, self._on_hangup)
@@ -115,7 +127,8 @@ class Daemon:
             self.intake.start()
             handler = DeskHandler(self.accept, self.jobs.enqueue_inbound, self.accepts_recipient,
                                   self.settings.smtp.lmtp, free_space=self.free_space,
-                                  max_size=self.settings.smtp.max_message_size)
+                                  max_size=self.settings.smtp.max_message_size,
+                                  spool_dir=self.settings.desk.data_dir / "spool")
             front = SmtpFront(self.settings.smtp, handler)
             _bind("the SMTP listener", self.settings.smtp.host, self.settings.smtp.port, front.start)
             self.front = front

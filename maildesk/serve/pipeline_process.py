@@ -33,6 +33,7 @@ from maildesk.errors import MaildeskError, StartError
 from maildesk.runtime.queue import Handlers, Jobs, make_broker
 from maildesk.runtime.wiring import Runtime
 from maildesk.serve.logs import configure_logging
+from maildesk.serve.memory import give_large_blocks_back
 from maildesk.serve.reload import reload_runtime
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ def pipeline_main(config_path: str, threads: int, conn: Connection) -> None:
     """The child: work the ids that arrive on `conn` until told to stop or the parent is gone. What
     stops it otherwise is logged as one record (multiprocessing would print a bare traceback)."""
     configure_logging("INFO")  # until the settings are read
+    give_large_blocks_back()
     try:
         _work(Path(config_path), threads, conn)
     except Exception:

@@ -15,6 +15,10 @@ import logging
 
 from maildesk import config
 from maildesk.config import Settings
+from maildesk.errors import ConfigError
+from maildesk.notices.check import template_problems
+from maildesk.notices.notifier import Identity
+from maildesk.notices.render import Renderer
 from maildesk.runtime.wiring import Runtime
 from maildesk.serve.logs import configure_logging
 
@@ -42,6 +46,10 @@ def reload_runtime(runtime: Runtime) -> Settings:
     leaving `runtime` as it was, when the file or what it names does not compile."""
     path = runtime.settings.path
     settings, kept = carry_over(runtime.settings, config.load(path))
+    # The same check as at start: a template that cannot be rendered must not replace a working one.
+    problems = template_problems(Renderer(settings.desk.templates_dir), Identity.from_settings(settings))
+    if problems:
+        raise ConfigError("templates that cannot be rendered:\n  " + "\n  ".join(problems))
     runtime.reload(settings)
     configure_logging(settings.log_level)
     if kept:

@@ -22,6 +22,7 @@ from maildesk.errors import ConfigError
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime
 from maildesk.serve.logs import configure_logging
+from maildesk.serve.memory import give_large_blocks_back
 from maildesk.serve.pipeline_process import STOP_GRACE_SECONDS, end_process, handlers_for, replace_pause
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def child_main(config_path: str, threads: int) -> None:
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _signum, _frame: stopping.set())
+    give_large_blocks_back()
     runtime = Runtime.build(settings)
     jobs = Jobs(make_broker(settings.broker.url, settings.metrics.address is not None), handlers_for(runtime))
     parent = os.getppid()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, case, insert, select, update
 
 from maildesk.domain import Envelope, InboundState
 from maildesk.store import sql
@@ -17,10 +17,15 @@ from maildesk.store.sql import Backlog
 _t = sql.inbound
 _BY_DIGEST = select(_t.c.id).where(_t.c.sha256 == bindparam("digest"))
 _INSERT = insert(_t).returning(_t.c.id)
-_BATCH = select(_t.c.id, _t.c.state, _t.c.raw, _t.c.mail_from).where(
+#: Rows up to this size are read with their bytes in a batch; a larger one alone, when its turn comes.
+LARGE = 2 * 1024 * 1024
+_BATCH = select(_t.c.id, _t.c.state, _t.c.size, _t.c.mail_from,
+                case((_t.c.size <= bindparam("large"), _t.c.raw), else_=None)).where(
     _t.c.id.in_(bindparam("inbound_ids", expanding=True)))
-_LOCK = select(_t.c.id, _t.c.state, _t.c.received_at, _t.c.source, _t.c.mail_from, _t.c.rcpt_to, _t.c.raw,
-               _t.c.message_id, _t.c.attempts).where(_t.c.id == bindparam("inbound_id")).with_for_update()
+_RAW = select(_t.c.raw).where(_t.c.id == bindparam("inbound_id"))
+_LOCK = select(_t.c.id, _t.c.state, _t.c.received_at, _t.c.source, _t.c.mail_from, _t.c.rcpt_to,
+               _t.c.message_id, _t.c.attempts, _t.c.client_ip).where(
+    _t.c.id == bindparam("inbound_id")).with_for_update()
 # The SET clause comes from the parameters' keys (every key but row_id).
 _UPDATE = update(_t).where(_t.c.id == bindparam("row_id"))
 _LISTED = (_t.c.id, _t.c.received_at, _t.c.source, _t.c.mail_from, _t.c.rcpt_to, _t.c.message_id, _t.c.size,
@@ -36,25 +41,35 @@ def add(session: Session, raw: bytes, envelope: Envelope, digest: str, message_i
     """Store `raw` as it arrived, waiting to be processed; return the new row's id."""
     return int(session.connection().execute(_INSERT, {
         "received_at": now, "source": envelope.source, "mail_from": envelope.mail_from,
-        "rcpt_to": list(envelope.rcpt_to), "sha256": digest, "message_id": message_id, "size": len(raw),
+        "rcpt_to": list(envelope.rcpt_to),
+        "client_ip": envelope.client_ip or None, "sha256": digest, "message_id": message_id, "size": len(raw),
         "raw": raw, "state": InboundState.RECEIVED, "attempts": 0, "error": "", "verdict": "",
         "verdict_reasons": []}).scalar_one())
 
 
 @dataclass(frozen=True)
 class StoredInbound:
-    """What processing reads first of a row, outside any write transaction."""
+    """What processing reads first of a row, outside any write transaction: its bytes, unless it is
+    larger than LARGE (None: read them with `raw_of` when the row's turn comes)."""
 
     id: int
     state: str
-    raw: bytes
+    raw: bytes | None
     mail_from: str | None
+    size: int = 0
 
 
 def to_process(session: Session, inbound_ids: Sequence[int]) -> dict[int, StoredInbound]:
-    """The rows `inbound_ids` by id (missing rows are left out)."""
-    rows = session.connection().execute(_BATCH, {"inbound_ids": list(inbound_ids)})
-    return {row.id: StoredInbound(row.id, row.state, row.raw, row.mail_from) for row in rows}
+    """The rows `inbound_ids` by id (missing rows are left out); a large row comes without its bytes, so a
+    batch never holds many large mails at once."""
+    rows = session.connection().execute(_BATCH, {"inbound_ids": list(inbound_ids), "large": LARGE})
+    return {row[0]: StoredInbound(row[0], row[1], row[4], row[3], row[2]) for row in rows}
+
+
+def raw_of(session: Session, inbound_id: int) -> bytes:
+    """The bytes of row `inbound_id` (b"" when it is gone)."""
+    found = session.connection().execute(_RAW, {"inbound_id": inbound_id}).scalar()
+    return bytes(found) if found is not None else b""
 
 
 @dataclass(frozen=True)
@@ -67,16 +82,16 @@ class LockedInbound:
     source: str
     mail_from: str | None
     rcpt_to: list[str]
-    raw: bytes
     message_id: str
     attempts: int
+    client_ip: str | None = None
 
 
 def lock(session: Session, inbound_id: int) -> LockedInbound | None:
     """Inbound row `inbound_id`, locked until the transaction ends: on PostgreSQL a second worker
     handed the same id (a redelivered message) waits here, then sees the row already done."""
     row = session.connection().execute(_LOCK, {"inbound_id": inbound_id}).first()
-    return None if row is None else LockedInbound(*row)
+    return None if row is None else LockedInbound(**row._mapping)
 
 
 def finish(session: Session, inbound_id: int, state: InboundState, ticket_id: int | None, verdict: str,

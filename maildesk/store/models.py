@@ -76,6 +76,8 @@ class Inbound(Base):
     source: Mapped[str] = mapped_column(String(32))
     mail_from: Mapped[str | None] = mapped_column(String(512))
     rcpt_to: Mapped[list[str]] = mapped_column(JSON)
+    # The SMTP/LMTP peer that handed the mail over; None for IMAP, the pipe and imports.
+    client_ip: Mapped[str | None] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     message_id: Mapped[str] = mapped_column(String(998), default="")
     size: Mapped[int] = mapped_column(Integer)
@@ -258,13 +260,21 @@ class OutboxRecipient(Base):
     address a mail went to (To and Cc alike), not only the first."""
 
     __tablename__ = "outbox_recipients"
-    __table_args__ = (Index("ix_outbox_recipients_address_created", "address", "created_at"),)
+    __table_args__ = (Index("ix_outbox_recipients_address_created", "address", "created_at"),
+                      Index("ix_outbox_recipients_domain_created", "domain", "created_at"),
+                      Index("ix_outbox_recipients_client_ip_created", "client_ip", "created_at"),
+                      Index("ix_outbox_recipients_fingerprint_created", "fingerprint", "created_at"))
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     outbox_id: Mapped[int] = mapped_column(Id, ForeignKey("outbox.id"))
     address: Mapped[str] = mapped_column(String(320))
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # For answers to inbound mail (acknowledgements …): the recipient's domain, the client address
+    # of the mail answered and its fingerprint, which the brakes on answers count by ("" otherwise).
+    domain: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    client_ip: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class Undeliverable(Base):

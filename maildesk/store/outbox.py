@@ -42,6 +42,10 @@ class NewOutbox:
     rcpt_to: tuple[str, ...]
     raw: bytes
     counted: tuple[str, ...] = ()
+    # For an answer to inbound mail: the client address and the fingerprint of the mail answered.
+    client_ip: str = ""
+    fingerprint: str = ""
+    answer: bool = False
 
 
 def add(session: Session, rows: Sequence[NewOutbox], now: datetime) -> list[int]:
@@ -54,7 +58,9 @@ def add(session: Session, rows: Sequence[NewOutbox], now: datetime) -> list[int]
          "rcpt_to": list(r.rcpt_to), "recipient": r.rcpt_to[0].lower() if r.rcpt_to else "", "raw": r.raw,
          "state": OutboxState.PENDING, "attempts": 0, "created_at": now, "next_attempt_at": now,
          "last_error": ""} for r in rows])]
-    counted = [{"outbox_id": i, "address": a, "kind": r.kind, "created_at": now}
+    counted = [{"outbox_id": i, "address": a, "kind": r.kind, "created_at": now,
+                "domain": a.rpartition("@")[2] if r.answer else "", "client_ip": r.client_ip,
+                "fingerprint": r.fingerprint}
                for i, r in zip(ids, rows, strict=True) for a in r.counted]
     if counted:
         conn.execute(insert(_r), counted)
@@ -91,6 +97,43 @@ def sent_counts(session: Session, recipients: Collection[str], kind: str, kind_s
         rows = session.connection().execute(_COUNTS_MANY, values | {"addresses": wanted})
     found = {a: SentCounts(int(k) if kind_since is not None else 0, int(d)) for a, k, d in rows}
     return {a: found.get(a, SentCounts(0, 0)) for a in wanted}
+
+
+def _answers(column: Any, value: str, since: str) -> Any:
+    return (select(func.count()).select_from(_r)
+            .where(_r.c.kind.in_(bindparam("kinds", expanding=True)), column == bindparam(value),
+                   _r.c.created_at >= bindparam(since)).scalar_subquery())
+
+
+# No answer is counted with an empty domain, client or fingerprint: an unknown one matches nothing.
+_NOTHING = "(none)"  # no domain, address or hex fingerprint looks like this
+_ANSWERS = select(_answers(_r.c.domain, "domain", "domain_since"),
+                  _answers(_r.c.client_ip, "client_ip", "client_since"))
+_FINGERPRINTED = (select(_r.c.address).distinct()
+                  .where(_r.c.kind.in_(bindparam("kinds", expanding=True)),
+                         _r.c.fingerprint == bindparam("fingerprint"), _r.c.created_at >= bindparam("since"))
+                  .limit(bindparam("most")))
+
+
+def answer_counts(session: Session, kinds: Collection[str], domain: str, client_ip: str,
+                  since: tuple[datetime, datetime]) -> tuple[int, int]:
+    """Answers of `kinds` already counted to recipients at `domain` since `since[0]` and to mail from
+    `client_ip` since `since[1]`, in one query (0 for an empty domain or client)."""
+    row = session.connection().execute(_ANSWERS, {
+        "kinds": list(kinds), "domain": domain or _NOTHING, "client_ip": client_ip or _NOTHING,
+        "domain_since": since[0], "client_since": since[1]}).one()
+    return int(row[0]), int(row[1])
+
+
+def fingerprinted(session: Session, kinds: Collection[str], fingerprint: str, since: datetime,
+                  most: int) -> set[str]:
+    """The addresses (at most `most`) that answers of `kinds` to mail with `fingerprint` went to since
+    `since` (none for an empty fingerprint)."""
+    if not fingerprint:
+        return set()
+    rows = session.connection().execute(_FINGERPRINTED, {"kinds": list(kinds), "fingerprint": fingerprint,
+                                                         "since": since, "most": most})
+    return {str(r[0]) for r in rows}
 
 
 @dataclass(frozen=True)
@@ -163,6 +206,15 @@ def by_message_id(session: Session, message_id: str) -> SentMail | None:
     row = session.connection().execute(select(_o.c.id, _o.c.ticket_id, _o.c.kind, _o.c.rcpt_to)
                                        .where(_o.c.message_id == message_id)).first()
     return None if row is None else SentMail(row[0], row[1], row[2], tuple(row[3]))
+
+
+def sent_on_ticket(session: Session, message_ids: Sequence[str], ticket_id: int) -> list[tuple[str, ...]]:
+    """The recipients of each mail we sent on `ticket_id` whose Message-ID is among `message_ids`."""
+    if not message_ids:
+        return []
+    rows = session.connection().execute(select(_o.c.rcpt_to).where(
+        _o.c.message_id.in_(list(message_ids)), _o.c.ticket_id == ticket_id))
+    return [tuple(str(a) for a in r[0]) for r in rows]
 
 
 def forward_cited(session: Session, cited: Sequence[str]) -> tuple[int, str] | None:

@@ -242,9 +242,10 @@ def _drafts(desk: Desk, ticket: TicketState, owed: _Owed, context: SweepContext,
     for notice in owed.notices:
         if notice.to is None:
             if people:  # a ticket nobody is on (an imported oddity): nothing to send
-                drafts.append(desk.notifier.ticket_notice(notice.kind, _summary(ticket, people[0]), people,
-                                                          notice.extra, context.threads.get(ticket.id,
-                                                                                            []), now))
+                drafts.append(desk.notifier.ticket_notice(
+                    notice.kind, _summary(ticket, people[0]), people, notice.extra,
+                    context.threads.get(ticket.id, []), now,
+                    reply_to=desk.requester_reply_to(ticket.id, ticket.requester_id)))
             continue
         agent_id, address = notice.to
         # SLA notices go to agents, in the desk's language.

@@ -48,7 +48,7 @@ def test_reply_is_relayed_without_commands_or_quotes(desk: Runtime) -> None:
     text = relayed.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert text.startswith("Which printer model is it?")
     assert "#pending" not in text and "> My printer" not in text and "wrote:" not in text
-    assert "test-secret" not in relayed.as_string() and "+t1." not in relayed.as_string()
+    assert "test-secret" not in relayed.as_string() and "+t1.a" not in relayed.as_string()
     assert [a.get_filename() for a in relayed.iter_attachments()] == ["invoice.pdf"]
     assert query(desk.settings, "select status, priority from tickets") == [("pending", "high")]
     actors = query(desk.settings, "select distinct actor from events where kind in ('status','priority')")

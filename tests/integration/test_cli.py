@@ -15,7 +15,9 @@ from conftest import ServeProcess, make_mail, outbox_files
 def _desk(serve: Callable[..., ServeProcess]) -> ServeProcess:
     daemon = serve()
     for i, who in enumerate(["bob@client.example", "eve@other.example"]):
-        result = daemon.cli("ingest", stdin=make_mail(sender=who, subject=f"Problem {i}", body=f"text {i}"))
+        # As an MTA's pipe transport calls it, with the envelope sender.
+        result = daemon.cli("ingest", "-f", who, stdin=make_mail(sender=who, subject=f"Problem {i}",
+                                                                 body=f"text {i}"))
         assert result.returncode == 0, result.stderr
     return daemon
 

@@ -7,7 +7,7 @@ import json
 from email import message_from_bytes, policy
 
 import pytest
-from conftest import DeskFactory, make_mail, query, receive, recipients
+from conftest import BUSY_BRAKES, DeskFactory, make_mail, query, receive, recipients
 
 from maildesk.domain import Status
 from maildesk.runtime.wiring import Runtime
@@ -19,7 +19,8 @@ CAP, DAILY = 7, 12
 @pytest.fixture
 def runtime(make_desk: DeskFactory) -> Runtime:
     """A desk whose [brakes] are set to CAP recipients per mail and DAILY automatic mails a day."""
-    return make_desk(f"[brakes]\nrecipients_per_mail = {CAP}\nautomatic_per_day = {DAILY}\n")
+    return make_desk(f"[brakes]\nrecipients_per_mail = {CAP}\nautomatic_per_day = {DAILY}\n"
+                     + BUSY_BRAKES.removeprefix("[brakes]\n"))
 
 
 def test_eight_thousand_cc_and_a_forged_solved_send_at_most_the_cap(runtime: Runtime) -> None:
@@ -29,8 +30,10 @@ def test_eight_thousand_cc_and_a_forged_solved_send_at_most_the_cap(runtime: Run
                                        Cc=", ".join(strangers)), "bob@client.example")
     assert first.state is not None and first.ticket_id == 1
     assert query(runtime.settings, "select count(*) from participants where ticket_id = 1") == [(8001,)]
+    # Bob answers our acknowledgement (citing it), so his "solved" counts.
+    ack = str(query(runtime.settings, "select message_id from outbox where kind = 'ack'")[0][0])
     receive(runtime, make_mail(sender="bob@client.example", subject="Re: [#1] Printer broken", body="solved",
-                               message_id="solved"), "bob@client.example")
+                               message_id="solved", In_Reply_To=f"<{ack}>"), "bob@client.example")
     assert query(runtime.settings, "select status from tickets where id = 1") == [(Status.CLOSED,)]
     assert recipients(runtime, "ack") == [["bob@client.example"]]
     notices = recipients(runtime, "status_closed")
@@ -56,8 +59,10 @@ def test_a_victim_copied_on_many_tickets_gets_no_more_than_the_daily_cap(runtime
     for i in range(tickets):
         who = f"user{i}@client.example"
         out = receive(runtime, make_mail(sender=who, subject=f"Case {i}", message_id=f"case{i}", Cc=victim), who)
+        ack = str(query(runtime.settings, "select message_id from outbox where kind = 'ack' and ticket_id = ?",
+                        out.ticket_id)[0][0])
         receive(runtime, make_mail(sender=who, subject=f"Re: [#{out.ticket_id}] Case {i}", body="solved",
-                                   message_id=f"solved{i}"), who)
+                                   message_id=f"solved{i}", In_Reply_To=f"<{ack}>"), who)
     notices = recipients(runtime, "status_closed")
     assert len(notices) == tickets  # every requester still hears that their ticket closed
     assert sum(victim in r for r in notices) == DAILY

@@ -92,8 +92,8 @@ def rt(make_desk: DeskFactory) -> Runtime:
 
 
 def _receive(rt: Runtime, raw: bytes, rcpt: tuple[str, ...], when: datetime) -> Outcome:
-    """Receive `raw` from one envelope sender for every scenario here."""
-    return receive(rt, raw, "x@client.example", rcpt=rcpt, when=when)
+    """Receive `raw` as its sender's MTA hands it over (the envelope sender is its From:)."""
+    return receive(rt, raw, rcpt=rcpt, when=when)
 
 
 def _outbox(rt: Runtime) -> list[tuple[str, str]]:

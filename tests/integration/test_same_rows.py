@@ -25,7 +25,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from conftest import REPO, make_mail, query, write_config
-from same_rows_driver import Driver
+from same_rows_driver import SECRET, Driver
+
+from maildesk.mail.tokens import reply_address
 
 GOLDEN = Path(__file__).with_name("same_rows")
 ASTANA = ZoneInfo("Asia/Almaty")
@@ -195,12 +197,14 @@ def self_service(d: Driver) -> None:
               "carol@client.example", local(23, 9, 5))
     d.receive(mail("Dan <dan@client.example>", "Re: [#1] Printer on floor 2", "solved", "d1"),
               "dan@client.example", local(23, 9, 10))
-    d.receive(mail("Carol <carol@client.example>", "Re: [#1] Printer on floor 2", "Solved\n\n> old text", "c3"),
-              "carol@client.example", local(23, 9, 20))
-    d.receive(mail("Carol <carol@client.example>", "Re: [#2] Forgot my VPN password", "#cancel", "c4"),
-              "carol@client.example", local(23, 9, 30))
-    d.receive(mail("Carol <carol@client.example>", "Re: [#2] Forgot my VPN password", "solved", "c5"),
-              "carol@client.example", local(23, 9, 35))
+    # Carol (contact 1) answers our mail: to her signed Reply-To on each ticket.
+    first, second = (reply_address("support@example.org", SECRET, ticket, 1, kind="r") for ticket in (1, 2))
+    d.receive(mail("Carol <carol@client.example>", "Re: [#1] Printer on floor 2", "Solved\n\n> old text", "c3",
+                   to=first), "carol@client.example", local(23, 9, 20), rcpt=first)
+    d.receive(mail("Carol <carol@client.example>", "Re: [#2] Forgot my VPN password", "#cancel", "c4", to=second),
+              "carol@client.example", local(23, 9, 30), rcpt=second)
+    d.receive(mail("Carol <carol@client.example>", "Re: [#2] Forgot my VPN password", "solved", "c5", to=second),
+              "carol@client.example", local(23, 9, 35), rcpt=second)
     d.receive(mail("Carol <carol@client.example>", "status", "", "c6", to="support+status@example.org"),
               "carol@client.example", local(23, 9, 40), rcpt="support+status@example.org")
     d.receive(mail("Gil <gil@client.example>", "Screen flickers", "My screen flickers.", "g1"),

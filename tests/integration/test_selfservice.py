@@ -14,6 +14,7 @@ from conftest import (
     DeskFactory,
     mail,
     make_mail,
+    parsed,
     plain_text,
     query,
     receive,
@@ -45,6 +46,12 @@ def desk(make_desk: DeskFactory, tmp_path: Path) -> Runtime:
     rt = make_desk(extra, agents=[ALICE], secret=SECRET)
     kb.rebuild(rt.db, rt.settings.selfservice)
     return rt
+
+
+def answer_to(rt: Runtime, ticket: int) -> str:
+    """The signed Reply-To of our acknowledgement on `ticket`: where the requester's mail client answers."""
+    (raw,) = query(rt.settings, "select raw from outbox where ticket_id = ? and kind = 'ack'", ticket)[0]
+    return str(parsed(bytes(raw))["Reply-To"].addresses[0].addr_spec)  # type: ignore[arg-type]
 
 
 def open_ticket(rt: Runtime, sender: str = CAROL, subject: str = "Printer broken",
@@ -103,8 +110,10 @@ def test_weak_matches_are_not_shown(desk: Runtime) -> None:
 def test_requester_solved_closes_the_ticket(desk: Runtime) -> None:
     # "Solved, thanks!" with a signed name closes with reason requester_solved and a closing notice.
     open_ticket(desk, Cc=DAN)
-    receive(desk, mail(CAROL, "support@example.org", "Re: [#1] Printer broken", "Solved, thanks!\n\nCarol\n\n"
-                       "On Fri, Example Support wrote:\n> we have received your request"), "carol@client.example")
+    to = answer_to(desk, 1)
+    receive(desk, mail(CAROL, to, "Re: [#1] Printer broken", "Solved, thanks!\n\nCarol\n\n"
+                       "On Fri, Example Support wrote:\n> we have received your request"), "carol@client.example",
+            rcpt=to)
     assert query(desk.settings, "select status, close_reason from tickets") == [("closed", "requester_solved")]
     (notice,) = sent(desk, "status_closed")
     assert "you told us the problem is solved" in plain_text(notice)
@@ -117,7 +126,8 @@ def test_requester_solved_closes_the_ticket(desk: Runtime) -> None:
 def test_requester_cancels_in_uk_and_ru(desk: Runtime, word: str, language_text: str) -> None:
     # "скасувати" / "отменить" cancel the ticket.
     open_ticket(desk, subject=language_text, text=language_text)
-    receive(desk, mail(CAROL, "support@example.org", f"Re: [#1] {language_text}", word), "carol@client.example")
+    to = answer_to(desk, 1)
+    receive(desk, mail(CAROL, to, f"Re: [#1] {language_text}", word), "carol@client.example", rcpt=to)
     assert query(desk.settings, "select status, close_reason from tickets") == [("canceled", "requester_canceled")]
     assert len(sent(desk, "status_canceled")) == 1
 
@@ -128,7 +138,8 @@ def test_solved_does_not_reopen_a_resolved_ticket_first(desk: Runtime) -> None:
     receive(desk, mail("alice@example.org", reply_address("support@example.org", "test-secret", 1, 1),
                        "Re: [#1] Printer broken", "#resolve\nFixed the driver."), "alice@example.org",
             rcpt=reply_address("support@example.org", "test-secret", 1, 1))
-    receive(desk, mail(CAROL, "support@example.org", "Re: [#1] Printer broken", "Вирішено"), "carol@client.example")
+    to = answer_to(desk, 1)
+    receive(desk, mail(CAROL, to, "Re: [#1] Printer broken", "Вирішено"), "carol@client.example", rcpt=to)
     statuses = query(desk.settings, "select json_extract(detail, '$.new') from events where kind = 'status' "
                      "order by id")
     assert statuses == [("resolved",), ("closed",)]
@@ -202,7 +213,8 @@ def test_status_request_from_a_stranger_lists_nothing(desk: Runtime) -> None:
 def test_status_filters_open_and_closed(desk: Runtime) -> None:
     # "closed" in the subject lists only closed tickets; "відкриті" only open ones.
     _three_tickets(desk)
-    receive(desk, mail(CAROL, "support@example.org", "Re: [#2] VPN down", "solved"), "carol@client.example")
+    to = answer_to(desk, 2)
+    receive(desk, mail(CAROL, to, "Re: [#2] VPN down", "solved"), "carol@client.example", rcpt=to)
     receive(desk, mail(CAROL, STATUS, "closed", ""), "carol@client.example", rcpt=STATUS)
     receive(desk, mail(CAROL, STATUS, "відкриті", "x"), "carol@client.example", rcpt=STATUS)
     closed, still_open = (plain_text(m) for m in sent(desk, "status_list"))

@@ -28,3 +28,18 @@ def test_fail_is_not_pass() -> None:
     # dmarc=fail never counts as a pass.
     results = trusted_results([OURS], {"mx.example.org"})
     assert passes_for(results, "example.org", {"dmarc"}) is None
+
+
+def test_a_quoted_string_is_a_value_not_a_result() -> None:
+    # RFC 8601 quoting: "; dkim=pass header.d=…" inside a quoted reason does not read as a pass.
+    header = ("Authentication-Results",
+              'mx.example.org; dkim=fail header.d=evil.example reason="; dkim=pass header.d=example.org"')
+    results = trusted_results([header], {"mx.example.org"})
+    assert passes_for(results, "example.org", {"dkim"}) is None
+    assert [(r.method, r.result) for r in results] == [("dkim", "fail")]
+
+
+def test_an_unparsable_header_gives_nothing() -> None:
+    # Junk after a trusted authserv-id is no result at all, never a pass.
+    assert trusted_results([("Authentication-Results", "mx.example.org; dkim=pass (unclosed")],
+                           {"mx.example.org"}) == ()

@@ -5,9 +5,8 @@ through the real Renderer and notifier and replace the built-ins of the same nam
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -17,57 +16,19 @@ import jinja2.nodes
 import pytest
 from conftest import REPO
 
-from maildesk.domain import Address
 from maildesk.errors import ConfigError
 from maildesk.mail.compose import compose
-from maildesk.notices.notifier import Draft, Identity, MailSummary, Notifier, TicketSummary
+from maildesk.notices.notifier import Draft, Identity, Notifier
 from maildesk.notices.render import ContextValue, Rendered, Renderer
+from maildesk.notices.samples import ARTICLES, MAIL, NOW, sample, summary
 from maildesk.pipeline.routing import ack_template
 
 BUILTIN = REPO / "maildesk" / "templates"
 EXAMPLES = REPO / "templates"
 README = EXAMPLES / "README.md"
 
-NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 IDENTITY = Identity(name="Example Support", address="support@example.org", instance="",
                     message_id_domain="maildesk.example.org", loop_token="support@example.org")
-CAROL = Address("carol@client.example", "Carol Client")
-DAN = Address("dan@client.example", "Dan")
-ALICE = Address("alice@example.org", "Alice Agent")
-BOB = Address("bob@example.org", "Bob Agent")
-VENDOR = Address("help@vendor.example", "Vendor Help")
-THREAD = ["<c1@client.example>", "<r1@maildesk.example.org>"]
-# Values chosen so that every {% if %} of the built-ins takes its richer branch.
-MAIL = MailSummary(sender=CAROL, text="The printer on floor 2 shows E-42.", attachments=("display.jpg",),
-                   message_id="<c1@client.example>", references=())
-ARTICLES = [{"title": "Printer does not print", "url": "https://help.example.org/kb/en/printer"}]
-
-
-def _line(what: str) -> dict[str, ContextValue]:
-    return {"at": "2026-11-18 09:30 UTC", "who": "Alice Agent", "what": what}
-
-
-# The extras the callers add, key for key: maildesk/sweep/sla.py (_remind, _close, _escalate),
-# maildesk/pipeline/selfservice.py (_status_reply), maildesk/pipeline/third_party.py (forwards,
-# _tell_agents). A key added there must be added here and in the README.
-REMINDER: dict[str, ContextValue] = {"reminder": 1, "closes_at": "2026-11-27 10:00 EET"}
-AUTOCLOSED: dict[str, ContextValue] = {"close_reason": "no_response", "agent_replies": [_line("Please send a photo.")],
-                                      "actions": [_line("status: pending")]}
-SLA: dict[str, ContextValue] = {"target": "first_response", "due": "2026-11-20 14:00 EET", "policy": "standard",
-                               "queue": "services"}
-STATUS_LIST: dict[str, ContextValue] = {
-    "tickets": [{"tag": "[#42]", "subject": "Printer broken", "status": "open", "updated": "2026-11-20 10:00 UTC"}],
-    "more": True, "filter_label": "open since 2026-11-01"}
-FORWARD: dict[str, ContextValue] = {"note": "Could you check the fuser?", "agent_name": "Alice Agent",
-                                   "original_from": "Carol Client", "original_date": "2026-11-20 10:00 UTC",
-                                   "original_text": "The printer on floor 2 shows E-42."}
-THIRD_PARTY: dict[str, ContextValue] = {"text": "Replace the fuser.", "from_name": "Vendor Help",
-                                       "from_email": "help@vendor.example"}
-
-
-def summary(language: str, category: str = "hardware", status: str = "open") -> TicketSummary:
-    return TicketSummary(id=42, subject="Printer broken", status=status, priority="high", category=category,
-                         language=language, requester=CAROL)
 
 
 def _ack(notifier: Notifier, name: str, language: str) -> Draft:
@@ -77,44 +38,11 @@ def _ack(notifier: Notifier, name: str, language: str) -> Draft:
     return notifier.acknowledgement(summary(language, category), MAIL, NOW, template, ARTICLES)
 
 
-def _status(notifier: Notifier, name: str, language: str) -> Draft:
-    ticket = summary(language, status=name.removeprefix("status_"))
-    return notifier.status_notice(ticket, [CAROL, DAN], "you told us the problem is solved", THREAD, NOW)
-
-
-Send = Callable[[Notifier, str, str], Draft]
-SENDS: dict[str, Send] = {
-    "agent_new": lambda n, k, lang: n.agent_notice(k, summary(lang), ALICE, MAIL, NOW, reply_to=ALICE),
-    "agent_reply": lambda n, k, lang: n.agent_notice(k, summary(lang), ALICE, MAIL, NOW, reply_to=ALICE),
-    "notify_oncall": lambda n, k, lang: n.rule_notice(k, summary(lang), BOB, MAIL, NOW),
-    "reply": lambda n, k, lang: n.relay_reply(summary(lang), ALICE, [CAROL, DAN], "Please restart it.", (),
-                                              THREAD, NOW, status_note=True),
-    "agent_note": lambda n, k, lang: n.agent_note(summary(lang), BOB, ALICE, "Ordered a fuser.", NOW,
-                                                  reply_to=BOB),
-    "agent_error": lambda n, k, lang: n.agent_error(ALICE, "Re: [#42] Printer broken",
-                                                    "line 1: #frobnicate: unknown command", "<a1@example.org>",
-                                                    42, NOW),
-    "status_list": lambda n, k, lang: n.status_list(CAROL, lang, STATUS_LIST, "<c9@client.example>", NOW),
-    "third_party_forward": lambda n, k, lang: n.third_party_forward(summary(lang), VENDOR, FORWARD, VENDOR, (),
-                                                                    NOW),
-    "third_party_reply": lambda n, k, lang: n.third_party_reply(summary(lang), ALICE, THIRD_PARTY, ALICE, (),
-                                                                NOW),
-    "reminder": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="pending"), [CAROL, DAN], REMINDER,
-                                                   THREAD, NOW),
-    "autoclosed": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="closed"), [CAROL, DAN],
-                                                     AUTOCLOSED, THREAD, NOW),
-    "sla_warning": lambda n, k, lang: n.ticket_notice(k, summary(lang), [ALICE], SLA, [], NOW, reply_to=ALICE),
-    "sla_breach": lambda n, k, lang: n.ticket_notice(k, summary(lang), [ALICE], SLA, [], NOW, reply_to=ALICE),
-}
-
-
 def send(notifier: Notifier, name: str, language: str) -> Draft:
     """Notice `name` as the code that sends it calls the notifier (a ticket in `language`)."""
     if name == "ack" or name.startswith("ack/"):
         return _ack(notifier, name, language)
-    if name.startswith("status_") and name != "status_list":
-        return _status(notifier, name, language)
-    return SENDS[name](notifier, name, language)
+    return sample(notifier, name, language)
 
 
 class Recording(Renderer):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from maildesk import config
-from maildesk.serve.reload import carry_over
+from maildesk.errors import ConfigError
+from maildesk.runtime.wiring import Runtime
+from maildesk.serve.reload import carry_over, reload_runtime
 
 
 def _settings(directory: Path, extra: str = "", listen: str = "127.0.0.1:8025", data_dir: str = "var") -> config.Settings:
@@ -36,3 +40,19 @@ def test_a_moved_data_dir_keeps_the_whole_running_desk(tmp_path: Path) -> None:
     merged, kept = carry_over(running, _settings(tmp_path, data_dir="elsewhere"))
     assert kept == ["database", "desk and outbound (data_dir moved)"]
     assert (merged.desk, merged.database, merged.outbound) == (running.desk, running.database, running.outbound)
+
+
+def test_a_broken_template_is_refused_and_the_running_desk_stays(tmp_path: Path) -> None:
+    # Scenario: the admin's new override has a syntax error: the reload fails naming it, nothing is replaced.
+    running = _settings(tmp_path)
+    runtime = Runtime.build(running, require_schema=False)
+    overrides = tmp_path / "templates" / "en"
+    overrides.mkdir(parents=True)
+    (overrides / "ack.txt.j2").write_text("Subject: {{ tag }\n\nbroken\n", encoding="utf-8")
+    path = tmp_path / "maildesk.conf"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        '[smtp]', f'templates_dir = "{tmp_path / "templates"}"\n[smtp]'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"ack\.txt\.j2"):
+        reload_runtime(runtime)
+    assert runtime.settings is running and runtime.settings.desk.templates_dir is None
+    runtime.db.dispose()
