@@ -63,13 +63,14 @@ def test_doctor_passes_a_working_deploy(serve: Callable[..., ServeProcess], redi
         as_json = json.loads(daemon.cli("doctor", "--json").stdout)
     assert result.returncode == 0, result.stdout
     lines = _lines(result)
-    assert list(lines) == ["config", "database", "broker", "outbound", "imap support", "data dir", "private data"]
+    assert list(lines) == ["config", "database", "templates", "broker", "outbound", "imap support", "data dir",
+                           "private data"]
     assert all(v.startswith("ok ") for v in lines.values()), lines
     assert "answers; 0 messages queued" in lines["broker"]
     assert "answers EHLO" in lines["outbound"] and "AUTH" in lines["outbound"]
     assert lines["outbound"].endswith(f"logged in as {RELAY_USER}")
     assert "writable by" in lines["data dir"] and "GiB free" in lines["data dir"]
-    assert as_json["ok"] is True and [c["state"] for c in as_json["checks"]] == ["ok"] * 7
+    assert as_json["ok"] is True and [c["state"] for c in as_json["checks"]] == ["ok"] * 8
 
 
 def test_doctor_fails_what_a_deploy_lacks(serve: Callable[..., ServeProcess], tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_doctor_fails_what_a_deploy_lacks(serve: Callable[..., ServeProcess], tm
     assert lines["data dir"] == f"FAIL {data} is not a directory"
     assert as_json["ok"] is False
     assert {c["name"]: c["state"] for c in as_json["checks"]} == {
-        "config": "ok", "database": "ok", "broker": "fail", "outbound": "fail", "data dir": "fail",
+        "config": "ok", "database": "ok", "templates": "ok", "broker": "fail", "outbound": "fail", "data dir": "fail",
         "private data": "fail"}  # the file where data_dir should be is readable by everyone
 
 
