@@ -43,11 +43,11 @@ def set_status(desk: Desk, ticket_id: int, status: Status, actor: str, reason: s
         if ticket is None:
             raise TicketNotFound(f"no ticket #{ticket_id}")
         change = TicketChange(actor, (SetStatus(status, reason, close_reason=reason),))
-        ticket = desk.writer.change(session, ticket, change, now)
+        previous, ticket = ticket.status, desk.writer.change(session, ticket, change, now)
         if status not in REQUESTER_NOTICE:
             return []
         people = participants.of_ticket(session, ticket_id)
         summary = notices.summary(session, ticket, people[0][0])
         draft = desk.notifier.status_notice(summary, [a for a, _ in people], reason,
-                                            messages.thread_ids(session, ticket_id), now)
+                                            messages.thread_ids(session, ticket_id), now, previous)
         return admit(session, desk.gate, [Posting(ticket_id, draft)], now)

@@ -179,9 +179,10 @@ class Notifier:
                            references=(in_reply_to,), auto_submitted="auto-replied")
 
     def status_notice(self, ticket: TicketSummary, to: Sequence[Address], reason: str,
-                      thread: Sequence[str], now: datetime) -> Draft:
-        """The status-update notice for the status the ticket is now in."""
-        context = self._context(ticket, None) | {"reason": reason}
+                      thread: Sequence[str], now: datetime, previous: str = "") -> Draft:
+        """The status-update notice for the status the ticket is now in; `previous` is the status it
+        left ("" when unknown): a ticket leaving `new` is open, not "open again"."""
+        context = self._context(ticket, None) | {"reason": reason, "reopened": previous not in ("", "new")}
         return self._draft(f"status_{ticket.status}", ticket, tuple(to), context, now,
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
                            auto_submitted="auto-generated")
