@@ -44,7 +44,7 @@ ARTICLES = [{"title": "Printer does not print", "url": "https://help.example.org
 
 
 def _line(what: str) -> dict[str, ContextValue]:
-    return {"at": "2026-11-18 09:30 UTC", "who": "Alice Agent", "what": what}
+    return {"at": "2026-11-18 11:30 EET", "who": "Alice Agent", "what": what}
 
 
 # The extras the callers add, key for key: maildesk/sweep/sla.py (_remind, _close, _escalate),
