@@ -10,6 +10,7 @@ retried and, after the configured number of attempts, quarantined with its reaso
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -52,18 +53,27 @@ def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list
 
     If anything fails the transaction rolls back and each row not yet committed is processed on
     its own, so a bad row still ends quarantined and the others are unaffected."""
+    # The same bytes delivered twice are one row queued twice: it is processed once, and only its
+    # first outcome hands the outbox rows on (a second look would find it done, with nothing to send).
+    distinct = list(dict.fromkeys(inbound_ids))
     with desk.db.reading() as session:
-        found = inbound.to_process(session, inbound_ids)
+        found = inbound.to_process(session, distinct)
     outcomes: dict[int, Outcome] = {}
     ready: list[Arrival] = []
-    for inbound_id in inbound_ids:
+    for inbound_id in distinct:
         prepared = prepare(desk, inbound_id, found.get(inbound_id), now)
         if isinstance(prepared, Outcome):
             outcomes[inbound_id] = prepared
         else:
             ready.append(prepared)
     outcomes.update((o.inbound_id, o) for o in _apply_all(desk, ready, now))
-    return [outcomes[i] for i in inbound_ids]
+    handed: set[int] = set()
+    result = []
+    for inbound_id in inbound_ids:
+        outcome = outcomes[inbound_id]
+        result.append(outcome if inbound_id not in handed else dataclasses.replace(outcome, outbox_ids=()))
+        handed.add(inbound_id)
+    return result
 
 
 def _apply_all(desk: Desk, ready: list[Arrival], now: datetime) -> list[Outcome]:
