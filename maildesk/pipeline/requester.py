@@ -15,6 +15,7 @@ from maildesk.domain.ticket import AddParticipant, Opening, Record, SetStatus, S
 from maildesk.mail.compose import OutgoingAttachment
 from maildesk.mail.parse import ParsedMail
 from maildesk.mail.quotes import split_reply
+from maildesk.mail.subject import without_reply_prefixes
 from maildesk.mail.tags import find_ticket_id
 from maildesk.notices.notifier import Draft, MailSummary
 from maildesk.pipeline import notices
@@ -122,7 +123,8 @@ def _open(t: Turn, decision: NewTicket, who: ContactRef) -> tuple[TicketState, R
     detail = {"verdict": t.mail.verdict.kind.value, "linked_to": decision.linked_to}
     steps: tuple[Step, ...] = (*rules.fields, *people, Record("created", decision.reason, detail),
                                *rules.records)
-    opening = Opening(parsed.subject, who.id, desk.settings.desk.language, decision.linked_to)
+    opening = Opening(without_reply_prefixes(parsed.subject), who.id, desk.settings.desk.language,
+                      decision.linked_to)
     return desk.writer.open(t.session, opening, TicketChange("system", steps), t.now), outcome
 
 
