@@ -51,7 +51,10 @@ class ChangeCc:
 
 @dataclass(frozen=True)
 class Note:
-    """The whole reply is internal."""
+    """The whole reply is internal; `text` is what follows `#note` on its own line, if anything
+    (``#note handing over to Bob``), and opens the note."""
+
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,20 +110,20 @@ def parse_commands(text: str, categories: Collection[str]) -> ParsedCommands:
         m = _COMMAND.match(stripped)
         if m is None:
             break
-        result = _one(m["name"].lower(), m["args"].split(), categories)
+        name = m["name"].lower()
+        result = Note(m["args"].strip()) if name == "note" else _one(name, m["args"].split(), categories)
         if isinstance(result, str):
             return ParsedCommands((), text, CommandError(index + 1, stripped, result))
         commands.append(result)
     else:
         index = len(lines)
-    return ParsedCommands(tuple(commands), "\n".join(lines[index:]).strip("\n"))
+    inline = [c.text for c in commands if isinstance(c, Note) and c.text]
+    return ParsedCommands(tuple(commands), "\n".join([*inline, *lines[index:]]).strip("\n"))
 
 
 def _one(name: str, args: list[str], categories: Collection[str]) -> Command | str:
     if name in SHORTCUTS:
         return SetStatus(SHORTCUTS[name]) if not args else f"#{name} takes no argument"
-    if name == "note":
-        return Note() if not args else "#note takes no argument (write the note below it)"
     if name == "status":
         return _choice(args, Status, "#status", SetStatus)
     if name == "priority":

@@ -3,9 +3,13 @@ Maildir: one daemon for the module, each test on its own requesters and tickets.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from conftest import (
@@ -58,6 +62,46 @@ def mail_to(desk: ServeProcess, who: str, count: int = 1) -> list[EmailMessage]:
     return theirs()
 
 
+def _mutt() -> str:
+    found = shutil.which("mutt")
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail("CI=true but mutt is not installed (.ci/run installs it)")
+    pytest.skip("mutt is not installed (apt-get install mutt)")
+
+
+def mutt_reply(desk: ServeProcess, notice: EmailMessage, body: str, folder: Path,
+               agent: tuple[str, str] = ALICE, files: tuple[Path, ...] = ()) -> None:
+    """`agent` answers `notice` from mutt as they would: to its Reply-To, threaded, `body` on top of the quote."""
+    mutt = _mutt()
+    address, name = agent
+    quoted = "\n".join(f"> {line}" for line in str(notice.get_body(("plain",)).get_content()).splitlines())  # type: ignore[union-attr]
+    draft, muttrc = folder / "draft", folder / "muttrc"
+    draft.write_text(f"From: {name} <{address}>\nTo: {notice['Reply-To'].addresses[0].addr_spec}\n"
+                     f"Subject: Re: {notice['Subject']}\nIn-Reply-To: {notice['Message-ID']}\n"
+                     f"References: {notice['Message-ID']}\n\n{body}\n\nOn Fri, 20 Nov 2026, the desk wrote:\n"
+                     f"{quoted}\n", encoding="utf-8")
+    muttrc.write_text(
+        f'set smtp_url="smtp://{desk.settings.smtp.host}:{desk.settings.smtp.port}/"\n'
+        f'set ssl_starttls=no\nset ssl_force_tls=no\nset use_from=yes\nset from="{address}"\n'
+        f'set realname="{name}"\nset charset="utf-8"\nset send_charset="utf-8"\nset record=""\n'
+        "set copy=no\nset edit_headers=yes\n", encoding="utf-8")
+    attach = [arg for f in files for arg in ("-a", str(f))]
+    result = subprocess.run([mutt, "-n", "-F", str(muttrc), "-H", str(draft), *attach],
+                            stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+                            env={**os.environ, "HOME": str(folder)})
+    assert result.returncode == 0, result.stderr
+
+
+def notice_for(desk: ServeProcess, agent: str, subject_part: str, count: int = 1) -> EmailMessage:
+    """The newest of the first `count` mails to `agent` whose subject holds `subject_part`."""
+    def found() -> list[EmailMessage]:
+        return [m for m in mails(desk) if agent in str(m["To"]) and subject_part in str(m["Subject"])]
+    wait_for(lambda: len(found()) >= count, 10, f"mail to {agent} about {subject_part!r}")
+    return found()[count - 1]
+
+
 def ticket_of(desk: ServeProcess, requester: str) -> int:
     """The newest ticket `requester` opened."""
     rows = query(desk.settings, "select t.id from tickets t join contacts c on c.id = t.requester_id "
@@ -73,3 +117,17 @@ def test_reply_shaped_mail_opens_a_ticket_without_the_prefixes(daemon: ServeProc
     number = ticket_of(daemon, "gus@client.example")
     assert str(ack["Subject"]) == f"[#{number}] Printer on floor 3"
     assert query(daemon.settings, "select subject from tickets where id = ?", number) == [("Printer on floor 3",)]
+
+
+def test_note_text_may_stand_on_the_command_line(daemon: ServeProcess, tmp_path: Path) -> None:
+    # Alice answers from mutt with "#note handing over to Bob" alone: Bob gets the note, the requester nothing.
+    send_smtp(daemon, make_mail(sender="Hal <hal@client.example>", subject="Scanner jams", message_id="hal1"),
+              "hal@client.example")
+    notice = notice_for(daemon, "alice@example.org", "Scanner jams")
+    mutt_reply(daemon, notice, "#note handing over to Bob, he knows this scanner", tmp_path)
+    note = notice_for(daemon, "bob@example.org", "Scanner jams", count=2)
+    assert "handing over to Bob, he knows this scanner" in str(note.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    number = ticket_of(daemon, "hal@client.example")
+    kinds = [k for (k,) in query(daemon.settings, "select kind from events where ticket_id = ?", number)]
+    assert "note" in kinds and "command_error" not in kinds
+    assert len(mail_to(daemon, "hal@client.example")) == 1  # the acknowledgement, nothing relayed
