@@ -1,32 +1,55 @@
-"""Ticket queries and status changes for the CLI; values out, never rows."""
+"""Ticket queries and changes for the CLI; values out, never rows. Every change goes through the ticket
+writer and every mail through the outbound gate, in one transaction each, in the name of the acting admin."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from maildesk.domain import OutboxId, Status
-from maildesk.domain.ticket import SetStatus, TicketChange
-from maildesk.errors import TicketNotFound
+from maildesk.domain.ticket import SetField, SetStatus, TicketChange, TicketState
+from maildesk.errors import TicketNotFound, UsageProblem
 from maildesk.outbound.gate import Posting, admit
 from maildesk.pipeline import notices
 from maildesk.pipeline.context import Desk
 from maildesk.policy.lifecycle import REQUESTER_NOTICE
-from maildesk.store import messages, participants, reads, tickets
-from maildesk.store.db import Database
+from maildesk.store import contacts, messages, participants, reads, tickets
+from maildesk.store.db import Database, Session
 from maildesk.store.reads import ThreadEntry, TicketDetail, TicketFilter, TicketRow
 
-__all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "list_tickets", "set_status",
+__all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "assign", "list_tickets", "set_status",
            "show_ticket"]
+#: The reason agents' and admins' assignments record.
+ASSIGNED = "admin command"
 
 
-def list_tickets(db: Database, flt: TicketFilter) -> list[TicketRow]:
-    """Tickets matching `flt`, newest first."""
+@dataclass(frozen=True)
+class Admin:
+    """Who runs the command: their name as the events record it (`admin:NAME`), and as an agent's
+    name, address or local part for "me"."""
+
+    name: str
+
+    @property
+    def actor(self) -> str:
+        """The events' actor."""
+        return f"admin:{self.name}"
+
+
+def list_tickets(db: Database, flt: TicketFilter, assignee: str = "",
+                 admin: Admin | None = None) -> list[TicketRow]:
+    """Tickets matching `flt`, newest first; `assignee` is an agent (address, local part or name), "me"
+    (the agent `admin` is) or "none" (unassigned)."""
     with db.reading() as session:
+        if assignee.lower() == "none":
+            flt = replace(flt, unassigned=True)
+        elif assignee:
+            flt = replace(flt, assignee_id=_agent(session, assignee, admin)[0])
         return reads.ticket_rows(session, flt)
 
 
 def show_ticket(db: Database, ticket_id: int) -> TicketDetail:
-    """Ticket `ticket_id` with its thread; raises TicketNotFound."""
+    """Ticket `ticket_id` with its owner, SLA, files, thread and events; raises TicketNotFound."""
     with db.reading() as session:
         found = reads.ticket_detail(session, ticket_id)
     if found is None:
@@ -39,9 +62,7 @@ def set_status(desk: Desk, ticket_id: int, status: Status, actor: str, reason: s
     """Move a ticket to `status` (InvalidTransition when the lifecycle refuses), and queue the
     requester's notice; return the new outbox ids. A ticket that closes keeps `reason` as its close reason."""
     with desk.db.transaction() as session:
-        ticket = tickets.load(session, ticket_id, lock=True)
-        if ticket is None:
-            raise TicketNotFound(f"no ticket #{ticket_id}")
+        ticket = _locked(session, ticket_id)
         change = TicketChange(actor, (SetStatus(status, reason, close_reason=reason),))
         previous, ticket = ticket.status, desk.writer.change(session, ticket, change, now)
         if status not in REQUESTER_NOTICE:
@@ -51,3 +72,36 @@ def set_status(desk: Desk, ticket_id: int, status: Status, actor: str, reason: s
         draft = desk.notifier.status_notice(summary, [a for a, _ in people], reason,
                                             messages.thread_ids(session, ticket_id), now, previous)
         return admit(session, desk.gate, [Posting(ticket_id, draft)], now)
+
+
+def assign(desk: Desk, ticket_id: int, agent: str, admin: Admin, now: datetime) -> str:
+    """Give the ticket to `agent` (address, local part, name, "me" or "none"); returns who has it now
+    ("" for nobody). Recorded as an `assign` event, as an agent's `#assign` is."""
+    with desk.db.transaction() as session:
+        ticket = _locked(session, ticket_id)
+        agent_id, label = (None, "") if agent.lower() == "none" else _agent(session, agent, admin, True)
+        step = SetField("assignee_id", agent_id, event="assign", reason=ASSIGNED, detail={"new": label})
+        desk.writer.change(session, ticket, TicketChange(admin.actor, (step,)), now)
+        return label
+
+
+def _locked(session: Session, ticket_id: int) -> TicketState:
+    ticket = tickets.load(session, ticket_id, lock=True)
+    if ticket is None:
+        raise TicketNotFound(f"no ticket #{ticket_id}")
+    return ticket
+
+
+def _agent(session: Session, wanted: str, admin: Admin | None, active: bool = False) -> tuple[int, str]:
+    """The agent `wanted` names ("me": the acting admin), among the active ones, or among all when
+    listing (a former agent's tickets are still theirs); UsageProblem when none or several match."""
+    name = admin.name if wanted.lower() == "me" and admin is not None else wanted
+    key = name.strip().lower()
+    agents = contacts.all_agents(session)
+    hits = [(i, email) for i, email, agent_name, on in agents
+            if (on or not active) and key in (email, email.partition("@")[0], agent_name.lower())]
+    if len(hits) != 1:
+        what = "several agents match" if hits else f"no {'active ' if active else ''}agent"
+        me = " (\"me\" is the agent named like --as)" if wanted.lower() == "me" else ""
+        raise UsageProblem(f"{what} {name!r}{me}")
+    return hits[0]

@@ -7,9 +7,25 @@ from __future__ import annotations
 import click
 
 from maildesk.cli import agents, desk, mail_in, quarantine, report, rules, selfservice, sweep, tickets
+from maildesk.cli.shared import fail
 
 
-@click.group()
+class _Desk(click.Group):
+    """The `maildesk` group: a bad value or a missing argument of any sub-command is one line on stderr
+    and exit status 2, like every other error (click prints the usage and a hint). A group called
+    with nothing still shows its help."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None and exc.ctx.parent is not None else ""
+            fail(f"{where.removeprefix(f'{ctx.info_name} ')}: " * bool(where) + exc.format_message())
+
+
+@click.group(cls=_Desk)
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
               help="Config file (default: $MAILDESK_CONFIG, else ./maildesk.conf).")
 @click.version_option(package_name="maildesk")

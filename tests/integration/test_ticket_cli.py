@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import getpass
+import json
+from datetime import timedelta
+
+import pytest
 from click.testing import CliRunner, Result
-from conftest import DeskFactory, make_mail, plain_text, query, receive, sent
+from conftest import ALICE, BOB, NOW, DeskFactory, make_mail, plain_text, query, receive, sent
 
 from maildesk.cli.app import main
 from maildesk.runtime.wiring import Runtime
+from maildesk.sweep.sla import sweep_tickets
 
 
 def cli(rt: Runtime, *args: str) -> Result:
@@ -35,3 +41,109 @@ def test_sweep_at_a_future_instant_only_previews(make_desk: DeskFactory) -> None
     assert query(rt.settings, "select count(*) from events where actor = 'system:sweep'") == [(0,)]
     preview = cli(rt, "sweep", "--at", "2999-01-01", "--dry-run")
     assert preview.exit_code == 0 and "would take" in preview.output
+
+
+SLA = """
+[[rules]]
+name = "outage"
+when = { field = "text", regex = 'is down' }
+then = { type = "incident", priority = "urgent" }
+
+[[sla]]
+name = "urgent"
+priority = "urgent"
+first_response = "1h"
+resolution = "4h"
+
+[[sla]]
+name = "standard"
+first_response = "8h"
+resolution = "36h"
+"""
+
+
+@pytest.fixture
+def desk(make_desk: DeskFactory) -> Runtime:
+    """Agents Alice (1) and Bob (2); ticket 1 a request from Carol, ticket 2 an incident from Dan."""
+    rt = make_desk(SLA, agents=(ALICE, BOB), instance="CUSTOMS")
+    receive(rt, make_mail(sender="Carol <carol@client.example>", message_id="c1"), "carol@client.example")
+    receive(rt, make_mail(sender="dan@client.example", subject="Mail", body="The mail server is down.",
+                          message_id="d1"), "dan@client.example")
+    return rt
+
+
+def test_assignee_shows_in_show_list_and_json_and_filters(desk: Runtime) -> None:
+    # `tickets assign 1 alice --as root` gives ticket 1 to Alice: show, list and JSON name her; --assignee narrows.
+    done = cli(desk, "tickets", "assign", "1", "alice", "--as", "root")
+    assert done.exit_code == 0 and done.output == "#1 is now assigned to alice@example.org\n"
+    assert "assignee Alice <alice@example.org>" in cli(desk, "tickets", "show", "1").output
+    shown = json.loads(cli(desk, "tickets", "show", "1", "--json").output)
+    assert shown["assignee"] == {"email": "alice@example.org", "name": "Alice"}
+    listed = {r["id"]: r["assignee"] for r in json.loads(cli(desk, "tickets", "list", "--json").output)}
+    assert listed == {1: "alice@example.org", 2: None}
+    assert "alice@example.org" in cli(desk, "tickets", "list").output.splitlines()[1]
+    for wanted, ids in (("alice@example.org", [1]), ("Alice", [1]), ("none", [2]), ("bob", [])):
+        rows = json.loads(cli(desk, "tickets", "list", "--json", "--assignee", wanted).output)
+        assert [r["id"] for r in rows] == ids, wanted
+    mine = json.loads(cli(desk, "tickets", "list", "--json", "--assignee", "me", "--as", "alice").output)
+    assert [r["id"] for r in mine] == [1]
+    assert query(desk.settings, "select actor, kind, detail from events where kind = 'assign'") == [
+        ("admin:root", "assign", '{"new": "alice@example.org"}')]
+
+
+def test_assign_none_and_unknown_agents(desk: Runtime) -> None:
+    # "none" takes a ticket back; an unknown agent is one line, exit 2, and changes nothing.
+    cli(desk, "tickets", "assign", "1", "bob")
+    assert cli(desk, "tickets", "assign", "#1", "none").output == "#1 is now unassigned\n"
+    refused = cli(desk, "tickets", "assign", "1", "zed")
+    assert (refused.exit_code, refused.output) == (2, "maildesk: no active agent 'zed'\n")
+    assert query(desk.settings, "select assignee_id from tickets where id = 1") == [(None,)]
+
+
+def test_the_acting_admin_defaults_to_the_login_name(desk: Runtime) -> None:
+    # Without --as, the status change is recorded in the name of whoever ran the command.
+    assert cli(desk, "tickets", "set-status", "2", "open").exit_code == 0
+    (actor,) = query(desk.settings, "select actor from events where kind = 'status'")[0]
+    assert actor == f"admin:{getpass.getuser()}"
+
+
+def test_show_gives_the_sla_policy_due_times_and_breach(desk: Runtime) -> None:
+    # The incident's 1h first response passes unanswered: show says so, and --breached and --due-before find it.
+    shown = json.loads(cli(desk, "tickets", "show", "2", "--json").output)["sla"]
+    assert shown["policy"] == "urgent" and shown["breached"] is False
+    assert shown["first_response"] == {"due": "2026-11-20T11:00:00+00:00", "at": None, "state": "open"}
+    assert shown["resolution"]["due"] == "2026-11-20T14:00:00+00:00" and shown["paused_seconds"] == 0
+    due_soon = json.loads(cli(desk, "tickets", "list", "--json", "--due-before", "2026-11-20T12:00").output)
+    assert [r["id"] for r in due_soon] == [2]
+    sweep_tickets(desk.desk, NOW + timedelta(hours=2))
+    text = cli(desk, "tickets", "show", "2").output
+    assert "sla urgent · BREACHED · paused 0m" in text
+    assert "first response due 2026-11-20 11:00 UTC · missed" in text
+    assert "resolution     due 2026-11-20 14:00 UTC · open" in text
+    assert [r["id"] for r in json.loads(cli(desk, "tickets", "list", "--json", "--breached").output)] == [2]
+
+
+def test_the_number_as_the_requester_sees_it_and_the_type_filter(desk: Runtime) -> None:
+    # "[CUSTOMS #1]", "#1" and "1" name ticket 1 in show and list --text; --type keeps incidents apart.
+    for number in ("[CUSTOMS #1]", "#1", "1", "CUSTOMS #1"):
+        assert json.loads(cli(desk, "tickets", "show", number, "--json").output)["id"] == 1
+        rows = json.loads(cli(desk, "tickets", "list", "--json", "--text", number).output)
+        assert [r["id"] for r in rows] == [1], number
+    assert [r["id"] for r in json.loads(cli(desk, "tickets", "list", "--json", "--type", "incident").output)] == [2]
+    assert [r["id"] for r in json.loads(cli(desk, "tickets", "list", "--json", "--type", "request").output)] == [1]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("tickets", "show", "[OTHER #1]"), "'[OTHER #1]' is not a ticket number of this desk"),
+    (("tickets", "show", "one"), "'one' is not a ticket number of this desk"),
+    (("tickets", "list", "--limit", "many"), "tickets list: Invalid value for '--limit': 'many' is not a valid"),
+    (("tickets", "list", "--type", "problem"), "unknown type 'problem' (request or incident)"),
+    (("tickets", "set-status", "1", "lost"), "tickets set-status: Invalid value for 'STATUS': 'lost' is not one of"),
+    (("tickets", "assign", "1"), "tickets assign: Missing argument 'AGENT|me|none'."),
+    (("tickets", "list", "--due-before", "soon"), "'soon' is not a date"),
+])
+def test_bad_values_are_one_line_and_exit_2(desk: Runtime, args: tuple[str, ...], message: str) -> None:
+    # What click would answer with its usage and a hint is one line starting "maildesk:", as every other error.
+    result = cli(desk, *args)
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("maildesk: ") and message in result.output
