@@ -109,11 +109,12 @@ class Notifier:
                            auto_submitted="auto-replied", template=template)
 
     def rule_notice(self, template: str, ticket: TicketSummary, to: Address, mail: MailSummary,
-                    now: datetime) -> Draft:
-        """A notice a rule asked for (e.g. the on-call address for an urgent mail at night)."""
+                    now: datetime, reply_to: Address | None = None) -> Draft:
+        """A notice a rule asked for (e.g. the on-call address for an urgent mail at night);
+        `reply_to` is set when `to` is an agent, so answering it acts on the ticket."""
         return self._draft("rule_notify", ticket, (to,), self._context(ticket, mail), now,
                            in_reply_to=mail.message_id, references=(mail.message_id,),
-                           auto_submitted="auto-generated", template=template)
+                           auto_submitted="auto-generated", template=template, reply_to=reply_to)
 
     def agent_notice(self, kind: str, ticket: TicketSummary, agent: Address, mail: MailSummary,
                      now: datetime, reply_to: Address | None = None,
@@ -147,13 +148,14 @@ class Notifier:
                            auto_submitted="auto-generated", reply_to=reply_to)
 
     def agent_error(self, agent: Address, subject: str, problem: str, message_id: str, ticket_id: int | None,
-                    now: datetime) -> Draft:
-        """Why an agent's mail changed nothing, sent back to that agent."""
+                    now: datetime, reply_to: Address | None = None) -> Draft:
+        """Why an agent's mail changed nothing, sent back to that agent; `reply_to` is the agent's
+        signed address (for the ticket, or for none), so answering it is answering as that agent."""
         summary = TicketSummary(id=ticket_id or 0, subject=subject, status="", priority="", category="",
                                 language="en", requester=agent)
         context = self._context(summary, None) | {"problem": problem, "has_ticket": ticket_id is not None}
         return self._draft("agent_error", summary, (agent,), context, now, in_reply_to=message_id,
-                           references=(message_id,), auto_submitted="auto-replied")
+                           references=(message_id,), auto_submitted="auto-replied", reply_to=reply_to)
 
     def third_party_forward(self, ticket: TicketSummary, to: Address, extra: Mapping[str, ContextValue],
                             reply_to: Address, files: tuple[OutgoingAttachment, ...], now: datetime) -> Draft:

@@ -50,7 +50,9 @@ def identify(t: Turn) -> tuple[AgentVerdict, AgentMail | None]:
     addresses = (*t.row.rcpt_to, *(a.email for a in (*parsed.to, *parsed.cc)))
     claim = proofs.token_claim(settings.desk.address, addresses)
     valid = claim is not None and claim.kind == "a" and verify(claim, t.desk.secret)
-    ticket_id = claim.ticket_id if valid and claim else _thread_ticket(t)
+    # A reply address for ticket 0 (an error mail about a mail that named no ticket) proves the agent
+    # and names no ticket.
+    ticket_id = (claim.ticket_id or None) if valid and claim else _thread_ticket(t)
     accepted = settings.agents.proofs
     domain = sender.key.rpartition("@")[2]
     evidence = AgentEvidence(
@@ -160,5 +162,7 @@ def _store(t: Turn, ticket_id: int, who: AgentMail, new_text: str, direction: Di
 def _error(t: Turn, who: AgentMail, problem: str) -> Draft:
     parsed = t.mail.parsed
     log.warning("agent %s: mail <%s> refused: %s", who.agent.key, parsed.message_id, problem)
+    # Signed for this agent (ticket 0 when the mail named none): answering the error is an agent's
+    # mail again, never a requester's on somebody's ticket.
     return t.desk.notifier.agent_error(who.agent, parsed.subject, problem, parsed.message_id, who.ticket_id,
-                                       t.now)
+                                       t.now, t.desk.reply_to(who.ticket_id or 0, who.agent_id))

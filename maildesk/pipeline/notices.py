@@ -40,6 +40,13 @@ def agents_to_notify(desk: Desk, session: Session, ticket: TicketState) -> list[
     return [(i, a) for i, a in agents if not team or a.key in team]
 
 
+def signed_for(desk: Desk, session: Session, ticket_id: int, address: str) -> Address | None:
+    """The signed Reply-To of `address` on the ticket when it is an active agent's, else None: every
+    mail the desk sends an agent lets them answer as that agent."""
+    agent_id = contacts.active_agent_id(session, address)
+    return desk.reply_to(ticket_id, agent_id) if agent_id is not None else None
+
+
 def for_requester_mail(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
                        outcome: RuleOutcome, new: bool) -> list[Draft]:
     """A person's mail on `ticket`: the acknowledgement of a new ticket, a notice to each agent who
@@ -51,7 +58,8 @@ def for_requester_mail(t: Turn, ticket: TicketState, summary_: TicketSummary, ma
         if agent.key != mail.sender.key:
             drafts.append(desk.notifier.agent_notice(kind, summary_, agent, mail, t.now,
                                                      reply_to=desk.reply_to(ticket.id, agent_id)))
-    drafts.extend(rule_notices(desk.notifier, summary_, mail, outcome, t.now))
+    drafts.extend(rule_notices(desk.notifier, summary_, mail, outcome, t.now,
+                               lambda to: signed_for(desk, t.session, ticket.id, to)))
     return drafts
 
 

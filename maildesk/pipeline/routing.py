@@ -9,7 +9,7 @@ so a dry run decides exactly what processing would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -168,6 +168,8 @@ def hit_json(hit: RuleHit) -> dict[str, Any]:
 
 
 def rule_notices(notifier: Notifier, ticket: TicketSummary, mail: MailSummary, outcome: RuleOutcome,
-                 now: datetime) -> list[Draft]:
-    """One draft per notify action of the rules that hit."""
-    return [notifier.rule_notice(n.template, ticket, Address(n.to), mail, now) for n in outcome.notify]
+                 now: datetime, signed: Callable[[str], Address | None] = lambda _: None) -> list[Draft]:
+    """One draft per notify action of the rules that hit; `signed` gives the Reply-To of an address
+    that is an agent's (None for anyone else)."""
+    return [notifier.rule_notice(n.template, ticket, Address(n.to), mail, now, signed(n.to))
+            for n in outcome.notify]

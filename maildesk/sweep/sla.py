@@ -230,8 +230,8 @@ def _sla_recipients(desk: Desk, agents: list[tuple[int, Address]], ticket: Ticke
             picked = [(i, a) for i, a in agents if i == ticket.assignee_id]
         elif item in ("assignee", "queue"):
             picked = [(i, a) for i, a in agents if not team or a.key in team]
-        else:
-            picked = [(0, Address(item))]
+        else:  # an address; an agent's gets their signed Reply-To like any agent
+            picked = [next(((i, a) for i, a in agents if a.key == item.lower()), (0, Address(item)))]
         for agent_id, address in picked:
             out.setdefault(address.key, (agent_id, address))
     return list(out.values())

@@ -54,6 +54,11 @@ def mails(desk: ServeProcess) -> list[EmailMessage]:
     return [message_from_bytes(raw, policy=policy.default) for raw in outbox_files(desk.settings)]  # type: ignore[misc]
 
 
+def text_of(message: EmailMessage) -> str:
+    """The plain-text body of `message`."""
+    return str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
 def mail_to(desk: ServeProcess, who: str, count: int = 1) -> list[EmailMessage]:
     """Wait until `who` has `count` mails from the desk; return them."""
     def theirs() -> list[EmailMessage]:
@@ -76,7 +81,7 @@ def mutt_reply(desk: ServeProcess, notice: EmailMessage, body: str, folder: Path
     """`agent` answers `notice` from mutt as they would: to its Reply-To, threaded, `body` on top of the quote."""
     mutt = _mutt()
     address, name = agent
-    quoted = "\n".join(f"> {line}" for line in str(notice.get_body(("plain",)).get_content()).splitlines())  # type: ignore[union-attr]
+    quoted = "\n".join(f"> {line}" for line in text_of(notice).splitlines())
     draft, muttrc = folder / "draft", folder / "muttrc"
     draft.write_text(f"From: {name} <{address}>\nTo: {notice['Reply-To'].addresses[0].addr_spec}\n"
                      f"Subject: Re: {notice['Subject']}\nIn-Reply-To: {notice['Message-ID']}\n"
@@ -126,8 +131,27 @@ def test_note_text_may_stand_on_the_command_line(daemon: ServeProcess, tmp_path:
     notice = notice_for(daemon, "alice@example.org", "Scanner jams")
     mutt_reply(daemon, notice, "#note handing over to Bob, he knows this scanner", tmp_path)
     note = notice_for(daemon, "bob@example.org", "Scanner jams", count=2)
-    assert "handing over to Bob, he knows this scanner" in str(note.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+    assert "handing over to Bob, he knows this scanner" in text_of(note)
     number = ticket_of(daemon, "hal@client.example")
     kinds = [k for (k,) in query(daemon.settings, "select kind from events where ticket_id = ?", number)]
     assert "note" in kinds and "command_error" not in kinds
     assert len(mail_to(daemon, "hal@client.example")) == 1  # the acknowledgement, nothing relayed
+
+
+def test_answering_the_error_mail_works_like_answering_the_notice(daemon: ServeProcess, tmp_path: Path) -> None:
+    # Alice's typo gets "Not applied"; she answers that mail from mutt with the fix: it is applied as hers.
+    send_smtp(daemon, make_mail(sender="Ivy <ivy@client.example>", subject="Monitor flickers", message_id="ivy1"),
+              "ivy@client.example")
+    notice = notice_for(daemon, "alice@example.org", "Monitor flickers")
+    mutt_reply(daemon, notice, "#pendig\nWhich monitor model is it?", tmp_path)
+    error = notice_for(daemon, "alice@example.org", "Not applied")
+    number = ticket_of(daemon, "ivy@client.example")
+    assert f"+t{number}.a1." in error["Reply-To"].addresses[0].addr_spec
+    mutt_reply(daemon, error, "#pending\nWhich monitor model is it?", tmp_path)
+    relayed = mail_to(daemon, "ivy@client.example", count=2)[1]
+    assert str(relayed["From"]).startswith("Alice via") and "Which monitor model" in text_of(relayed)
+    assert query(daemon.settings, "select status from tickets where id = ?", number) == [("pending",)]
+    people = query(daemon.settings, "select c.email from participants p join contacts c on c.id = p.contact_id "
+                                    "where p.ticket_id = ?", number)
+    assert people == [("ivy@client.example",)]
+    assert not [m for m in mails(daemon) if "bob@" in str(m["To"]) and "Reply from" in text_of(m)]
