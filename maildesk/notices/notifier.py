@@ -47,6 +47,19 @@ class TicketSummary:
     category: str
     language: str
     requester: Address
+    type: str = "request"  # request or incident: picks the acknowledgement and status templates
+    queue: str = ""
+
+
+def variant(renderer: Renderer, name: str, ticket: TicketSummary) -> str:
+    """The most particular template for the ticket: `name/<type>/<category>`, `name/<type>`,
+    `name/<category>`, then `name` itself; a variant counts when it exists in the ticket's language
+    (the admin's folder or the built-ins), the English fallback does not."""
+    for candidate in (f"{name}/{ticket.type}/{ticket.category}", f"{name}/{ticket.type}",
+                      f"{name}/{ticket.category}"):
+        if renderer.exists(candidate, ticket.language):
+            return candidate
+    return name
 
 
 @dataclass(frozen=True)
@@ -187,7 +200,8 @@ class Notifier:
         context = self._context(ticket, None) | {"reason": reason, "reopened": previous not in ("", "new")}
         return self._draft(f"status_{ticket.status}", ticket, tuple(to), context, now,
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
-                           auto_submitted="auto-generated")
+                           auto_submitted="auto-generated",
+                           template=variant(self.renderer, f"status_{ticket.status}", ticket))
 
     def ticket_notice(self, kind: str, ticket: TicketSummary, to: Sequence[Address],
                       extra: Mapping[str, ContextValue], thread: Sequence[str], now: datetime,

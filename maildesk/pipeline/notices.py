@@ -26,7 +26,8 @@ def summary(session: Session, ticket: TicketState, requester: Address | None = N
     """The facts of `ticket` that notices show (`requester` when the caller knows it already)."""
     requester = requester or participants.of_ticket(session, ticket.id)[0][0]
     return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
-                         category=ticket.category, language=ticket.language, requester=requester)
+                         category=ticket.category, language=ticket.language, requester=requester,
+                         type=ticket.type, queue=ticket.queue)
 
 
 def agents_to_notify(desk: Desk, session: Session, ticket: TicketState) -> list[tuple[int, Address]]:
@@ -71,7 +72,7 @@ def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail:
         t.desk.writer.record(t.session, ticket.id, t.now, "system",
                              Record("suppressed", f"acknowledgement withheld by rules: {why}"))
         return []
-    template = ack_template(t.desk.notifier.renderer, ticket.category, ticket.language)
+    template = ack_template(t.desk.notifier.renderer, ticket.category, ticket.language, ticket.type)
     articles = suggestions(t, ticket, mail)
     return [t.desk.notifier.acknowledgement(summary_, mail, t.now, template, articles)]
 

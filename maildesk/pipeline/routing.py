@@ -19,7 +19,7 @@ from maildesk.domain import Address
 from maildesk.domain.ticket import FieldName, Record, SetField, Step
 from maildesk.errors import ConfigError
 from maildesk.mail.parse import ParsedMail
-from maildesk.notices.notifier import Draft, MailSummary, Notifier, TicketSummary
+from maildesk.notices.notifier import Draft, MailSummary, Notifier, TicketSummary, variant
 from maildesk.notices.render import Renderer
 from maildesk.policy.calendar import Calendar, build_calendars, working_calendars
 from maildesk.policy.rules import (
@@ -105,10 +105,11 @@ def facts_for(parsed: ParsedMail, rcpt_to: Sequence[str], working: frozenset[str
     )
 
 
-def ack_template(renderer: Renderer, category: str, language: str) -> str:
-    """`ack/<category>` when that template exists in the ticket's language, else the default `ack`."""
-    name = f"ack/{category}"
-    return name if renderer.exists(name, language) else "ack"
+def ack_template(renderer: Renderer, category: str, language: str, kind: str = "request") -> str:
+    """The acknowledgement for a ticket of type `kind` in `category`: `ack/<type>/<category>`,
+    `ack/<type>`, `ack/<category>`, the first that exists in the ticket's language, else `ack`."""
+    ticket = TicketSummary(0, "", "", "", category, language, Address(""), type=kind)
+    return variant(renderer, "ack", ticket)
 
 
 @dataclass(frozen=True)

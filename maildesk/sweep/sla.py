@@ -260,5 +260,6 @@ def _drafts(desk: Desk, ticket: TicketState, owed: _Owed, context: SweepContext,
 
 def _summary(ticket: TicketState, requester: Address, language: str = "") -> TicketSummary:
     return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
-                         category=ticket.category, language=language or ticket.language, requester=requester)
+                         category=ticket.category, language=language or ticket.language, requester=requester,
+                         type=ticket.type, queue=ticket.queue)
 

@@ -32,6 +32,11 @@ from maildesk.admin.agents import add_agent
 CONFIG = """
 [agents]
 notify = "all"
+
+[[rules]]
+name = "outage"
+when = { field = "text", regex = 'is\\s+down' }
+then = { type = "incident", priority = "urgent" }
 """
 
 
@@ -155,3 +160,24 @@ def test_answering_the_error_mail_works_like_answering_the_notice(daemon: ServeP
                                     "where p.ticket_id = ?", number)
     assert people == [("ivy@client.example",)]
     assert not [m for m in mails(daemon) if "bob@" in str(m["To"]) and "Reply from" in text_of(m)]
+
+
+def test_an_incident_and_a_request_are_acknowledged_and_resolved_differently(daemon: ServeProcess) -> None:
+    # "The VPN is down" is acknowledged as an incident and resolved as one; a request nobody classified
+    # gets the "other" guidance; `tickets list --type incident` tells them apart.
+    send_smtp(daemon, make_mail(sender="jo@client.example", subject="VPN", body="The VPN is down since 9:00.",
+                                message_id="jo1"), "jo@client.example")
+    send_smtp(daemon, make_mail(sender="kim@client.example", subject="Mouse", body="I would like a new mouse.",
+                                message_id="kim1"), "kim@client.example")
+    (incident_ack,) = mail_to(daemon, "jo@client.example")
+    (request_ack,) = mail_to(daemon, "kim@client.example")
+    incident, request = ticket_of(daemon, "jo@client.example"), ticket_of(daemon, "kim@client.example")
+    assert f"registered your report as incident [#{incident}]" in text_of(incident_ack)
+    assert "We could not tell yet what your request is about" in text_of(request_ack)
+    assert query(daemon.settings, "select type from tickets where id in (?, ?) order by id", incident, request) == [
+        ("incident",), ("request",)]
+    listed = daemon.cli("tickets", "list", "--type", "incident", "--text", f"[#{incident}]").stdout.decode()
+    assert [line.split()[0] for line in listed.splitlines()] == [f"#{incident}"]
+    assert daemon.cli("tickets", "set-status", str(incident), "resolved", "--as", "root").returncode == 0
+    resolved = mail_to(daemon, "jo@client.example", count=2)[1]
+    assert f"the incident [#{incident}] is resolved: it should work again for you." in text_of(resolved)

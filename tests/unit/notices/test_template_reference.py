@@ -70,15 +70,22 @@ def summary(language: str, category: str = "hardware", status: str = "open") -> 
                          language=language, requester=CAROL)
 
 
+KINDS = ("request", "incident")
+
+
 def _ack(notifier: Notifier, name: str, language: str) -> Draft:
-    # As the pipeline does: the category's own acknowledgement when the renderer has one, else `ack`.
-    category = name.partition("/")[2] or "other"
-    template = ack_template(notifier.renderer, category, language)
-    return notifier.acknowledgement(summary(language, category), MAIL, NOW, template, ARTICLES)
+    # As the pipeline does: the type's or the category's own acknowledgement when the renderer has one,
+    # else `ack` (an incident in category printing for ack/incident; a request in category X for ack/X).
+    variant = name.partition("/")[2]
+    kind, category = (variant, "printing") if variant in KINDS else ("request", variant or "printing")
+    template = ack_template(notifier.renderer, category, language, kind)
+    return notifier.acknowledgement(replace(summary(language, category), type=kind), MAIL, NOW, template,
+                                    ARTICLES)
 
 
 def _status(notifier: Notifier, name: str, language: str) -> Draft:
-    ticket = summary(language, status=name.removeprefix("status_"))
+    status, _, kind = name.removeprefix("status_").partition("/")
+    ticket = replace(summary(language, status=status), type=kind or "request")
     return notifier.status_notice(ticket, [CAROL, DAN], "you told us the problem is solved", THREAD, NOW)
 
 
