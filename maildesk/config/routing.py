@@ -67,6 +67,9 @@ class QueueSettings:
     calendar: str = DEFAULT_CALENDAR
     default_category: str = OTHER_CATEGORY
     default_priority: PriorityName = "normal"
+    # How the queue's notices sign: the sender's display name ("" = [desk] name) and lines under it.
+    display_name: str = ""
+    signature: str = ""
 
 
 @with_config(FORBID)

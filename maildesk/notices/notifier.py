@@ -8,7 +8,7 @@ decisions 2 and 12); the gate composes the bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from maildesk.config import Settings
@@ -20,20 +20,29 @@ from maildesk.notices.render import ContextValue, Renderer
 
 @dataclass(frozen=True)
 class Identity:
-    """How the desk signs its mail."""
+    """How the desk signs its mail, and how each queue that says so signs its own: queue name →
+    (display name, signature)."""
 
     name: str
     address: str
     instance: str
     message_id_domain: str
     loop_token: str
+    queues: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Identity:
-        """The identity configured in [desk]."""
+        """The identity configured in [desk] and the queues' display names and signatures."""
         desk = settings.desk
-        return cls(name=desk.name, address=desk.address, instance=desk.instance,
+        queues = {q.name: (q.display_name, q.signature.strip("\n")) for q in settings.routing.queues
+                  if q.display_name or q.signature}
+        return cls(name=desk.name, address=desk.address, instance=desk.instance, queues=queues,
                    message_id_domain=f"maildesk.{desk.domain}", loop_token=desk.address.lower())
+
+    def of_queue(self, queue: str) -> tuple[str, str]:
+        """The display name and signature a notice of `queue` goes out with."""
+        name, signature = self.queues.get(queue, ("", ""))
+        return name or self.name, signature
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,7 @@ class Notifier:
         and carries no token: replies go back to the desk like any requester mail."""
         context = self._context(ticket, None) | {
             "text": text, "agent_name": agent.name or agent.email, "status_note": status_note}
-        via = f"{agent.name or agent.email.partition('@')[0]} via {self.identity.name}"
+        via = f"{agent.name or agent.email.partition('@')[0]} via {self.identity.of_queue(ticket.queue)[0]}"
         return self._draft("reply", ticket, tuple(people[:1]), context, now, cc=tuple(people[1:]),
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
                            auto_submitted="", sender_name=via, files=files)
@@ -216,8 +225,10 @@ class Notifier:
     def _context(self, ticket: TicketSummary, mail: MailSummary | None) -> dict[str, ContextValue]:
         # An allow-list: templates see these values and nothing else.
         tag = make_tag(ticket.id, self.identity.instance)
+        name, signature = self.identity.of_queue(ticket.queue)
         context: dict[str, ContextValue] = {
-            "desk_name": self.identity.name,
+            "desk_name": name,
+            "signature": signature,
             "ticket_id": ticket.id,
             "tag": tag,
             "subject": ticket.subject or "(no subject)",
@@ -241,7 +252,7 @@ class Notifier:
                reply_to: Address | None = None, cc: tuple[Address, ...] = (), sender_name: str = "",
                files: tuple[OutgoingAttachment, ...] = ()) -> Draft:
         rendered = self.renderer.render(template or kind, ticket.language, context)
-        desk = Address(self.identity.address, self.identity.name)
+        desk = Address(self.identity.address, self.identity.of_queue(ticket.queue)[0])
         return Draft(kind, OutgoingMail(
             sender=Address(self.identity.address, sender_name) if sender_name else desk,
             to=to, cc=cc, subject=rendered.subject, text=rendered.body,

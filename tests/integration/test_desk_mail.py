@@ -33,6 +33,16 @@ CONFIG = """
 [agents]
 notify = "all"
 
+[[queues]]
+name = "general"
+addresses = ["support@example.org"]
+
+[[queues]]
+name = "billing"
+addresses = ["billing@example.org"]
+display_name = "Example Billing"
+signature = "Accounts department, room 214"
+
 [[rules]]
 name = "outage"
 when = { field = "text", regex = 'is\\s+down' }
@@ -44,7 +54,7 @@ then = { type = "incident", priority = "urgent" }
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     """A running desk with agents Alice (1) and Bob (2), signing reply addresses with SECRET."""
     folder = tmp_path_factory.mktemp("desk")
-    desk = ServeProcess(write_config(folder, CONFIG, secret=SECRET))
+    desk = ServeProcess(write_config(folder, CONFIG, secret=SECRET, aliases='["billing@example.org"]'))
     rt = open_desk(desk.settings)
     for address, name in (ALICE, BOB):
         add_agent(rt.db, address, name, NOW)
@@ -181,3 +191,20 @@ def test_an_incident_and_a_request_are_acknowledged_and_resolved_differently(dae
     assert daemon.cli("tickets", "set-status", str(incident), "resolved", "--as", "root").returncode == 0
     resolved = mail_to(daemon, "jo@client.example", count=2)[1]
     assert f"the incident [#{incident}] is resolved: it should work again for you." in text_of(resolved)
+
+
+def test_a_queue_signs_its_notices_with_its_own_name_and_signature(daemon: ServeProcess, tmp_path: Path) -> None:
+    # Mail to billing@ is acknowledged and answered as "Example Billing", signed by the accounts department.
+    send_smtp(daemon, make_mail(sender="Lea <lea@client.example>", to="billing@example.org", subject="Invoice 7",
+                                message_id="lea1"), "lea@client.example", rcpt=("billing@example.org",))
+    (ack,) = mail_to(daemon, "lea@client.example")
+    assert str(ack["From"]) == "Example Billing <support@example.org>"
+    assert text_of(ack).endswith("-- \nExample Billing\nAccounts department, room 214\n")
+    mutt_reply(daemon, notice_for(daemon, "alice@example.org", "Invoice 7"), "It is paid, see the receipt.", tmp_path)
+    relayed = mail_to(daemon, "lea@client.example", count=2)[1]
+    assert str(relayed["From"]) == "Alice via Example Billing <support@example.org>"
+    assert "Example Billing · ticket" in text_of(relayed) and "Accounts department, room 214" in text_of(relayed)
+    send_smtp(daemon, make_mail(sender="mo@client.example", subject="Keyboard", message_id="mo1"), "mo@client.example")
+    (general,) = mail_to(daemon, "mo@client.example")  # the general queue keeps the desk's name, unsigned
+    assert str(general["From"]) == "Example Support <support@example.org>"
+    assert text_of(general).endswith("-- \nExample Support\n")
