@@ -9,6 +9,7 @@ from datetime import datetime
 from maildesk.domain import OutboxId, Status
 from maildesk.domain.ticket import SetField, SetStatus, TicketChange, TicketState
 from maildesk.errors import TicketNotFound, UsageProblem
+from maildesk.mail.limits import safe_filename
 from maildesk.outbound.gate import Posting, admit
 from maildesk.pipeline import notices
 from maildesk.pipeline.context import Desk
@@ -17,8 +18,8 @@ from maildesk.store import contacts, messages, participants, reads, tickets
 from maildesk.store.db import Database, Session
 from maildesk.store.reads import ThreadEntry, TicketDetail, TicketFilter, TicketRow
 
-__all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "assign", "list_tickets", "set_status",
-           "show_ticket"]
+__all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "assign", "attachment", "list_tickets",
+           "set_status", "show_ticket"]
 #: The reason agents' and admins' assignments record.
 ASSIGNED = "admin command"
 
@@ -83,6 +84,31 @@ def assign(desk: Desk, ticket_id: int, agent: str, admin: Admin, now: datetime) 
         step = SetField("assignee_id", agent_id, event="assign", reason=ASSIGNED, detail={"new": label})
         desk.writer.change(session, ticket, TicketChange(admin.actor, (step,)), now)
         return label
+
+
+@dataclass(frozen=True)
+class FileOut:
+    """One file of a ticket, with a name safe to write on disk."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+def attachment(desk: Desk, ticket_id: int, number: int) -> FileOut:
+    """File `number` (from 1, as `tickets show` lists them) of ticket `ticket_id`."""
+    with desk.db.reading() as session:
+        if tickets.load(session, ticket_id) is None:
+            raise TicketNotFound(f"no ticket #{ticket_id}")
+        files = messages.ticket_files(session, ticket_id)
+    if not 1 <= number <= len(files):
+        raise UsageProblem(f"ticket #{ticket_id} has {len(files) or 'no'} file{'s' * (len(files) != 1)}"
+                           + (f"; {number} is not one of them" if files else ""))
+    found = files[number - 1]
+    # Names were made safe when the mail was parsed; again here, for rows an older version stored.
+    name = safe_filename(found.filename)
+    return FileOut(name if name != "attachment" else f"attachment-{number}", found.content_type,
+                   desk.blobs.get(found.sha256))
 
 
 def _locked(session: Session, ticket_id: int) -> TicketState:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import getpass
 import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -120,6 +122,34 @@ def tickets_set_status(ctx: click.Context, ticket: str, status: str, reason: str
     for outbox_id in ids:
         runtime.deliver(outbox_id)  # Also recoverable by the daemon's sweep if this fails.
     click.echo(f"#{number} is now {status}" + (f"; notice queued ({len(ids)})" if ids else ""))
+
+
+@tickets.command("attachment")
+@click.argument("ticket")
+@click.argument("number", type=int)
+@click.option("-o", "--output", default="", metavar="PATH",
+              help="File or folder to write to, - for standard output (default: the file's name, here).")
+@click.option("--force", is_flag=True, help="Overwrite a file that is already there.")
+@click.pass_context
+@reported
+def tickets_attachment(ctx: click.Context, ticket: str, number: int, output: str, force: bool) -> None:
+    """Write out file NUMBER of a ticket (as `tickets show` numbers them) under a safe name."""
+    found = ticket_service.attachment(Runtime.build(settings_of(ctx)).desk, ticket_id(ctx, ticket), number)
+    if output == "-":
+        sys.stdout.buffer.write(found.data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output or found.name)
+    if target.is_dir():
+        target = target / found.name
+    try:
+        with open(target, "wb" if force else "xb") as fh:
+            fh.write(found.data)
+    except FileExistsError:
+        fail(f"{target} is already there (--force overwrites it)")
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror}")
+    click.echo(f"{target}: {len(found.data)} bytes, {found.content_type}")
 
 
 @tickets.command("assign")

@@ -179,6 +179,13 @@ class Notifier:
         return self._draft("agent_error", summary, (agent,), context, now, in_reply_to=message_id,
                            references=(message_id,), auto_submitted="auto-replied", reply_to=reply_to)
 
+    def agent_files(self, ticket: TicketSummary, agent: Address, extra: Mapping[str, ContextValue],
+                    files: tuple[OutgoingAttachment, ...], reply_to: Address, now: datetime) -> Draft:
+        """The ticket's files an agent asked for with `#attachments`, attached, to that agent only."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft("agent_attachments", ticket, (agent,), context, now, in_reply_to="", references=(),
+                           auto_submitted="auto-generated", reply_to=reply_to, files=files)
+
     def third_party_forward(self, ticket: TicketSummary, to: Address, extra: Mapping[str, ContextValue],
                             reply_to: Address, files: tuple[OutgoingAttachment, ...], now: datetime) -> Draft:
         """A ticket's request forwarded to a third party; `reply_to` is their signed address."""

@@ -19,12 +19,12 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.mail.tokens import verify
 from maildesk.notices.notifier import Draft, TicketSummary
-from maildesk.pipeline import agent_plan, macros, notices, proofs, third_party
+from maildesk.pipeline import agent_plan, attachments, macros, notices, proofs, third_party
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.turn import Turn
 from maildesk.policy.agent_auth import AgentEvidence, AgentVerdict, authenticate_agent
-from maildesk.policy.commands import ParsedCommands, parse_commands
+from maildesk.policy.commands import ParsedCommands, SendAttachments, parse_commands
 from maildesk.store import contacts, messages, participants, tickets
 
 log = logging.getLogger(__name__)
@@ -131,6 +131,8 @@ def _carry_out(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedCom
                 drafts.append(t.desk.notifier.agent_note(summary, agent, who.agent, text, t.now,
                                                          t.desk.reply_to(ticket.id, agent_id)))
     drafts += third_party.forwards(t, after, summary, who.agent, actor, commands)
+    drafts += [attachments.notice(t, after, summary, (who.agent_id, who.agent), c.numbers)
+               for c in commands.commands if isinstance(c, SendAttachments)]
     return drafts
 
 

@@ -128,6 +128,26 @@ def last_from(session: Session, ticket_id: int, sender: str) -> LastMessage | No
     return LastMessage(found.from_name, found.created_at, found.text, tuple((f, c, s) for f, c, s in files))
 
 
+@dataclass(frozen=True)
+class TicketFile:
+    """A file on a ticket: the message row it came with, and what the attachments table keeps."""
+
+    message_row: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def ticket_files(session: Session, ticket_id: int) -> list[TicketFile]:
+    """The ticket's files in the order the mail came (message, then its attachments): file N of
+    `tickets show` is element N - 1."""
+    rows = session.connection().execute(
+        select(_a.c.message_id, _a.c.filename, _a.c.content_type, _a.c.size, _a.c.sha256)
+        .join(_m, _m.c.id == _a.c.message_id).where(_m.c.ticket_id == ticket_id).order_by(_m.c.id, _a.c.id))
+    return [TicketFile(*row) for row in rows]
+
+
 def agent_answers(session: Session, ticket_ids: Sequence[int]) -> list[tuple[int, datetime, str, str]]:
     """Public agent answers on these tickets, oldest first: (ticket, at, who, new text)."""
     rows = session.connection().execute(

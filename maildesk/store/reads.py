@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
-from maildesk.store import events, participants, sql
+from maildesk.store import events, messages, participants, sql
 from maildesk.store.db import Session
 
-_t, _c, _m, _a, _g = sql.tickets, sql.contacts, sql.messages, sql.attachments, sql.agents
+_t, _c, _m, _g = sql.tickets, sql.contacts, sql.messages, sql.agents
 _ROW = (_t.c.id, _t.c.status, _t.c.priority, _t.c.category, _t.c.subject, _c.c.email, _t.c.created_at,
         _t.c.updated_at, _t.c.queue, _t.c.type, _t.c.tier, _t.c.tags, _t.c.spam, _g.c.email)
 _CLOCK = (_t.c.sla_policy, _t.c.first_response_due, _t.c.first_response_at, _t.c.resolution_due,
@@ -247,19 +247,18 @@ def ticket_detail(session: Session, ticket_id: int) -> TicketDetail | None:
 
 
 def _thread(session: Session, ticket_id: int) -> tuple[tuple[ThreadEntry, ...], tuple[AttachmentEntry, ...]]:
-    """The ticket's messages, oldest first, and its files numbered across them."""
-    conn = session.connection()
+    """The ticket's messages, oldest first, and its files numbered across them as
+    `messages.ticket_files` orders them (what `tickets attachment` and `#attachments` count by)."""
     thread = select(_m.c.id, _m.c.from_email, _m.c.direction, _m.c.created_at, _m.c.new_text, _m.c.text,
                     _m.c.verdict).where(_m.c.ticket_id == ticket_id).order_by(_m.c.id)
-    entries: list[ThreadEntry] = []
-    files: list[AttachmentEntry] = []
-    for number, m in enumerate(conn.execute(thread).all(), start=1):
-        found = conn.execute(select(_a.c.filename, _a.c.content_type, _a.c.size, _a.c.sha256)
-                             .where(_a.c.message_id == m.id).order_by(_a.c.id)).all()
-        files += [AttachmentEntry(len(files) + i, number, *f) for i, f in enumerate(found, start=1)]
-        entries.append(ThreadEntry(m.from_email, m.direction, m.created_at, m.new_text or m.text,
-                                   tuple(f[0] for f in found), m.verdict, m.id))
-    return tuple(entries), tuple(files)
+    rows = session.connection().execute(thread).all()
+    number = {m.id: n for n, m in enumerate(rows, start=1)}
+    files = tuple(AttachmentEntry(i, number[f.message_row], f.filename, f.content_type, f.size, f.sha256)
+                  for i, f in enumerate(messages.ticket_files(session, ticket_id), start=1))
+    entries = tuple(ThreadEntry(m.from_email, m.direction, m.created_at, m.new_text or m.text,
+                                tuple(f.filename for f in files if f.message == number[m.id]), m.verdict,
+                                m.id) for m in rows)
+    return entries, files
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from conftest import (
     NOW,
     SECRET,
     ServeProcess,
+    mail,
     make_mail,
     open_desk,
     outbox_files,
@@ -208,3 +209,16 @@ def test_a_queue_signs_its_notices_with_its_own_name_and_signature(daemon: Serve
     (general,) = mail_to(daemon, "mo@client.example")  # the general queue keeps the desk's name, unsigned
     assert str(general["From"]) == "Example Support <support@example.org>"
     assert text_of(general).endswith("-- \nExample Support\n")
+
+
+def test_an_agent_gets_the_tickets_files_by_asking_for_them(daemon: ServeProcess, tmp_path: Path) -> None:
+    # Alice answers with "#attachments" from mutt: a notice to her alone carries the requester's invoice.pdf.
+    send_smtp(daemon, mail("Nia <nia@client.example>", "support@example.org", "Refund", "Invoice attached.",
+                           pdf=b"%PDF-1.4 refund"), "nia@client.example")
+    notice = notice_for(daemon, "alice@example.org", "Refund")
+    mutt_reply(daemon, notice, "#attachments", tmp_path)
+    files = notice_for(daemon, "alice@example.org", "Files: Refund")
+    assert {a.get_filename(): a.get_payload(decode=True) for a in files.iter_attachments()} == {
+        "invoice.pdf": b"%PDF-1.4 refund"}
+    assert "1. invoice.pdf (15 B)" in text_of(files)
+    assert len(mail_to(daemon, "nia@client.example")) == 1  # the requester hears nothing of it

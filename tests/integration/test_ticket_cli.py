@@ -5,10 +5,25 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import ALICE, BOB, NOW, DeskFactory, make_mail, plain_text, query, receive, sent
+from conftest import (
+    ALICE,
+    BOB,
+    NOW,
+    SECRET,
+    DeskFactory,
+    mail,
+    make_mail,
+    plain_text,
+    query,
+    receive,
+    sent,
+    token,
+)
 
 from maildesk.cli.app import main
 from maildesk.runtime.wiring import Runtime
@@ -147,3 +162,66 @@ def test_bad_values_are_one_line_and_exit_2(desk: Runtime, args: tuple[str, ...]
     result = cli(desk, *args)
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert result.output.startswith("maildesk: ") and message in result.output
+
+
+def _with_files(rt: Runtime) -> None:
+    """Ticket 1 from Carol with invoice.pdf, then her reply with a file named to escape the folder."""
+    receive(rt, mail("Carol <carol@client.example>", "support@example.org", "Invoice", "See attached.",
+                     pdf=b"%PDF-1.4 invoice"), "carol@client.example")
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "carol@client.example", "support@example.org", "Re: [#1] Invoice"
+    msg["Message-ID"] = "<c2@client.example>"
+    msg.set_content("And the script they asked for.")
+    msg.add_attachment(b"#!/bin/sh\necho hi\n", maintype="text", subtype="x-sh", filename="../../.profile.sh")
+    receive(rt, msg.as_bytes(), "carol@client.example")
+
+
+def test_show_numbers_the_files_and_attachment_writes_one_safely(make_desk: DeskFactory, tmp_path: Path) -> None:
+    # File 2 ("../../.profile.sh") comes out as "profile.sh" in the folder given, once; again only with
+    # --force; "-" is stdout.
+    rt = make_desk()
+    _with_files(rt)
+    shown = cli(rt, "tickets", "show", "1").output
+    assert "    1  invoice.pdf  application/pdf  16 B  (message 1)" in shown
+    assert "    2  profile.sh  text/x-sh  18 B  (message 2)" in shown  # the name was made safe as it came
+    files = json.loads(cli(rt, "tickets", "show", "1", "--json").output)["attachments"]
+    assert [(f["index"], f["message"], f["size"]) for f in files] == [(1, 1, 16), (2, 2, 18)]
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli(rt, "tickets", "attachment", "1", "2", "-o", str(out)).output == \
+        f"{out / 'profile.sh'}: 18 bytes, text/x-sh\n"
+    assert (out / "profile.sh").read_bytes() == b"#!/bin/sh\necho hi\n" and not (tmp_path / ".profile.sh").exists()
+    again = cli(rt, "tickets", "attachment", "1", "2", "-o", str(out))
+    assert (again.exit_code, again.output) == (2, f"maildesk: {out / 'profile.sh'} is already there (--force "
+                                                  "overwrites it)\n")
+    (out / "profile.sh").write_bytes(b"mine")
+    assert cli(rt, "tickets", "attachment", "1", "2", "-o", str(out), "--force").exit_code == 0
+    assert (out / "profile.sh").read_bytes() == b"#!/bin/sh\necho hi\n"
+    assert cli(rt, "tickets", "attachment", "#1", "1", "-o", "-").stdout_bytes == b"%PDF-1.4 invoice"
+    missing = cli(rt, "tickets", "attachment", "1", "3")
+    assert (missing.exit_code, missing.output) == (2, "maildesk: ticket #1 has 2 files; 3 is not one of them\n")
+
+
+def test_attachments_by_mail_carry_what_fits_and_name_the_rest(make_desk: DeskFactory) -> None:
+    # "#attachments 2 1" sends file 2 and names the 11 MiB file 1, over a notice's 10 MiB; refused numbers say why.
+    rt = make_desk(agents=(ALICE,), secret=SECRET)
+    big = mail("carol@client.example", "support@example.org", "Dump", "Here.", pdf=b"%" * (11 << 20))
+    receive(rt, big, "carol@client.example", max_size=len(big))
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "carol@client.example", "support@example.org", "Re: [#1] Dump"
+    msg["Message-ID"] = "<c3@client.example>"
+    msg.set_content("The log.")
+    msg.add_attachment(b"line 1\n", maintype="text", subtype="plain", filename="app.log")
+    receive(rt, msg.as_bytes(), "carol@client.example")
+    receive(rt, mail("Alice <alice@example.org>", token(1, 1), "Re: [#1] Dump", "#attachments 2 1",
+                     id_domain="example.org"), "alice@example.org", rcpt=token(1, 1))
+    (notice,) = sent(rt, "agent_attachments")
+    assert [a.get_filename() for a in notice.iter_attachments()] == ["app.log"]
+    text = plain_text(notice)
+    assert "2. app.log (7 B)" in text and "Not attached, as a notice carries at most 10.0 MiB:" in text
+    assert "1. invoice.pdf (11.0 MiB)" in text and notice["Reply-To"].addresses[0].addr_spec == token(1, 1)
+    assert query(rt.settings, "select detail from events where kind = 'attachments'") == [('{"files": [2, 1]}',)]
+    receive(rt, mail("Alice <alice@example.org>", token(1, 1), "Re: [#1] Dump", "#attachments 7",
+                     id_domain="example.org"), "alice@example.org", rcpt=token(1, 1))
+    (error,) = sent(rt, "agent_error")
+    assert "#attachments: this ticket has 2 files, not 7" in plain_text(error)

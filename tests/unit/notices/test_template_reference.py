@@ -49,7 +49,8 @@ def _line(what: str) -> dict[str, ContextValue]:
 
 # The extras the callers add, key for key: maildesk/sweep/sla.py (_remind, _close, _escalate),
 # maildesk/pipeline/selfservice.py (_status_reply), maildesk/pipeline/third_party.py (forwards,
-# _tell_agents). A key added there must be added here and in the README.
+# _tell_agents), maildesk/pipeline/attachments.py (notice). A key added there must be added here and in
+# the README.
 REMINDER: dict[str, ContextValue] = {"reminder": 1, "closes_at": "2026-11-27 10:00 EET"}
 AUTOCLOSED: dict[str, ContextValue] = {"close_reason": "no_response", "agent_replies": [_line("Please send a photo.")],
                                       "actions": [_line("status: pending")]}
@@ -61,6 +62,9 @@ STATUS_LIST: dict[str, ContextValue] = {
 FORWARD: dict[str, ContextValue] = {"note": "Could you check the fuser?", "agent_name": "Alice Agent",
                                    "original_from": "Carol Client", "original_date": "2026-11-20 10:00 UTC",
                                    "original_text": "The printer on floor 2 shows E-42."}
+FILES: dict[str, ContextValue] = {"files": [{"number": 1, "filename": "display.jpg", "size": "12.5 KiB"}],
+                                 "left_out": [{"number": 2, "filename": "dump.zip", "size": "24.0 MiB"}],
+                                 "limit": "10.0 MiB"}
 THIRD_PARTY: dict[str, ContextValue] = {"text": "Replace the fuser.", "from_name": "Vendor Help",
                                        "from_email": "help@vendor.example"}
 
@@ -101,6 +105,7 @@ SENDS: dict[str, Send] = {
     "agent_error": lambda n, k, lang: n.agent_error(ALICE, "Re: [#42] Printer broken",
                                                     "line 1: #frobnicate: unknown command", "<a1@example.org>",
                                                     42, NOW),
+    "agent_attachments": lambda n, k, lang: n.agent_files(summary(lang), ALICE, FILES, (), ALICE, NOW),
     "status_list": lambda n, k, lang: n.status_list(CAROL, lang, STATUS_LIST, "<c9@client.example>", NOW),
     "third_party_forward": lambda n, k, lang: n.third_party_forward(summary(lang), VENDOR, FORWARD, VENDOR, (),
                                                                     NOW),
