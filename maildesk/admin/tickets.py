@@ -11,6 +11,7 @@ from maildesk.domain.ticket import SetField, SetStatus, TicketChange, TicketStat
 from maildesk.errors import TicketNotFound, UsageProblem
 from maildesk.mail.limits import safe_filename
 from maildesk.outbound.gate import Posting, admit
+from maildesk.pipeline import merge as merge_service
 from maildesk.pipeline import notices
 from maildesk.pipeline.context import Desk
 from maildesk.policy.lifecycle import REQUESTER_NOTICE
@@ -19,9 +20,9 @@ from maildesk.store.db import Database, Session
 from maildesk.store.reads import ThreadEntry, TicketDetail, TicketFilter, TicketRow
 
 __all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "assign", "attachment", "list_tickets",
-           "set_status", "show_ticket"]
-#: The reason agents' and admins' assignments record.
-ASSIGNED = "admin command"
+           "merge", "set_status", "show_ticket", "split"]
+#: The reason admins' assignments and merges record.
+ASSIGNED = MERGE_REASON = "admin command"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,25 @@ def assign(desk: Desk, ticket_id: int, agent: str, admin: Admin, now: datetime) 
         step = SetField("assignee_id", agent_id, event="assign", reason=ASSIGNED, detail={"new": label})
         desk.writer.change(session, ticket, TicketChange(admin.actor, (step,)), now)
         return label
+
+
+def merge(desk: Desk, source_id: int, into_id: int, admin: Admin,
+          now: datetime) -> tuple[int, list[OutboxId]]:
+    """Merge ticket `source_id` into `into_id` (or the ticket that one was merged into): the ticket
+    it went into, and the notice to the merged ticket's people, queued."""
+    with desk.db.transaction() as session:
+        source, into = merge_service.load_pair(session, source_id, into_id)
+        into, drafts = merge_service.merge(desk, session, source, into, admin.actor, MERGE_REASON, now)
+        return into.id, admit(session, desk.gate, [Posting(source_id, d) for d in drafts], now)
+
+
+def split(desk: Desk, ticket_id: int, number: int, admin: Admin, now: datetime) -> tuple[int, list[OutboxId]]:
+    """Make message `number` of ticket `ticket_id` a ticket of its own: its id, and the notice telling
+    the message's sender the new number, queued."""
+    with desk.db.transaction() as session:
+        source = _locked(session, ticket_id)
+        new, drafts = merge_service.split(desk, session, source, number, admin.actor, now)
+        return new.id, admit(session, desk.gate, [Posting(new.id, d) for d in drafts], now)
 
 
 @dataclass(frozen=True)

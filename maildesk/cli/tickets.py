@@ -124,6 +124,39 @@ def tickets_set_status(ctx: click.Context, ticket: str, status: str, reason: str
     click.echo(f"#{number} is now {status}" + (f"; notice queued ({len(ids)})" if ids else ""))
 
 
+@tickets.command("merge")
+@click.argument("source", metavar="FROM")
+@click.argument("into", metavar="INTO")
+@acting
+@click.pass_context
+@reported
+def tickets_merge(ctx: click.Context, source: str, into: str, admin: str) -> None:
+    """Merge ticket FROM into ticket INTO: its mail, events and people move, FROM closes with a link,
+    mail about FROM lands on INTO, and FROM's requester is told once."""
+    runtime = Runtime.build(settings_of(ctx))
+    source_id, into_id = ticket_id(ctx, source), ticket_id(ctx, into)
+    target, ids = ticket_service.merge(runtime.desk, source_id, into_id, admin_named(admin), utcnow())
+    for outbox_id in ids:
+        runtime.deliver(outbox_id)
+    click.echo(f"#{source_id} is merged into #{target}" + (f"; notice queued ({len(ids)})" if ids else ""))
+
+
+@tickets.command("split")
+@click.argument("ticket")
+@click.argument("message", type=int)
+@acting
+@click.pass_context
+@reported
+def tickets_split(ctx: click.Context, ticket: str, message: int, admin: str) -> None:
+    """Make MESSAGE of a ticket (as `tickets show` numbers them) a new ticket, its sender the requester."""
+    runtime, number = Runtime.build(settings_of(ctx)), ticket_id(ctx, ticket)
+    new, ids = ticket_service.split(runtime.desk, number, message, admin_named(admin), utcnow())
+    for outbox_id in ids:
+        runtime.deliver(outbox_id)
+    queued = f"; notice queued ({len(ids)})" if ids else ""
+    click.echo(f"message {message} of #{number} is now #{new}{queued}")
+
+
 @tickets.command("attachment")
 @click.argument("ticket")
 @click.argument("number", type=int)

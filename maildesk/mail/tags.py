@@ -28,13 +28,18 @@ def make_tag(ticket_id: int, instance: str = "") -> str:
 
 def tag_subject(subject: str, ticket_id: int, instance: str = "") -> str:
     """`subject` carrying exactly one tag for `ticket_id`, any older tags of ours removed."""
+    rest = untagged(subject, instance)
+    tag = make_tag(ticket_id, instance)
+    return f"{tag} {rest}" if rest else tag
+
+
+def untagged(subject: str, instance: str = "") -> str:
+    """`subject` without our tags (another desk's stay), its spaces tidied."""
     def ours(m: re.Match[str]) -> str:
         prefix = (m["instance"] or "").strip()
         return "" if not prefix or prefix.lower() == instance.lower() else m[0]
 
-    rest = " ".join(_ANY_TAG.sub(ours, subject).split())
-    tag = make_tag(ticket_id, instance)
-    return f"{tag} {rest}" if rest else tag
+    return " ".join(_ANY_TAG.sub(ours, subject).split())
 
 
 _NUMBER = re.compile(r"^\[?\s*(?:(?P<instance>[A-Za-z0-9_-]+)\s+)?#?(?P<id>\d{1,12})\s*\]?$")

@@ -19,13 +19,19 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.mail.tokens import verify
 from maildesk.notices.notifier import Draft, TicketSummary
-from maildesk.pipeline import agent_plan, attachments, macros, notices, proofs, third_party
+from maildesk.pipeline import agent_plan, attachments, macros, merge, notices, proofs, third_party
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.turn import Turn
 from maildesk.policy.agent_auth import AgentEvidence, AgentVerdict, authenticate_agent
-from maildesk.policy.commands import ParsedCommands, SendAttachments, parse_commands
-from maildesk.store import contacts, messages, participants, tickets
+from maildesk.policy.commands import (
+    MergeInto,
+    ParsedCommands,
+    SendAttachments,
+    merge_problem,
+    parse_commands,
+)
+from maildesk.store import contacts, messages, participants
 
 log = logging.getLogger(__name__)
 REQUESTER_STATUSES = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
@@ -70,15 +76,17 @@ def identify(t: Turn) -> tuple[AgentVerdict, AgentMail | None]:
 
 def _thread_ticket(t: Turn) -> int | None:
     tagged = find_ticket_id(t.mail.parsed.subject, t.desk.settings.desk.instance)
-    if tagged is not None and tickets.load(t.session, tagged) is not None:
-        return tagged
+    found = merge.followed(t.session, tagged) if tagged is not None else None
+    if found is not None:
+        return found.id
     nearest, _ = messages.tickets_cited(t.session, t.mail.parsed.thread_ids)
     return nearest
 
 
 def take(t: Turn, who: AgentMail) -> Handled:
     """Carry out an agent's mail: commands, then the answer relayed or kept as a note."""
-    ticket = tickets.load(t.session, who.ticket_id) if who.ticket_id is not None else None
+    # A merged ticket's notice acts on the ticket it was merged into.
+    ticket = merge.followed(t.session, who.ticket_id) if who.ticket_id is not None else None
     if ticket is None:
         problem = "this mail names no ticket of ours (reply to a notification)"
         return Handled(InboundState.DONE, None, (_error(t, who, problem),), "agent mail without a ticket")
@@ -91,6 +99,8 @@ def take(t: Turn, who: AgentMail) -> Handled:
     commands = parse_commands(new_text, _categories(t.desk))
     if commands.error is None:  # #macro texts and #forward's note join the text before planning (#9).
         commands = macros.expand(t.desk.settings, t.session, ticket, who.agent, new_text, commands)
+    if commands.error is None and any(isinstance(c, MergeInto) for c in commands.commands):
+        return _merge(t, ticket, who, commands, new_text)
     planned = agent_plan.plan(t.session, ticket, commands, who.agent_id, who.agent.key, t.now)
     if isinstance(planned, str):
         return _refused(t, ticket, who, commands, new_text, planned)
@@ -111,6 +121,21 @@ def _refused(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedComma
                                                                                       line + problem))
     return Handled(InboundState.DONE, TicketId(ticket.id), (_error(t, who, line + problem),),
                    "agent command refused")
+
+
+def _merge(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedCommands, new_text: str) -> Handled:
+    """`#merge N`: this ticket goes into N; the agent's text stays with it as an internal note."""
+    problem = merge_problem(commands)
+    wanted = next(c.ticket for c in commands.commands if isinstance(c, MergeInto))
+    into = None if problem else merge.followed(t.session, wanted, lock=True)
+    if into is None or merge.merge_problem(ticket, into):
+        problem = problem or (merge.merge_problem(ticket, into) if into else f"no ticket #{wanted}")
+        return _refused(t, ticket, who, commands, new_text, f"#merge: {problem}")
+    _store(t, ticket.id, who, commands.text.strip(), Direction.INTERNAL, "human")  # moves with the thread
+    actor = f"agent:{who.agent_id}"
+    into, drafts = merge.merge(t.desk, t.session, ticket, into, actor, agent_plan.REASON, t.now)
+    why = f"#{ticket.id} merged into #{into.id}"
+    return Handled(InboundState.DONE, TicketId(into.id), tuple(drafts), why)
 
 
 def _carry_out(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedCommands,

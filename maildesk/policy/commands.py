@@ -78,8 +78,16 @@ class SendAttachments:
     numbers: tuple[int, ...] = ()
 
 
+@dataclass(frozen=True)
+class MergeInto:
+    """Merge this ticket into ticket `ticket` (its mail, events and people move; this one closes)."""
+
+    ticket: int
+
+
 Command = (SetStatus | SetPriority | SetCategory | Assign | ChangeCc | Note | UseMacro | Forward
-           | SendAttachments)
+           | SendAttachments | MergeInto)
+_TICKET = re.compile(r"^\[?(?:[A-Za-z0-9_-]+\s+)?#?(\d{1,12})\]?$")
 _MACRO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$", re.IGNORECASE)
 
 
@@ -188,11 +196,26 @@ def _cc(args: list[str]) -> Command | str:
     return ChangeCc(args[0].lower() == "add", address.lower())
 
 
+def _merge(args: list[str]) -> Command | str:
+    m = _TICKET.match(" ".join(args))
+    return MergeInto(int(m[1])) if m else "#merge needs the number of the ticket to merge into (#merge 12)"
+
+
 #: The commands with arguments, by name (the status shortcuts and #category are read before).
 _PARSERS: dict[str, Callable[[list[str]], Command | str]] = {
     "status": _status, "priority": _priority, "assign": _assign, "cc": _cc, "macro": _macro,
-    "forward": _forward, "attachments": _attachments,
+    "forward": _forward, "attachments": _attachments, "merge": _merge,
 }
+
+
+def merge_problem(commands: ParsedCommands) -> str:
+    """Why `#merge` cannot go with the other commands of the mail, or "": it goes alone (a `#note`
+    aside), and any text below it stays an internal note, as the requester is told of the merge once."""
+    merges = [c for c in commands.commands if isinstance(c, MergeInto)]
+    others = [c for c in commands.commands if not isinstance(c, MergeInto | Note)]
+    if merges and (len(merges) > 1 or others):
+        return "#merge goes alone (#note aside): the other commands belong on the ticket it merges into"
+    return ""
 
 
 def forward_problem(commands: ParsedCommands, own_addresses: Collection[str]) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 
 from maildesk.domain import Direction, StoredFile
 from maildesk.store import sql
@@ -126,6 +126,34 @@ def last_from(session: Session, ticket_id: int, sender: str) -> LastMessage | No
     files = conn.execute(select(_a.c.filename, _a.c.content_type, _a.c.sha256)
                          .where(_a.c.message_id == found.id).order_by(_a.c.id)).all()
     return LastMessage(found.from_name, found.created_at, found.text, tuple((f, c, s) for f, c, s in files))
+
+
+def move(session: Session, source: int, target: int, message_row: int | None = None) -> int:
+    """Put the messages of ticket `source` (only row `message_row` when given) on ticket `target`;
+    how many moved. Their attachments go with them."""
+    where = _m.c.ticket_id == source
+    if message_row is not None:
+        where &= _m.c.id == message_row
+    return int(session.connection().execute(update(_m).where(where).values(ticket_id=target)).rowcount or 0)
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """One message of a ticket as a split needs it."""
+
+    id: int
+    direction: str
+    from_email: str
+    from_name: str
+    subject: str
+
+
+def thread_rows(session: Session, ticket_id: int) -> list[ThreadRow]:
+    """The ticket's messages in the order they came (message N of `tickets show` is element N - 1)."""
+    rows = session.connection().execute(
+        select(_m.c.id, _m.c.direction, _m.c.from_email, _m.c.from_name, _m.c.subject)
+        .where(_m.c.ticket_id == ticket_id).order_by(_m.c.id))
+    return [ThreadRow(*row) for row in rows]
 
 
 @dataclass(frozen=True)

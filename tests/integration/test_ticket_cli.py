@@ -225,3 +225,79 @@ def test_attachments_by_mail_carry_what_fits_and_name_the_rest(make_desk: DeskFa
                      id_domain="example.org"), "alice@example.org", rcpt=token(1, 1))
     (error,) = sent(rt, "agent_error")
     assert "#attachments: this ticket has 2 files, not 7" in plain_text(error)
+
+
+@pytest.fixture
+def two(make_desk: DeskFactory) -> Runtime:
+    """Ticket 1 from Carol (Dan copied, who replied), ticket 2 from Erin about the same outage."""
+    rt = make_desk(agents=(ALICE,), secret=SECRET)
+    receive(rt, make_mail(sender="Carol <carol@client.example>", subject="Printers down", message_id="c1",
+                          Cc="dan@client.example"), "carol@client.example")
+    receive(rt, make_mail(sender="erin@client.example", subject="No printing", message_id="e1"),
+            "erin@client.example")
+    receive(rt, make_mail(sender="dan@client.example", subject="Re: [#1] Printers down", message_id="d1",
+                          body="Also my scanner is dead."), "dan@client.example")
+    return rt
+
+
+def test_merge_moves_the_thread_closes_with_a_link_and_tells_the_merged_tickets_people_once(two: Runtime) -> None:
+    # `tickets merge 1 2`: #1's mail, events and people go to #2; #1 closes "merged"; Carol and Dan get one notice.
+    done = cli(two, "tickets", "merge", "1", "[#2]", "--as", "root")
+    assert done.stdout == "#1 is merged into #2; notice queued (1)\n"
+    assert query(two.settings, "select id, status, close_reason, linked_ticket_id from tickets order by id") == [
+        (1, "closed", "merged", 2), (2, "new", "", None)]
+    assert query(two.settings, "select count(*) from messages where ticket_id = 2") == [(3,)]
+    people = query(two.settings, "select c.email, p.role from participants p join contacts c on c.id = "
+                                 "p.contact_id where p.ticket_id = 2 order by p.id")
+    assert people == [("erin@client.example", "requester"), ("carol@client.example", "cc"),
+                      ("dan@client.example", "cc")]
+    (moved,) = [json.loads(str(d)) for (d,) in query(two.settings, "select detail from events "
+                                                                   "where kind = 'merged_from' and ticket_id = 2")]
+    assert moved == {"from": 1, "messages": 2, "events": 2,
+                     "participants": ["carol@client.example", "dan@client.example"]}
+    assert [k for (k,) in query(two.settings, "select kind from events where ticket_id = 1 order by id")] == [
+        "status", "merged_into"]
+    (notice,) = sent(two, "merged")
+    assert (str(notice["To"]), str(notice["Cc"])) == ("Carol <carol@client.example>", "dan@client.example")
+    assert "so we now handle both as [#2]" in plain_text(notice).replace("\n", " ")
+    assert "merged into #2" in cli(two, "tickets", "show", "1").output
+    assert json.loads(cli(two, "tickets", "show", "1", "--json").output)["linked_ticket"] == 2
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("1", "1"), "#1 cannot be merged into itself"),
+    (("1", "9"), "no ticket #9"),
+    (("3", "1"), "no ticket #3"),
+])
+def test_a_merge_that_cannot_be_is_one_line(two: Runtime, args: tuple[str, str], message: str) -> None:
+    # Nothing changes and the admin reads why.
+    refused = cli(two, "tickets", "merge", *args)
+    assert (refused.exit_code, refused.output) == (2, f"maildesk: {message}\n")
+    assert query(two.settings, "select count(*) from events where kind like 'merged%'") == [(0,)]
+
+
+def test_merging_twice_points_at_the_ticket_that_holds_the_mail(two: Runtime) -> None:
+    # #1 into #2, then #2 asked as a target again is fine, but #1 cannot be merged a second time.
+    cli(two, "tickets", "merge", "1", "2")
+    again = cli(two, "tickets", "merge", "1", "2")
+    assert again.output == "maildesk: #1 is already merged into #2\n"
+
+
+def test_split_makes_one_message_a_ticket_of_its_own(two: Runtime) -> None:
+    # Dan's "my scanner is dead" (message 2 of #1) becomes #3: his, linked to #1, and he is told the number.
+    done = cli(two, "tickets", "split", "1", "2", "--as", "root")
+    assert done.stdout == "message 2 of #1 is now #3; notice queued (1)\n"
+    assert query(two.settings, "select subject, linked_ticket_id, status from tickets where id = 3") == [
+        ("Printers down", 1, "new")]
+    assert query(two.settings, "select ticket_id from messages where message_id = 'd1@client.example'") == [(3,)]
+    assert json.loads(cli(two, "tickets", "show", "3", "--json").output)["participants"] == [
+        {"email": "dan@client.example", "role": "requester"}]
+    (notice,) = sent(two, "split")
+    assert str(notice["To"]) == "dan@client.example" and str(notice["Subject"]) == "[#3] Printers down"
+    assert "a ticket of its own, [#3], apart from [#1]" in plain_text(notice).replace("\n", " ")
+    kinds = query(two.settings, "select ticket_id, actor, kind from events where kind like 'split%' order by id")
+    assert kinds == [(3, "admin:root", "split_from"), (1, "admin:root", "split_to")]
+    for args, message in ((("1", "9"), "ticket #1 has 1 messages; 9 is not one of them"),
+                          (("2", "1"), "#2 has only one message: there is nothing to split off")):
+        refused = cli(two, "tickets", "split", *args)
+        assert (refused.exit_code, refused.output) == (2, f"maildesk: {message}\n")

@@ -49,8 +49,8 @@ def _line(what: str) -> dict[str, ContextValue]:
 
 # The extras the callers add, key for key: maildesk/sweep/sla.py (_remind, _close, _escalate),
 # maildesk/pipeline/selfservice.py (_status_reply), maildesk/pipeline/third_party.py (forwards,
-# _tell_agents), maildesk/pipeline/attachments.py (notice). A key added there must be added here and in
-# the README.
+# _tell_agents), maildesk/pipeline/attachments.py (notice), maildesk/pipeline/merge.py (merge, split).
+# A key added there must be added here and in the README.
 REMINDER: dict[str, ContextValue] = {"reminder": 1, "closes_at": "2026-11-27 10:00 EET"}
 AUTOCLOSED: dict[str, ContextValue] = {"close_reason": "no_response", "agent_replies": [_line("Please send a photo.")],
                                       "actions": [_line("status: pending")]}
@@ -106,6 +106,9 @@ SENDS: dict[str, Send] = {
                                                     "line 1: #frobnicate: unknown command", "<a1@example.org>",
                                                     42, NOW),
     "agent_attachments": lambda n, k, lang: n.agent_files(summary(lang), ALICE, FILES, (), ALICE, NOW),
+    "merged": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="closed"), [CAROL, DAN],
+                                                 {"into_tag": "[#3]", "into_subject": "Printers down"}, THREAD, NOW),
+    "split": lambda n, k, lang: n.ticket_notice(k, summary(lang), [CAROL], {"from_tag": "[#3]"}, THREAD, NOW),
     "status_list": lambda n, k, lang: n.status_list(CAROL, lang, STATUS_LIST, "<c9@client.example>", NOW),
     "third_party_forward": lambda n, k, lang: n.third_party_forward(summary(lang), VENDOR, FORWARD, VENDOR, (),
                                                                     NOW),
