@@ -18,7 +18,7 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.subject import without_reply_prefixes
 from maildesk.mail.tags import find_ticket_id
 from maildesk.notices.notifier import Draft, MailSummary
-from maildesk.pipeline import notices
+from maildesk.pipeline import merge, notices
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.routing import rule_steps
 from maildesk.pipeline.turn import Turn
@@ -35,7 +35,7 @@ from maildesk.policy.threading import (
     TicketView,
     decide_thread,
 )
-from maildesk.store import contacts, messages, participants, tickets
+from maildesk.store import contacts, messages, participants
 from maildesk.store.contacts import ContactRef
 from maildesk.store.db import Session
 
@@ -78,6 +78,7 @@ def _decide(t: Turn) -> tuple[ThreadDecision, dict[int, TicketState]]:
         # A delivery report names the mail of ours it is about: that is where it belongs (L2d).
         cited = (verdict.original_message_id, *cited)
     nearest, ours = messages.tickets_cited(t.session, cited)
+    ours = merge.followed_ids(t.session, ours)  # our mail about a merged ticket proves the one it went into
     referenced = _view(t.session, nearest, loaded) if nearest is not None else None
     facts = ThreadFacts(sender=t.mail.sender.key, tagged=tagged, referenced=referenced,
                         cites_our_mail_on=ours,
@@ -87,11 +88,12 @@ def _decide(t: Turn) -> tuple[ThreadDecision, dict[int, TicketState]]:
 
 
 def _view(session: Session, ticket_id: int, loaded: dict[int, TicketState]) -> TicketView | None:
-    ticket = loaded.get(ticket_id) or tickets.load(session, ticket_id, lock=True)
+    # Mail naming or citing a merged ticket belongs to the ticket it was merged into.
+    ticket = loaded.get(ticket_id) or merge.followed(session, ticket_id, lock=True)
     if ticket is None:
         return None
-    loaded[ticket_id] = ticket
-    people = frozenset(a.key for a, _ in participants.of_ticket(session, ticket_id))
+    loaded[ticket.id] = ticket
+    people = frozenset(a.key for a, _ in participants.of_ticket(session, ticket.id))
     return TicketView(id=ticket.id, status=Status(ticket.status), participants=people,
                       closed_at=ticket.closed_at)
 

@@ -301,3 +301,16 @@ def test_split_makes_one_message_a_ticket_of_its_own(two: Runtime) -> None:
                           (("2", "1"), "#2 has only one message: there is nothing to split off")):
         refused = cli(two, "tickets", "split", *args)
         assert (refused.exit_code, refused.output) == (2, f"maildesk: {message}\n")
+
+
+def test_mail_about_the_merged_ticket_lands_on_the_one_it_went_into(two: Runtime) -> None:
+    # After #1 went into #2, Carol's "Re: [#1]" and a reply citing only #1's acknowledgement both land on #2.
+    ack = sent(two, "ack")[0]
+    cli(two, "tickets", "merge", "1", "2")
+    out = receive(two, make_mail(sender="carol@client.example", subject="Re: [#1] Printers down", message_id="c2",
+                                 body="Any news?"), "carol@client.example")
+    cited = receive(two, make_mail(sender="dan@client.example", subject="Printers", message_id="d2",
+                                   body="Still down.", In_Reply_To=str(ack["Message-ID"])), "dan@client.example")
+    assert (out.ticket_id, cited.ticket_id) == (2, 2)
+    assert query(two.settings, "select count(*) from tickets") == [(2,)]
+    assert query(two.settings, "select status from tickets where id = 1") == [("closed",)]
