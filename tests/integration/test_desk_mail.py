@@ -222,3 +222,30 @@ def test_an_agent_gets_the_tickets_files_by_asking_for_them(daemon: ServeProcess
         "invoice.pdf": b"%PDF-1.4 refund"}
     assert "1. invoice.pdf (15 B)" in text_of(files)
     assert len(mail_to(daemon, "nia@client.example")) == 1  # the requester hears nothing of it
+
+
+def test_an_agent_merges_a_duplicate_by_mail_and_its_requester_is_told_once(daemon: ServeProcess,
+                                                                            tmp_path: Path) -> None:
+    # Two people report the same outage; Alice answers the second's notice with "#merge N": one ticket remains,
+    # the second requester is told once, and their reply to the old number lands on the first.
+    send_smtp(daemon, make_mail(sender="Ola <ola@client.example>", subject="Wi-Fi on floor 4", message_id="ola1"),
+              "ola@client.example")
+    mail_to(daemon, "ola@client.example")
+    first = ticket_of(daemon, "ola@client.example")
+    send_smtp(daemon, make_mail(sender="Pat <pat@client.example>", subject="No wifi", message_id="pat1"),
+              "pat@client.example")
+    (ack,) = mail_to(daemon, "pat@client.example")
+    second = ticket_of(daemon, "pat@client.example")
+    mutt_reply(daemon, notice_for(daemon, "alice@example.org", "No wifi"),
+               f"#merge {first}\nSame access point as the floor 4 report.", tmp_path)
+    told = mail_to(daemon, "pat@client.example", count=2)[1]
+    assert f"so we now handle both as [#{first}]" in text_of(told).replace("\n", " ")
+    assert query(daemon.settings, "select status, close_reason, linked_ticket_id from tickets where id = ?",
+                 second) == [("closed", "merged", first)]
+    send_smtp(daemon, make_mail(sender="pat@client.example", subject=f"Re: {ack['Subject']}", message_id="pat2",
+                                body="It works again, thanks.", In_Reply_To=str(ack["Message-ID"])),
+              "pat@client.example")
+    wait_for(lambda: query(daemon.settings, "select ticket_id from messages where message_id = ?",
+                           "pat2@client.example") == [(first,)], 10, "Pat's reply on the first ticket")
+    assert len(mail_to(daemon, "pat@client.example")) == 2  # the ack and the one merge notice, nothing more
+    assert query(daemon.settings, "select count(*) from tickets where id > ?", second) == [(0,)]
