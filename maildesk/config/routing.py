@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, with_config
+from pydantic import AfterValidator, BeforeValidator, Field, with_config
 
 from maildesk.config.faults import Faults
 from maildesk.config.fields import (
     BUILT,
     FORBID,
+    AddressOrEmpty,
     Days,
     Flag,
     Hours,
@@ -70,6 +71,8 @@ class QueueSettings:
     # How the queue's notices sign: the sender's display name ("" = [desk] name) and lines under it.
     display_name: str = ""
     signature: str = ""
+    # Who an abusive mail is raised to: assigned (when an active agent) and told ("" = [abuse] lead).
+    lead: Annotated[AddressOrEmpty, AfterValidator(str.lower)] = ""
 
 
 @with_config(FORBID)

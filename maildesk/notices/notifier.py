@@ -131,12 +131,15 @@ class Notifier:
                            auto_submitted="auto-replied", template=template)
 
     def rule_notice(self, template: str, ticket: TicketSummary, to: Address, mail: MailSummary,
-                    now: datetime, reply_to: Address | None = None) -> Draft:
-        """A notice a rule asked for (e.g. the on-call address for an urgent mail at night);
-        `reply_to` is set when `to` is an agent, so answering it acts on the ticket."""
-        return self._draft("rule_notify", ticket, (to,), self._context(ticket, mail), now,
-                           in_reply_to=mail.message_id, references=(mail.message_id,),
-                           auto_submitted="auto-generated", template=template, reply_to=reply_to)
+                    now: datetime, reply_to: Address | None = None,
+                    extra: Mapping[str, ContextValue] | None = None, kind: str = "rule_notify") -> Draft:
+        """A notice about a mail a rule asked for (e.g. the on-call address for an urgent mail at
+        night), or an abusive mail raised to its queue's lead; `reply_to` is set when `to` is an
+        agent, so answering it acts on the ticket."""
+        context = self._context(ticket, mail) | dict(extra or {})
+        return self._draft(kind, ticket, (to,), context, now, in_reply_to=mail.message_id,
+                           references=(mail.message_id,), auto_submitted="auto-generated", template=template,
+                           reply_to=reply_to)
 
     def agent_notice(self, kind: str, ticket: TicketSummary, agent: Address, mail: MailSummary,
                      now: datetime, reply_to: Address | None = None,

@@ -13,7 +13,7 @@ from maildesk.domain.ticket import Record, TicketState
 from maildesk.notices.notifier import Draft, MailSummary, TicketSummary
 from maildesk.pipeline import kb
 from maildesk.pipeline.context import Desk
-from maildesk.pipeline.routing import ack_template, rule_notices
+from maildesk.pipeline.routing import ABUSIVE, ack_template, rule_notices
 from maildesk.pipeline.turn import Turn
 from maildesk.policy.rules import RuleOutcome
 from maildesk.store import contacts, participants
@@ -61,7 +61,19 @@ def for_requester_mail(t: Turn, ticket: TicketState, summary_: TicketSummary, ma
                                                      reply_to=desk.reply_to(ticket.id, agent_id)))
     drafts.extend(rule_notices(desk.notifier, summary_, mail, outcome, t.now,
                                lambda to: signed_for(desk, t.session, ticket.id, to)))
+    drafts.extend(lead_notice(t, ticket, summary_, mail, outcome))
     return drafts
+
+
+def lead_notice(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
+                outcome: RuleOutcome) -> list[Draft]:
+    """An abusive mail (by the classifier or a rule's `abusive` tag) raised to the queue's lead."""
+    lead = t.desk.routing.lead_of(ticket.queue)
+    if ABUSIVE not in outcome.tags or not lead or lead == mail.sender.key:
+        return []
+    reply_to = signed_for(t.desk, t.session, ticket.id, lead)
+    return [t.desk.notifier.rule_notice("abusive_lead", summary_, Address(lead), mail, t.now, reply_to,
+                                        extra={"abuse": list(outcome.abuse)}, kind="abusive_lead")]
 
 
 def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
@@ -72,6 +84,9 @@ def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail:
         t.desk.writer.record(t.session, ticket.id, t.now, "system",
                              Record("suppressed", f"acknowledgement withheld by rules: {why}"))
         return []
+    if ABUSIVE in ticket.tags:
+        # Neutral, and quoting nothing of the mail: no subject, no suggestions drawn from its words.
+        return [t.desk.notifier.acknowledgement(summary_, mail, t.now, "ack_abusive")]
     template = ack_template(t.desk.notifier.renderer, ticket.category, ticket.language, ticket.type)
     articles = suggestions(t, ticket, mail)
     return [t.desk.notifier.acknowledgement(summary_, mail, t.now, template, articles)]

@@ -37,12 +37,18 @@ notify = "all"
 [[queues]]
 name = "general"
 addresses = ["support@example.org"]
+lead = "bob@example.org"
 
 [[queues]]
 name = "billing"
 addresses = ["billing@example.org"]
 display_name = "Example Billing"
 signature = "Accounts department, room 214"
+
+[[rules]]
+name = "abusive-first"
+when = { field = "abusive" }
+then = { priority = "high" }
 
 [[rules]]
 name = "outage"
@@ -249,3 +255,29 @@ def test_an_agent_merges_a_duplicate_by_mail_and_its_requester_is_told_once(daem
                            "pat2@client.example") == [(first,)], 10, "Pat's reply on the first ticket")
     assert len(mail_to(daemon, "pat@client.example")) == 2  # the ack and the one merge notice, nothing more
     assert query(daemon.settings, "select count(*) from tickets where id > ?", second) == [(0,)]
+
+
+def test_abusive_mail_is_tagged_raised_to_the_lead_and_answered_neutrally(daemon: ServeProcess) -> None:
+    # Insults and a threat: a neutral ack quoting nothing, the ticket tagged and given to the lead, Bob, who
+    # gets the mail with his Reply-To; a rule on `abusive` raised its priority. "Killing me" stays ordinary.
+    send_smtp(daemon, make_mail(sender="Quinn Angry <quinn@client.example>", subject="Useless printer desk",
+                                body="You stupid morons, I will come and smash your office.", message_id="q1"),
+              "quinn@client.example")
+    send_smtp(daemon, make_mail(sender="ray@client.example", subject="Printer",
+                                body="This printer is killing me, it jams every page.", message_id="r1"),
+              "ray@client.example")
+    (ack,) = mail_to(daemon, "quinn@client.example")
+    number = ticket_of(daemon, "quinn@client.example")
+    assert str(ack["Subject"]) == f"[#{number}] Your message"
+    for quoted in ("Useless", "printer", "morons", "smash", "Quinn"):
+        assert quoted not in str(ack["Subject"]) and quoted not in text_of(ack)
+    assert query(daemon.settings, "select t.tags, t.priority, a.email from tickets t join agents a on "
+                                  "a.id = t.assignee_id where t.id = ?", number) == [('["abusive"]', "high",
+                                                                                       "bob@example.org")]
+    lead = notice_for(daemon, "bob@example.org", "Abusive mail: Useless printer desk")
+    assert "You stupid morons" in text_of(lead) and "insult:moron" in text_of(lead)
+    assert lead["Reply-To"].addresses[0].addr_spec.startswith(f"support+t{number}.a2.")
+    (ordinary,) = mail_to(daemon, "ray@client.example")
+    assert str(ordinary["Subject"]).endswith("] Printer") and "registered it as ticket" in text_of(ordinary)
+    assert query(daemon.settings, "select tags from tickets where id = ?", ticket_of(daemon, "ray@client.example")) \
+        == [("[]",)]
