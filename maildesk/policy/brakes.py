@@ -52,7 +52,7 @@ class BrakeLimits:
 
 
 #: Outbox kinds written by the desk on its own (RFC 3834 auto-replied / auto-generated) to outsiders.
-BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed"})
+BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed", "survey", "merged", "split"})
 BRAKED_PREFIXES = ("status_",)
 
 
