@@ -12,7 +12,7 @@ from maildesk.errors import TicketNotFound, UsageProblem
 from maildesk.mail.limits import safe_filename
 from maildesk.outbound.gate import Posting, admit
 from maildesk.pipeline import merge as merge_service
-from maildesk.pipeline import notices
+from maildesk.pipeline import notices, satisfaction
 from maildesk.pipeline.context import Desk
 from maildesk.policy.lifecycle import REQUESTER_NOTICE
 from maildesk.store import contacts, messages, participants, reads, tickets
@@ -66,14 +66,15 @@ def set_status(desk: Desk, ticket_id: int, status: Status, actor: str, reason: s
     with desk.db.transaction() as session:
         ticket = _locked(session, ticket_id)
         change = TicketChange(actor, (SetStatus(status, reason, close_reason=reason),))
-        previous, ticket = ticket.status, desk.writer.change(session, ticket, change, now)
+        before, ticket = ticket, desk.writer.change(session, ticket, change, now)
         if status not in REQUESTER_NOTICE:
             return []
         people = participants.of_ticket(session, ticket_id)
         summary = notices.summary(session, ticket, people[0][0])
         draft = desk.notifier.status_notice(summary, [a for a, _ in people], reason,
-                                            messages.thread_ids(session, ticket_id), now, previous)
-        return admit(session, desk.gate, [Posting(ticket_id, draft)], now)
+                                            messages.thread_ids(session, ticket_id), now, before.status)
+        drafts = [draft, *satisfaction.survey(desk, session, before, ticket, actor, now)]
+        return admit(session, desk.gate, [Posting(ticket_id, d) for d in drafts], now)
 
 
 def assign(desk: Desk, ticket_id: int, agent: str, admin: Admin, now: datetime) -> str:

@@ -207,6 +207,15 @@ class AbuseSettings:
 
 @with_config(FORBID)
 @dataclass(frozen=True)
+class SatisfactionSettings:
+    """Whether the requester of a resolved ticket is asked to rate it by mail; a queue's own
+    `satisfaction` key, when given, decides for its tickets."""
+
+    enabled: Flag = False
+
+
+@with_config(FORBID)
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration, passed explicitly to whoever needs it."""
 
@@ -228,3 +237,4 @@ class Settings:
     sla: Annotated[SlaSettings, BUILT] = field(default_factory=SlaSettings)
     selfservice: SelfServiceSettings = SelfServiceSettings()
     abuse: AbuseSettings = AbuseSettings()
+    satisfaction: SatisfactionSettings = SatisfactionSettings()

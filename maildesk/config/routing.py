@@ -73,6 +73,8 @@ class QueueSettings:
     signature: str = ""
     # Who an abusive mail is raised to: assigned (when an active agent) and told ("" = [abuse] lead).
     lead: Annotated[AddressOrEmpty, AfterValidator(str.lower)] = ""
+    # Whether its resolved tickets' requesters are asked to rate them (None: [satisfaction] enabled).
+    satisfaction: Flag | None = None
 
 
 @with_config(FORBID)

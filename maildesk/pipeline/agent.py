@@ -19,7 +19,16 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.mail.tokens import verify
 from maildesk.notices.notifier import Draft, TicketSummary
-from maildesk.pipeline import agent_plan, attachments, macros, merge, notices, proofs, third_party
+from maildesk.pipeline import (
+    agent_plan,
+    attachments,
+    macros,
+    merge,
+    notices,
+    proofs,
+    satisfaction,
+    third_party,
+)
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.turn import Turn
@@ -158,7 +167,7 @@ def _carry_out(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedCom
     drafts += third_party.forwards(t, after, summary, who.agent, actor, commands)
     drafts += [attachments.notice(t, after, summary, (who.agent_id, who.agent), c.numbers)
                for c in commands.commands if isinstance(c, SendAttachments)]
-    return drafts
+    return drafts + satisfaction.survey(t.desk, t.session, ticket, after, actor, t.now)
 
 
 def _to_people(t: Turn, ticket: TicketState, status_changed: bool, who: AgentMail, commands: ParsedCommands,

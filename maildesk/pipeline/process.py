@@ -19,7 +19,7 @@ from maildesk.domain import InboundState, TicketId
 from maildesk.errors import MailParseError
 from maildesk.mail.machine import MailKind
 from maildesk.outbound.gate import Posting, admit
-from maildesk.pipeline import agent, bounces, requester, status_request, third_party
+from maildesk.pipeline import agent, bounces, requester, satisfaction, status_request, third_party
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled, Outcome, counted, gone, quarantine, record_failure
 from maildesk.pipeline.prepare import Arrival, prepare
@@ -127,6 +127,9 @@ def _handled(t: Turn) -> Handled:
     answer = third_party.recognise(t)
     if answer is not None:  # A third party's answer: never a ticket or a public reply.
         return third_party.take(t, answer)
+    rated = satisfaction.recognise(t)
+    if rated is not None:  # A rating answering the survey: an event, never a reopened ticket.
+        return satisfaction.take(t, rated)
     auth, agent_mail = agent.identify(t)
     if agent_mail is not None:
         return agent.take(t, agent_mail)

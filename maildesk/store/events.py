@@ -42,6 +42,13 @@ def add(session: Session, rows: Sequence[EventRow]) -> None:
          "detail": dict(r.detail)} for r in rows])
 
 
+def has_kind(session: Session, ticket_id: int, kind: str) -> bool:
+    """Whether the ticket has an event of `kind`."""
+    found = session.connection().execute(select(_e.c.id).where(_e.c.ticket_id == ticket_id, _e.c.kind == kind)
+                                         .limit(1)).first()
+    return found is not None
+
+
 def move(session: Session, source: int, target: int) -> int:
     """Put the events of ticket `source` on ticket `target` (a merge); how many moved."""
     done = session.connection().execute(update(_e).where(_e.c.ticket_id == source).values(ticket_id=target))

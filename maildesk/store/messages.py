@@ -99,6 +99,20 @@ def ticket_with_same_mail(session: Session, message_id: str, from_email: str, su
                                                      "subject": subject, "text": text}).scalar()
 
 
+def survey_cited(session: Session, cited: Sequence[str]) -> int | None:
+    """The ticket of the satisfaction survey among the Message-IDs a mail answers, if any."""
+    if not cited:
+        return None
+    return session.connection().execute(select(_o.c.ticket_id).where(
+        _o.c.message_id.in_(list(cited)), _o.c.kind == "survey").limit(1)).scalar()
+
+
+def opening_verdict(session: Session, ticket_id: int) -> str | None:
+    """What the mail that opened the ticket was (human, auto_reply, bounce, …), or None without one."""
+    return session.connection().execute(select(_m.c.verdict).where(
+        _m.c.ticket_id == ticket_id, _m.c.direction == Direction.INBOUND).order_by(_m.c.id).limit(1)).scalar()
+
+
 def has_message(session: Session, ticket_id: int, message_id: str) -> bool:
     """Whether the ticket already holds a message with this Message-ID (a re-delivered mail)."""
     return bool(message_id) and session.connection().execute(select(_m.c.id).where(

@@ -278,6 +278,15 @@ class ReportRow:
     close_reason: str
 
 
+def ratings(session: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """The satisfaction rating of each ticket rated in [since, until): its latest, by ticket."""
+    rows = session.connection().execute(
+        select(sql.events.c.ticket_id, sql.events.c.detail).where(
+            sql.events.c.kind == "satisfaction", sql.events.c.at >= since, sql.events.c.at < until)
+        .order_by(sql.events.c.id))
+    return {ticket: int(detail["rating"]) for ticket, detail in rows}
+
+
 def report_rows(session: Session, since: datetime, until: datetime) -> list[ReportRow]:
     """Tickets (spam aside) created or closed in [since, until)."""
     created = (_t.c.created_at >= since) & (_t.c.created_at < until)

@@ -44,6 +44,7 @@ name = "billing"
 addresses = ["billing@example.org"]
 display_name = "Example Billing"
 signature = "Accounts department, room 214"
+satisfaction = true
 
 [[rules]]
 name = "abusive-first"
@@ -281,3 +282,25 @@ def test_abusive_mail_is_tagged_raised_to_the_lead_and_answered_neutrally(daemon
     assert str(ordinary["Subject"]).endswith("] Printer") and "registered it as ticket" in text_of(ordinary)
     assert query(daemon.settings, "select tags from tickets where id = ?", ticket_of(daemon, "ray@client.example")) \
         == [("[]",)]
+
+
+def test_a_resolved_ticket_is_rated_by_mail_and_the_rating_shows_in_the_report(daemon: ServeProcess,
+                                                                               tmp_path: Path) -> None:
+    # Billing asks for ratings: Alice resolves from mutt, Sam answers the survey "5 stars", the ticket stays
+    # resolved, nobody is mailed again, and `maildesk report` counts the rating.
+    send_smtp(daemon, make_mail(sender="Sam <sam@client.example>", to="billing@example.org", subject="Refund for order 77",
+                                message_id="sam1"), "sam@client.example", rcpt=("billing@example.org",))
+    mutt_reply(daemon, notice_for(daemon, "alice@example.org", "order 77"), "#resolve\nThe refund is sent.",
+               tmp_path)
+    survey = next(m for m in mail_to(daemon, "sam@client.example", count=3) if "How did we do?" in str(m["Subject"]))
+    number = ticket_of(daemon, "sam@client.example")
+    send_smtp(daemon, make_mail(sender="sam@client.example", to="billing@example.org", message_id="sam2",
+                                subject=f"Re: {survey['Subject']}", body="5 stars, thanks to Alice",
+                                In_Reply_To=str(survey["Message-ID"])), "sam@client.example",
+              rcpt=("billing@example.org",))
+    wait_for(lambda: query(daemon.settings, "select count(*) from events where kind = 'satisfaction' "
+                                            "and ticket_id = ?", number) == [(1,)], 10, "the rating on the ticket")
+    assert query(daemon.settings, "select status from tickets where id = ?", number) == [("resolved",)]
+    assert len(mail_to(daemon, "sam@client.example")) == 3  # ack, answer, survey: nothing for the rating
+    report = daemon.cli("report").stdout.decode()
+    assert "satisfaction: 1 ratings, mean 5.0 of 5 (5: 1)" in report

@@ -112,6 +112,7 @@ SENDS: dict[str, Send] = {
     "ack_abusive": lambda n, k, lang: n.acknowledgement(summary(lang), MAIL, NOW, k),
     "abusive_lead": lambda n, k, lang: n.rule_notice(k, summary(lang), BOB, MAIL, NOW, BOB,
                                                      {"abuse": ["insult:idiot", "verb:smash"]}, kind=k),
+    "survey": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="resolved"), [CAROL], {}, THREAD, NOW),
     "status_list": lambda n, k, lang: n.status_list(CAROL, lang, STATUS_LIST, "<c9@client.example>", NOW),
     "third_party_forward": lambda n, k, lang: n.third_party_forward(summary(lang), VENDOR, FORWARD, VENDOR, (),
                                                                     NOW),
