@@ -170,13 +170,15 @@ def test_answering_the_error_mail_works_like_answering_the_notice(daemon: ServeP
     error = notice_for(daemon, "alice@example.org", "Not applied")
     number = ticket_of(daemon, "ivy@client.example")
     assert f"+t{number}.a1." in error["Reply-To"].addresses[0].addr_spec
-    mutt_reply(daemon, error, "#pending\nWhich monitor model is it?", tmp_path)
+    mutt_reply(daemon, error, "#pending\n#assign me\nWhich monitor model is it?", tmp_path)
     relayed = mail_to(daemon, "ivy@client.example", count=2)[1]
     assert str(relayed["From"]).startswith("Alice via") and "Which monitor model" in text_of(relayed)
     assert query(daemon.settings, "select status from tickets where id = ?", number) == [("pending",)]
     people = query(daemon.settings, "select c.email from participants p join contacts c on c.id = p.contact_id "
                                     "where p.ticket_id = ?", number)
     assert people == [("ivy@client.example",)]
+    shown = daemon.cli("tickets", "show", str(number)).stdout.decode()
+    assert "assignee Alice <alice@example.org>" in shown and "status pending" in shown
     assert not [m for m in mails(daemon) if "bob@" in str(m["To"]) and "Reply from" in text_of(m)]
 
 
@@ -304,3 +306,23 @@ def test_a_resolved_ticket_is_rated_by_mail_and_the_rating_shows_in_the_report(d
     assert len(mail_to(daemon, "sam@client.example")) == 3  # ack, answer, survey: nothing for the rating
     report = daemon.cli("report").stdout.decode()
     assert "satisfaction: 1 ratings, mean 5.0 of 5 (5: 1)" in report
+
+
+def test_a_message_split_off_becomes_its_senders_ticket_and_they_hear_its_number(daemon: ServeProcess) -> None:
+    # Uma's second mail raises something new: `tickets split N 2` makes it her new ticket and tells her so.
+    send_smtp(daemon, make_mail(sender="Uma <uma@client.example>", subject="Laptop slow", message_id="uma1"),
+              "uma@client.example")
+    (ack,) = mail_to(daemon, "uma@client.example")
+    first = ticket_of(daemon, "uma@client.example")
+    send_smtp(daemon, make_mail(sender="Uma <uma@client.example>", subject=f"Re: {ack['Subject']}",
+                                body="Also, my badge does not open the door.", message_id="uma2",
+                                In_Reply_To=str(ack["Message-ID"])), "uma@client.example")
+    wait_for(lambda: query(daemon.settings, "select count(*) from messages where ticket_id = ?", first) == [(2,)],
+             10, "Uma's second mail on her ticket")
+    done = daemon.cli("tickets", "split", str(first), "2", "--as", "root")
+    assert done.returncode == 0, done.stderr
+    second = ticket_of(daemon, "uma@client.example")
+    told = mail_to(daemon, "uma@client.example", count=2)[1]
+    assert str(told["Subject"]) == f"[#{second}] Laptop slow" and f"apart from [#{first}]" in text_of(told)
+    assert query(daemon.settings, "select ticket_id from messages where message_id = 'uma2@client.example'") == [
+        (second,)]
