@@ -33,9 +33,8 @@ KINDS = {"insult": (1.0, 1.0, 4, False), "mild": (0.5, 1.5, 3, False), "threat":
          "verb": (0.5, 1.5, 3, True), "aimed": (2.0, 0.0, 0, False)}
 """kind → (weight alone, added when aimed, how many words away the addressee may be, only after it)."""
 THRESHOLD = 2.0
-#: The longest stem a word is looked up by; longer configured stems are cut to it.
-MAX_STEM = 24
-_WORD = re.compile(r"[^\W\d_]+(?:['’ʼ][^\W\d_]+)*")
+_WORD = re.compile(r"[^\W\d_]+")
+_APOSTROPHES = re.compile(r"(?<=[^\W\d_])['’ʼ](?=[^\W\d_])")
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -47,6 +46,8 @@ def _words(text: str) -> tuple[str, ...]:
 ADDRESSEES = _words("""you your* youre yourself* u ya dear hey listen
     ви вас вам вами ваш* ти тебе тобі тобою твій тво* шановн* гей слухайте
     вы ты тебя тобой уважаем* эй слушайте""")
+_EXACT = frozenset(a for a in ADDRESSEES if not a.endswith("*"))
+_PREFIXES = tuple(a[:-1] for a in ADDRESSEES if a.endswith("*"))
 
 # The built-in stems by kind, per language on its own line.
 BUILT_IN: dict[str, tuple[str, ...]] = {
@@ -86,7 +87,8 @@ class Lexicon:
         """The built-in list with more insults and threats (one word each is a stem, several a phrase)."""
         stems, phrases = dict(BUILT_IN), dict(PHRASES)
         for kind, extra in (("insult", insults), ("threat", threats)):
-            entries = [normalise(e) for e in extra if normalise(e)]
+            # A stem has at least three letters: shorter ones would match half the words there are.
+            entries = [e for e in map(normalise, extra) if len(e) >= 3]
             stems[kind] = (*stems.get(kind, ()), *(e for e in entries if " " not in e))
             phrases[kind] = (*phrases.get(kind, ()), *(e for e in entries if " " in e))
         return cls(stems, phrases, threshold)
@@ -95,6 +97,16 @@ class Lexicon:
     def by_stem(self) -> dict[str, str]:
         """stem → kind: a word is looked up by its beginnings, not against every stem."""
         return {stem: kind for kind, stems in self.stems.items() for stem in stems}
+
+    @functools.cached_property
+    def heads(self) -> frozenset[str]:
+        """The first three letters of every stem."""
+        return frozenset(s[:3] for s in self.by_stem)
+
+    @functools.cached_property
+    def stem_sizes(self) -> tuple[int, ...]:
+        """The lengths stems have, longest first: the only beginnings of a word worth looking up."""
+        return tuple(sorted({len(s) for s in self.by_stem}, reverse=True))
 
     @functools.cached_property
     def by_first_word(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
@@ -123,13 +135,13 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The words of `text` as the lexicon reads them."""
-    return [re.sub(r"['’ʼ]", "", w).replace("ё", "е") for w in _WORD.findall(text.lower())]
+    return _WORD.findall(_APOSTROPHES.sub("", text.lower()).replace("ё", "е"))
 
 
 def classify(text: str, lexicon: Lexicon) -> AbuseVerdict:
     """How abusive `text` (subject and body) is."""
     tokens = words(text)
-    addressed = [_is_addressee(w) for w in tokens]
+    addressed = [w in _EXACT or w.startswith(_PREFIXES) for w in tokens]
     found: list[tuple[float, str]] = []
     for index, kind, entry, length in _hits(tokens, lexicon):
         alone, aimed, reach, after_only = KINDS[kind]
@@ -141,26 +153,24 @@ def classify(text: str, lexicon: Lexicon) -> AbuseVerdict:
     return AbuseVerdict(score >= lexicon.threshold, score, hits)
 
 
-def _is_addressee(word: str) -> bool:
-    return any(word == a or (a.endswith("*") and word.startswith(a[:-1])) for a in ADDRESSEES)
-
-
 def _hits(tokens: Sequence[str], lexicon: Lexicon) -> Iterable[tuple[int, str, str, int]]:
     """(position, kind, entry, words long) of each entry that matches, at most one per word; a phrase
     before the words it is made of, the longest stem of a word before its shorter ones."""
     taken: set[int] = set()
+    phrases = lexicon.by_first_word
     for i, token in enumerate(tokens):
-        for kind, parts in lexicon.by_first_word.get(token, ()):
+        for kind, parts in phrases.get(token, ()):
             end = i + len(parts)
             if end <= len(tokens) and tokens[i + 1:end - 1] == list(parts[1:-1]) and \
                     tokens[end - 1].startswith(parts[-1]) and not taken & set(range(i, end)):
                 taken.update(range(i, end))
                 yield i, kind, " ".join(parts), len(parts)
+    heads = lexicon.heads
     for i, token in enumerate(tokens):
-        if i in taken:
+        if i in taken or token[:3] not in heads:  # most words begin like no stem at all
             continue
-        for size in range(min(len(token), MAX_STEM), 2, -1):
-            found = lexicon.by_stem.get(token[:size])
+        for size in lexicon.stem_sizes:
+            found = lexicon.by_stem.get(token[:size]) if size <= len(token) else None
             if found is not None:
                 yield i, found, token[:size], 1
                 break

@@ -21,6 +21,7 @@ MIN_STEM = 3
 MIN_STEM_CYRILLIC = 4
 _WORD = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
 _CYRILLIC = re.compile(r"[а-яёіїєґ]")
+_LATIN = re.compile(r"[a-z]")
 _UK_ONLY = re.compile(r"[іїєґ]")
 _RU_ONLY = re.compile(r"[ыэъё]")
 
@@ -79,21 +80,25 @@ STOP_WORDS = {
 }
 
 
+_FOLD = str.maketrans({"'": None, "’": None, "ʼ": None, "ё": "е"})
+
+
 def words(text: str) -> list[str]:
     """The words of `text`, lowercased, apostrophes removed, ё as е."""
-    return [re.sub(r"['’ʼ]", "", w).replace("ё", "е") for w in _WORD.findall(text.lower())]
+    return [w.translate(_FOLD) for w in _WORD.findall(text.lower())]
 
 
 def guess_language(text: str, default: str = "en", tie: str = "uk") -> str:
     """uk or ru when most letters are Cyrillic (told apart by letters only one of them has and by
     frequent words only one of them uses), else en when the text has Latin words, else `default`.
     Cyrillic text with nothing to tell the two apart is `default` when that is uk or ru, else `tie`."""
-    cyrillic = len(_CYRILLIC.findall(text.lower()))
-    latin = len(re.findall(r"[a-z]", text.lower()))
+    lower = text.lower()
+    cyrillic = len(_CYRILLIC.findall(lower))
+    latin = len(_LATIN.findall(lower))
     if cyrillic and cyrillic >= latin:
-        tokens = words(text)
-        uk = len(_UK_ONLY.findall(text.lower())) + 2 * sum(w in _UK_WORDS for w in tokens)
-        ru = len(_RU_ONLY.findall(text.lower())) + 2 * sum(w in _RU_WORDS for w in tokens)
+        tokens = words(lower)
+        uk = len(_UK_ONLY.findall(lower)) + 2 * sum(w in _UK_WORDS for w in tokens)
+        ru = len(_RU_ONLY.findall(lower)) + 2 * sum(w in _RU_WORDS for w in tokens)
         if uk != ru:
             return "uk" if uk > ru else "ru"
         return default if default in ("uk", "ru") else tie
