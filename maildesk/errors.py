@@ -8,6 +8,7 @@
     ├── MailParseError         raw bytes could not be turned into a message
     ├── TicketNotFound         a ticket id names no ticket
     ├── InvalidTransition      a status change the lifecycle does not allow
+    ├── UsageProblem           an admin's request names what is not there (an agent, a message, a file)
     ├── DeliveryError          outbound mail could not be handed over
     │   ├── TransientDeliveryError   try again later
     │   └── PermanentDeliveryError   do not try again
@@ -54,6 +55,11 @@ class TicketNotFound(MaildeskError):
 
 class InvalidTransition(MaildeskError):
     """Raised when a status change is not allowed by the lifecycle."""
+
+
+class UsageProblem(MaildeskError):
+    """Raised when an admin's request cannot be carried out as asked: an unknown agent, a message or
+    file number the ticket does not have, a file already there."""
 
 
 class DeliveryError(MaildeskError):

@@ -57,6 +57,16 @@ class Report:
     by_category: tuple[Compliance, ...]
     by_priority: tuple[Compliance, ...]
     per_day: tuple[tuple[date, int, int], ...]  # (day, opened, closed)
+    ratings: tuple[int, ...] = ()  # each ticket's satisfaction rating given in the period, 1-5
+
+    @property
+    def satisfaction(self) -> str:
+        """The ratings in one line: how many, their mean, and how many of each score."""
+        if not self.ratings:
+            return "no ratings"
+        spread = ", ".join(f"{s}: {self.ratings.count(s)}" for s in range(5, 0, -1) if s in self.ratings)
+        mean = sum(self.ratings) / len(self.ratings)
+        return f"{len(self.ratings)} ratings, mean {mean:.1f} of 5 ({spread})"
 
 
 def period(since: datetime | None, until: datetime | None, now: datetime) -> tuple[datetime, datetime]:
@@ -82,6 +92,7 @@ def build_report(db: Database, clock: TicketClock, since: datetime, until: datet
     """Compute the report from the tickets created or closed in the period."""
     with db.reading() as session:
         rows = reads.report_rows(session, since, until)
+        ratings = tuple(reads.ratings(session, since, until).values())
     created = [r for r in rows if since <= r.created_at < until]
     closed = [r for r in rows if r.closed_at is not None and since <= r.closed_at < until]
     auto = [r for r in closed if r.close_reason in AUTO_REASONS]
@@ -100,6 +111,7 @@ def build_report(db: Database, clock: TicketClock, since: datetime, until: datet
         by_category=_compliance(created, lambda r: r.category, now),
         by_priority=_compliance(created, lambda r: r.priority, now),
         per_day=_per_day(created, closed, since, until),
+        ratings=ratings,
     )
 
 
@@ -146,7 +158,8 @@ def format_text(report: Report) -> str:
     lines = [f"period {report.since:%Y-%m-%d %H:%M} – {report.until:%Y-%m-%d %H:%M} UTC",
              f"opened {report.opened}", f"closed {report.closed}",
              f"auto-closed {report.auto_closed} (" + ", ".join(f"{k} {n}" for k, n in
-                                                            report.auto_closed_by_reason) + ")"]
+                                                            report.auto_closed_by_reason) + ")",
+             f"satisfaction: {report.satisfaction}"]
     for name, t in (("first response", report.first_response), ("resolution", report.resolution)):
         lines.append(f"{name} (working hours, {t.count} tickets): median {fmt(t.median)}, p90 {fmt(t.p90)}")
     for title, groups in (("queue", report.by_queue), ("category", report.by_category),

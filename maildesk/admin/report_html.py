@@ -62,7 +62,8 @@ def _summary(report: Report) -> str:
             ("Auto-closed", f"{report.auto_closed} ({reasons})"),
             ("First response, median / p90",
              f"{h(report.first_response.median)} / {h(report.first_response.p90)}"),
-            ("Resolution, median / p90", f"{h(report.resolution.median)} / {h(report.resolution.p90)}")]
+            ("Resolution, median / p90", f"{h(report.resolution.median)} / {h(report.resolution.p90)}"),
+            ("Satisfaction", report.satisfaction)]
     cells = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return f"<table class=\"summary\">{cells}</table>"
 

@@ -44,7 +44,7 @@ def dry_run(settings: Settings, raw: bytes, rcpt_to: tuple[str, ...], at: dateti
     elif outcome.spam or outcome.suppress_ack:
         ack = "none (spam)" if outcome.spam else "none (suppressed by a rule)"
     else:
-        ack = f"{language}/{ack_template(renderer, outcome.category, language)}"
+        ack = f"{language}/{ack_template(renderer, outcome.category, language, outcome.type)}"
     return DryRun(outcome=outcome, language=language, acknowledgement=ack, machine=machine)
 
 

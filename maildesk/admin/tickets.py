@@ -1,32 +1,57 @@
-"""Ticket queries and status changes for the CLI; values out, never rows."""
+"""Ticket queries and changes for the CLI; values out, never rows. Every change goes through the ticket
+writer and every mail through the outbound gate, in one transaction each, in the name of the acting admin."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from maildesk.domain import OutboxId, Status
-from maildesk.domain.ticket import SetStatus, TicketChange
-from maildesk.errors import TicketNotFound
+from maildesk.domain.ticket import SetField, SetStatus, TicketChange, TicketState
+from maildesk.errors import TicketNotFound, UsageProblem
+from maildesk.mail.limits import safe_filename
 from maildesk.outbound.gate import Posting, admit
-from maildesk.pipeline import notices
+from maildesk.pipeline import merge as merge_service
+from maildesk.pipeline import notices, satisfaction
 from maildesk.pipeline.context import Desk
 from maildesk.policy.lifecycle import REQUESTER_NOTICE
-from maildesk.store import messages, participants, reads, tickets
-from maildesk.store.db import Database
+from maildesk.store import contacts, messages, participants, reads, tickets
+from maildesk.store.db import Database, Session
 from maildesk.store.reads import ThreadEntry, TicketDetail, TicketFilter, TicketRow
 
-__all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "list_tickets", "set_status",
-           "show_ticket"]
+__all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "assign", "attachment", "list_tickets",
+           "merge", "set_status", "show_ticket", "split"]
+#: The reason admins' assignments and merges record.
+ASSIGNED = MERGE_REASON = "admin command"
 
 
-def list_tickets(db: Database, flt: TicketFilter) -> list[TicketRow]:
-    """Tickets matching `flt`, newest first."""
+@dataclass(frozen=True)
+class Admin:
+    """Who runs the command: their name as the events record it (`admin:NAME`), and as an agent's
+    name, address or local part for "me"."""
+
+    name: str
+
+    @property
+    def actor(self) -> str:
+        """The events' actor."""
+        return f"admin:{self.name}"
+
+
+def list_tickets(db: Database, flt: TicketFilter, assignee: str = "",
+                 admin: Admin | None = None) -> list[TicketRow]:
+    """Tickets matching `flt`, newest first; `assignee` is an agent (address, local part or name), "me"
+    (the agent `admin` is) or "none" (unassigned)."""
     with db.reading() as session:
+        if assignee.lower() == "none":
+            flt = replace(flt, unassigned=True)
+        elif assignee:
+            flt = replace(flt, assignee_id=_agent(session, assignee, admin)[0])
         return reads.ticket_rows(session, flt)
 
 
 def show_ticket(db: Database, ticket_id: int) -> TicketDetail:
-    """Ticket `ticket_id` with its thread; raises TicketNotFound."""
+    """Ticket `ticket_id` with its owner, SLA, files, thread and events; raises TicketNotFound."""
     with db.reading() as session:
         found = reads.ticket_detail(session, ticket_id)
     if found is None:
@@ -39,16 +64,92 @@ def set_status(desk: Desk, ticket_id: int, status: Status, actor: str, reason: s
     """Move a ticket to `status` (InvalidTransition when the lifecycle refuses), and queue the
     requester's notice; return the new outbox ids. A ticket that closes keeps `reason` as its close reason."""
     with desk.db.transaction() as session:
-        ticket = tickets.load(session, ticket_id, lock=True)
-        if ticket is None:
-            raise TicketNotFound(f"no ticket #{ticket_id}")
+        ticket = _locked(session, ticket_id)
         change = TicketChange(actor, (SetStatus(status, reason, close_reason=reason),))
-        ticket = desk.writer.change(session, ticket, change, now)
+        before, ticket = ticket, desk.writer.change(session, ticket, change, now)
         if status not in REQUESTER_NOTICE:
             return []
         people = participants.of_ticket(session, ticket_id)
         summary = notices.summary(session, ticket, people[0][0])
         draft = desk.notifier.status_notice(summary, [a for a, _ in people], reason,
-                                            messages.thread_ids(session, ticket_id), now,
+                                            messages.thread_ids(session, ticket_id), now, before.status,
                                             reply_to=desk.requester_reply_to(ticket_id, ticket.requester_id))
-        return admit(session, desk.gate, [Posting(ticket_id, draft)], now)
+        drafts = [draft, *satisfaction.survey(desk, session, before, ticket, actor, now)]
+        return admit(session, desk.gate, [Posting(ticket_id, d) for d in drafts], now)
+
+
+def assign(desk: Desk, ticket_id: int, agent: str, admin: Admin, now: datetime) -> str:
+    """Give the ticket to `agent` (address, local part, name, "me" or "none"); returns who has it now
+    ("" for nobody). Recorded as an `assign` event, as an agent's `#assign` is."""
+    with desk.db.transaction() as session:
+        ticket = _locked(session, ticket_id)
+        agent_id, label = (None, "") if agent.lower() == "none" else _agent(session, agent, admin, True)
+        step = SetField("assignee_id", agent_id, event="assign", reason=ASSIGNED, detail={"new": label})
+        desk.writer.change(session, ticket, TicketChange(admin.actor, (step,)), now)
+        return label
+
+
+def merge(desk: Desk, source_id: int, into_id: int, admin: Admin,
+          now: datetime) -> tuple[int, list[OutboxId]]:
+    """Merge ticket `source_id` into `into_id` (or the ticket that one was merged into): the ticket
+    it went into, and the notice to the merged ticket's people, queued."""
+    with desk.db.transaction() as session:
+        source, into = merge_service.load_pair(session, source_id, into_id)
+        into, drafts = merge_service.merge(desk, session, source, into, admin.actor, MERGE_REASON, now)
+        return into.id, admit(session, desk.gate, [Posting(source_id, d) for d in drafts], now)
+
+
+def split(desk: Desk, ticket_id: int, number: int, admin: Admin, now: datetime) -> tuple[int, list[OutboxId]]:
+    """Make message `number` of ticket `ticket_id` a ticket of its own: its id, and the notice telling
+    the message's sender the new number, queued."""
+    with desk.db.transaction() as session:
+        source = _locked(session, ticket_id)
+        new, drafts = merge_service.split(desk, session, source, number, admin.actor, now)
+        return new.id, admit(session, desk.gate, [Posting(new.id, d) for d in drafts], now)
+
+
+@dataclass(frozen=True)
+class FileOut:
+    """One file of a ticket, with a name safe to write on disk."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
+def attachment(desk: Desk, ticket_id: int, number: int) -> FileOut:
+    """File `number` (from 1, as `tickets show` lists them) of ticket `ticket_id`."""
+    with desk.db.reading() as session:
+        if tickets.load(session, ticket_id) is None:
+            raise TicketNotFound(f"no ticket #{ticket_id}")
+        files = messages.ticket_files(session, ticket_id)
+    if not 1 <= number <= len(files):
+        raise UsageProblem(f"ticket #{ticket_id} has {len(files) or 'no'} file{'s' * (len(files) != 1)}"
+                           + (f"; {number} is not one of them" if files else ""))
+    found = files[number - 1]
+    # Names were made safe when the mail was parsed; again here, for rows an older version stored.
+    name = safe_filename(found.filename)
+    return FileOut(name if name != "attachment" else f"attachment-{number}", found.content_type,
+                   desk.blobs.get(found.sha256))
+
+
+def _locked(session: Session, ticket_id: int) -> TicketState:
+    ticket = tickets.load(session, ticket_id, lock=True)
+    if ticket is None:
+        raise TicketNotFound(f"no ticket #{ticket_id}")
+    return ticket
+
+
+def _agent(session: Session, wanted: str, admin: Admin | None, active: bool = False) -> tuple[int, str]:
+    """The agent `wanted` names ("me": the acting admin), among the active ones, or among all when
+    listing (a former agent's tickets are still theirs); UsageProblem when none or several match."""
+    name = admin.name if wanted.lower() == "me" and admin is not None else wanted
+    key = name.strip().lower()
+    agents = contacts.all_agents(session)
+    hits = [(i, email) for i, email, agent_name, on in agents
+            if (on or not active) and key in (email, email.partition("@")[0], agent_name.lower())]
+    if len(hits) != 1:
+        what = "several agents match" if hits else f"no {'active ' if active else ''}agent"
+        me = " (\"me\" is the agent named like --as)" if wanted.lower() == "me" else ""
+        raise UsageProblem(f"{what} {name!r}{me}")
+    return hits[0]

@@ -44,12 +44,19 @@ def reported(fn: Callable[P, R]) -> Callable[P, R]:
 
 class OneLineErrors(click.Group):
     """The `maildesk` group: whatever a command raises ends as one line on stderr, never a traceback —
-    maildesk's errors with status 2, anything else (a library's error nobody translated, a bug) with
-    70; the traceback goes to the log at DEBUG (`[log] level = "DEBUG"`), folded into one line."""
+    maildesk's errors and a bad value or missing argument on the command line with status 2 (click
+    would print the usage and a hint), anything else (a library's error nobody translated, a bug)
+    with 70; the traceback goes to the log at DEBUG (`[log] level = "DEBUG"`), folded into one line.
+    A group called with nothing still shows its help."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None and exc.ctx.parent is not None else ""
+            fail(f"{where.removeprefix(f'{ctx.info_name} ')}: " * bool(where) + exc.format_message())
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except MaildeskError as exc:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import click
 
-from maildesk.cli.shared import instant, reported, settings_of
+from maildesk.cli.shared import fail, instant, reported, settings_of
 from maildesk.config import Settings
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
@@ -15,20 +15,29 @@ from maildesk.serve.pipeline_process import handlers_for
 from maildesk.sweep.recover import recover
 from maildesk.sweep.sla import sweep_tickets
 
+#: How far ahead of this machine's clock --at may be without --dry-run (clocks of two machines differ).
+FUTURE_GRACE = timedelta(minutes=1)
+
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Only print what the SLA and auto-close round would do.")
-@click.option("--at", default=None, help="Act as if it were this instant (ISO), e.g. to preview Monday.")
+@click.option("--at", default=None,
+              help="Act as if it were this instant (ISO); one in the future needs --dry-run.")
 @click.pass_context
 @reported
 def sweep(ctx: click.Context, dry_run: bool, at: str | None) -> None:
     """Queue again whatever is unfinished, then escalate, remind and auto-close, once (for cron or a
     systemd timer; safe on several machines). With --dry-run, only print what would be done."""
     settings = settings_of(ctx)
+    now = utcnow()
+    when = instant(at) or now
+    if when > now + FUTURE_GRACE and not dry_run:
+        # Tickets would close now, and their notices (stamped then) wait until that wall-clock time.
+        fail(f"--at {at} is in the future: only --dry-run may look ahead")
     runtime = Runtime.build(settings)
     if not dry_run:
         click.echo(recover_stuck(settings, runtime))
-    _sla_round(runtime, instant(at) or utcnow(), dry_run)
+    _sla_round(runtime, when, dry_run)
 
 
 def recover_stuck(settings: Settings, runtime: Runtime) -> str:

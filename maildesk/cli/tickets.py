@@ -1,15 +1,50 @@
-"""`maildesk tickets …`: list, show and change tickets."""
+"""`maildesk tickets …`: list, show and change tickets, in the name of the acting admin (`--as`)."""
 
 from __future__ import annotations
 
+import getpass
 import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from maildesk.admin import tickets as ticket_service
+from maildesk.admin.tickets import Admin
+from maildesk.cli import ticket_view
 from maildesk.cli.shared import fail, instant, reported, settings_of
 from maildesk.domain import Status
+from maildesk.mail.tags import ticket_number
 from maildesk.runtime.wiring import Runtime, utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+TYPES = ("request", "incident")
+
+
+def acting(fn: F) -> F:
+    """The `--as NAME` option of every command that changes a ticket: who the events name."""
+    return click.option("--as", "admin", default="", metavar="NAME",
+                        help="Who acts, as events record it (default: your login name).")(fn)
+
+
+def admin_named(name: str) -> Admin:
+    """The acting admin: `--as NAME`, else the login name of whoever runs the command."""
+    if name.strip():
+        return Admin(name.strip())
+    try:
+        return Admin(getpass.getuser())
+    except (KeyError, OSError):  # no login name in a bare container
+        return Admin("unknown")
+
+
+def ticket_id(ctx: click.Context, text: str) -> int:
+    """The ticket `text` names as the requester sees it (`[ACME #12]`, `#12`, `12`), or a one-line error."""
+    found = ticket_number(text, settings_of(ctx).desk.instance)
+    if found is None:
+        fail(f"{text!r} is not a ticket number of this desk (like 12, #12 or [#12])")
+    return found
 
 
 @click.group()
@@ -20,72 +55,145 @@ def tickets() -> None:
 @tickets.command("list")
 @click.option("--status", default="", help="Comma-separated statuses.")
 @click.option("--category", default="")
+@click.option("--type", "kind", default="", help="request or incident.")
 @click.option("--requester", default="", help="Part of the requester's address.")
-@click.option("--text", default="", help="Words in the subject or any message.")
+@click.option("--assignee", default="", metavar="AGENT|me|none",
+              help="The agent's address, local part or name; me (see --as); none for unassigned.")
+@click.option("--text", default="", help="Words in the subject or any message, or a ticket's number ([#12]).")
+@click.option("--breached", is_flag=True, help="Only tickets that missed an SLA target.")
+@click.option("--due-before", default=None, help="Only tickets with an SLA target open and due before (ISO).")
 @click.option("--since", default=None, help="Created at or after (ISO date).")
 @click.option("--until", default=None, help="Created before (ISO date).")
 @click.option("--limit", default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @click.option("--spam", is_flag=True, help="List the tickets rules marked as spam (hidden otherwise).")
+@acting
 @click.pass_context
 @reported
-def tickets_list(ctx: click.Context, status: str, category: str, requester: str, text: str,
-                 since: str | None, until: str | None, limit: int, as_json: bool, spam: bool) -> None:
+def tickets_list(ctx: click.Context, status: str, category: str, kind: str, requester: str, assignee: str,
+                 text: str, breached: bool, due_before: str | None, since: str | None, until: str | None,
+                 limit: int, as_json: bool, spam: bool, admin: str) -> None:
     """List tickets, newest first."""
     for s in filter(None, status.split(",")):
         if s not in Status.__members__.values():
             fail(f"unknown status {s!r} (one of {', '.join(Status)})")
-    rows = ticket_service.list_tickets(
-        Runtime.build(settings_of(ctx)).db,
-        ticket_service.TicketFilter(status=status, category=category, requester=requester, text=text,
-                                    since=instant(since), until=instant(until), limit=limit, spam=spam))
+    if kind and kind not in TYPES:
+        fail(f"unknown type {kind!r} (request or incident)")
+    flt = ticket_service.TicketFilter(
+        status=status, category=category, type=kind, requester=requester, text=text,
+        text_ticket=ticket_number(text, settings_of(ctx).desk.instance) if text else None,
+        since=instant(since), until=instant(until), limit=limit, spam=spam,
+        breached=breached, due_before=instant(due_before))
+    rows = ticket_service.list_tickets(Runtime.build(settings_of(ctx)).db, flt, assignee, admin_named(admin))
     if as_json:
         click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
         return
     for r in rows:
-        click.echo(f"#{r.id:<6} {r.status:<9} {r.priority:<7} {r.category:<12} {r.updated:%Y-%m-%d %H:%M} "
-                   f"{r.requester:<30} {r.subject}")
+        click.echo(ticket_view.list_line(r))
 
 
 @tickets.command("show")
-@click.argument("ticket_id", type=int)
+@click.argument("ticket")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
 @reported
-def tickets_show(ctx: click.Context, ticket_id: int, as_json: bool) -> None:
-    """Show a ticket and its thread."""
-    detail = ticket_service.show_ticket(Runtime.build(settings_of(ctx)).db, ticket_id)
+def tickets_show(ctx: click.Context, ticket: str, as_json: bool) -> None:
+    """Show a ticket: its owner, SLA, files, thread and events. TICKET is 12, #12 or [#12]."""
+    number = ticket_id(ctx, ticket)
+    detail = ticket_service.show_ticket(Runtime.build(settings_of(ctx)).db, number)
     if as_json:
         click.echo(json.dumps(detail.as_json(), ensure_ascii=False, indent=2))
         return
-    r = detail.row
-    click.echo(f"#{r.id} {r.subject}\nstatus {r.status} · priority {r.priority} · category {r.category}")
-    tags = ", ".join(r.tags) or "-"
-    click.echo(f"queue {r.queue or '-'} · type {r.type} · tier {r.tier or '-'} · tags {tags}"
-               + (" · SPAM" if r.spam else ""))
-    click.echo("participants: " + ", ".join(f"{e} ({role})" for e, role in detail.participants))
-    for hit in detail.rule_hits:
-        click.echo(f"rule {hit['rule']}: " + ", ".join(f"{k}={v}" for k, v in hit["set"].items()))
-    for m in detail.messages:
-        click.echo(f"\n--- {m.direction} from {m.sender} at {m.date:%Y-%m-%d %H:%M} [{m.verdict}]")
-        if m.attachments:
-            click.echo("attachments: " + ", ".join(m.attachments))
-        click.echo(m.text)
-    click.echo("\nevents:")
-    for e in detail.events:
-        click.echo(f"  {e['at']} {e['actor']} {e['kind']} {e.get('reason', '')}")
+    click.echo(ticket_view.detail_text(detail), nl=False)
 
 
 @tickets.command("set-status")
-@click.argument("ticket_id", type=int)
-@click.argument("status", type=click.Choice([s.value for s in Status]))
+@click.argument("ticket")
+@click.argument("status", type=click.Choice([s.value for s in Status]), metavar="STATUS")
 @click.option("--reason", default="", help="Why; shown to the requester.")
+@acting
 @click.pass_context
 @reported
-def tickets_set_status(ctx: click.Context, ticket_id: int, status: str, reason: str) -> None:
+def tickets_set_status(ctx: click.Context, ticket: str, status: str, reason: str, admin: str) -> None:
     """Change a ticket's status and send the requester the status notice."""
-    runtime = Runtime.build(settings_of(ctx))
-    ids = ticket_service.set_status(runtime.desk, ticket_id, Status(status), "admin:cli", reason, utcnow())
+    runtime, number = Runtime.build(settings_of(ctx)), ticket_id(ctx, ticket)
+    ids = ticket_service.set_status(runtime.desk, number, Status(status), admin_named(admin).actor, reason,
+                                    utcnow())
     for outbox_id in ids:
         runtime.deliver(outbox_id)  # Also recoverable by the daemon's sweep if this fails.
-    click.echo(f"#{ticket_id} is now {status}" + (f"; notice queued ({len(ids)})" if ids else ""))
+    click.echo(f"#{number} is now {status}" + (f"; notice queued ({len(ids)})" if ids else ""))
+
+
+@tickets.command("merge")
+@click.argument("source", metavar="FROM")
+@click.argument("into", metavar="INTO")
+@acting
+@click.pass_context
+@reported
+def tickets_merge(ctx: click.Context, source: str, into: str, admin: str) -> None:
+    """Merge ticket FROM into ticket INTO: its mail, events and people move, FROM closes with a link,
+    mail about FROM lands on INTO, and FROM's requester is told once."""
+    runtime = Runtime.build(settings_of(ctx))
+    source_id, into_id = ticket_id(ctx, source), ticket_id(ctx, into)
+    target, ids = ticket_service.merge(runtime.desk, source_id, into_id, admin_named(admin), utcnow())
+    for outbox_id in ids:
+        runtime.deliver(outbox_id)
+    click.echo(f"#{source_id} is merged into #{target}" + (f"; notice queued ({len(ids)})" if ids else ""))
+
+
+@tickets.command("split")
+@click.argument("ticket")
+@click.argument("message", type=int)
+@acting
+@click.pass_context
+@reported
+def tickets_split(ctx: click.Context, ticket: str, message: int, admin: str) -> None:
+    """Make MESSAGE of a ticket (as `tickets show` numbers them) a new ticket, its sender the requester."""
+    runtime, number = Runtime.build(settings_of(ctx)), ticket_id(ctx, ticket)
+    new, ids = ticket_service.split(runtime.desk, number, message, admin_named(admin), utcnow())
+    for outbox_id in ids:
+        runtime.deliver(outbox_id)
+    queued = f"; notice queued ({len(ids)})" if ids else ""
+    click.echo(f"message {message} of #{number} is now #{new}{queued}")
+
+
+@tickets.command("attachment")
+@click.argument("ticket")
+@click.argument("number", type=int)
+@click.option("-o", "--output", default="", metavar="PATH",
+              help="File or folder to write to, - for standard output (default: the file's name, here).")
+@click.option("--force", is_flag=True, help="Overwrite a file that is already there.")
+@click.pass_context
+@reported
+def tickets_attachment(ctx: click.Context, ticket: str, number: int, output: str, force: bool) -> None:
+    """Write out file NUMBER of a ticket (as `tickets show` numbers them) under a safe name."""
+    found = ticket_service.attachment(Runtime.build(settings_of(ctx)).desk, ticket_id(ctx, ticket), number)
+    if output == "-":
+        sys.stdout.buffer.write(found.data)
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output or found.name)
+    if target.is_dir():
+        target = target / found.name
+    try:
+        with open(target, "wb" if force else "xb") as fh:
+            fh.write(found.data)
+    except FileExistsError:
+        fail(f"{target} is already there (--force overwrites it)")
+    except OSError as exc:
+        fail(f"cannot write {target}: {exc.strerror}")
+    click.echo(f"{target}: {len(found.data)} bytes, {found.content_type}")
+
+
+@tickets.command("assign")
+@click.argument("ticket")
+@click.argument("agent", metavar="AGENT|me|none")
+@acting
+@click.pass_context
+@reported
+def tickets_assign(ctx: click.Context, ticket: str, agent: str, admin: str) -> None:
+    """Give a ticket to an agent (address, local part or name; me; none to take it back)."""
+    number = ticket_id(ctx, ticket)
+    who = ticket_service.assign(Runtime.build(settings_of(ctx)).desk, number, agent, admin_named(admin),
+                                utcnow())
+    click.echo(f"#{number} is now assigned to {who}" if who else f"#{number} is now unassigned")

@@ -29,7 +29,7 @@ DEFAULT_FILE = "maildesk.conf"
 
 # [section] tables read into the Settings attribute of the same name.
 SECTIONS = ("desk", "database", "broker", "metrics", "smtp", "outbound", "tickets", "agents", "sweep",
-            "brakes")
+            "brakes", "abuse", "satisfaction")
 # Keys that Settings keeps elsewhere than the file does: file key → attribute.
 MOVED = {
     "log.level": "log_level",

@@ -24,6 +24,7 @@ from maildesk.config.fields import (
     BesideConfig,
     Flag,
     Language,
+    NonEmpty,
     NotNegative,
     NotNegativeNumber,
     Number,
@@ -215,6 +216,29 @@ class SelfServiceSettings:
 
 @with_config(FORBID)
 @dataclass(frozen=True)
+class AbuseSettings:
+    """Insults and threats in requesters' mail (maildesk.policy.abuse): whether to look for them, the
+    score that makes a mail abusive, stems to add to the built-in list, and who hears of an abusive
+    mail when its queue names no `lead`."""
+
+    enabled: Flag = True
+    threshold: PositiveNumber = 2.0
+    insults: tuple[NonEmpty, ...] = ()
+    threats: tuple[NonEmpty, ...] = ()
+    lead: Annotated[AddressOrEmpty, AfterValidator(str.lower)] = ""
+
+
+@with_config(FORBID)
+@dataclass(frozen=True)
+class SatisfactionSettings:
+    """Whether the requester of a resolved ticket is asked to rate it by mail; a queue's own
+    `satisfaction` key, when given, decides for its tickets."""
+
+    enabled: Flag = False
+
+
+@with_config(FORBID)
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration, passed explicitly to whoever needs it."""
 
@@ -235,3 +259,5 @@ class Settings:
     routing: Annotated[RoutingSettings, BUILT] = field(default_factory=RoutingSettings)
     sla: Annotated[SlaSettings, BUILT] = field(default_factory=SlaSettings)
     selfservice: SelfServiceSettings = SelfServiceSettings()
+    abuse: AbuseSettings = AbuseSettings()
+    satisfaction: SatisfactionSettings = SatisfactionSettings()

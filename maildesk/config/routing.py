@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, with_config
+from pydantic import AfterValidator, BeforeValidator, Field, with_config
 
 from maildesk.config.faults import Faults
 from maildesk.config.fields import (
     BUILT,
     FORBID,
+    AddressOrEmpty,
     Days,
     Flag,
     Hours,
@@ -67,6 +68,13 @@ class QueueSettings:
     calendar: str = DEFAULT_CALENDAR
     default_category: str = OTHER_CATEGORY
     default_priority: PriorityName = "normal"
+    # How the queue's notices sign: the sender's display name ("" = [desk] name) and lines under it.
+    display_name: str = ""
+    signature: str = ""
+    # Who an abusive mail is raised to: assigned (when an active agent) and told ("" = [abuse] lead).
+    lead: Annotated[AddressOrEmpty, AfterValidator(str.lower)] = ""
+    # Whether its resolved tickets' requesters are asked to rate them (None: [satisfaction] enabled).
+    satisfaction: Flag | None = None
 
 
 @with_config(FORBID)

@@ -10,6 +10,7 @@ rule, so `maildesk rules check` lists them all at once.
 from __future__ import annotations
 
 import re
+import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -31,9 +32,10 @@ from maildesk.config.fields import (
 
 TEXT_FIELDS = ("subject", "body", "text", "header")
 ADDRESS_FIELDS = ("recipient", "to_cc", "from", "from_domain")
-CONDITION_FIELDS = (*ADDRESS_FIELDS, *TEXT_FIELDS, "attachment", "hours")
+CONDITION_FIELDS = (*ADDRESS_FIELDS, *TEXT_FIELDS, "attachment", "hours", "language", "abusive")
 _CONDITION_KEYS = frozenset({"field", "match", "regex", "not", "case_sensitive", "header", "calendar",
                              "all", "any"})
+LANGUAGES = typing.get_args(Language)
 _TEMPLATE = re.compile(r"^[a-z0-9_][a-z0-9_/-]{0,63}$")
 _HEADER = re.compile(r"[!-9;-~]+")
 
@@ -206,10 +208,12 @@ def _test(key: str, field: str, spec: dict[str, Any], known: Known) -> dict[str,
         raise _Bad(f"{key}.header only goes with field = \"header\"")
     if "calendar" in spec and field != "hours":
         raise _Bad(f"{key}.calendar only goes with field = \"hours\"")
-    if field == "attachment":
+    if field in ("attachment", "abusive"):
         if "match" in spec or "regex" in spec:
-            raise _Bad(f"{key}: field \"attachment\" takes no match or regex (use not = true)")
+            raise _Bad(f"{key}: field \"{field}\" takes no match or regex (use not = true)")
         return {}
+    if field == "language":
+        return _languages(key, spec)
     if field == "hours":
         match, calendar = spec.get("match"), spec.get("calendar", "")
         if match not in ("inside", "outside"):
@@ -218,6 +222,15 @@ def _test(key: str, field: str, spec: dict[str, Any], known: Known) -> dict[str,
             raise _bad(f"{key}.calendar", calendar, one_of(sorted({"", *known.calendars})))
         return {"patterns": (match,), "calendar": calendar}
     return _patterns(key, field, spec)
+
+
+def _languages(key: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """`match` names the languages (en, uk, ru) the mail's words say it is written in."""
+    value = spec.get("match")
+    wanted = value if isinstance(value, list) else [value]
+    if "regex" in spec or not wanted or not all(v in LANGUAGES for v in wanted):
+        raise _bad(f"{key}.match", value, f"one of {', '.join(LANGUAGES)} or a list of them")
+    return {"patterns": tuple(wanted)}
 
 
 def _patterns(key: str, field: str, spec: dict[str, Any]) -> dict[str, Any]:

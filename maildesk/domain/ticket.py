@@ -64,7 +64,7 @@ class Opening:
 #: Columns a change may set directly; status, updated_at, closed_at and close_reason are set only
 #: through SetStatus and `touch`, the same way for every writer.
 FieldName = Literal["subject", "priority", "category", "queue", "language", "type", "tier", "tags", "spam",
-                    "assignee_id", "reminders_sent", "sla_sent"]
+                    "assignee_id", "reminders_sent", "sla_sent", "linked_ticket_id"]
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,19 @@ class RemoveParticipant:
 
 
 @dataclass(frozen=True)
+class MoveThread:
+    """Bring mail of ticket `source` onto this ticket: all its messages and events, its people joining
+    as Cc (a merge), or only the message whose row is `message` (a split). Recorded as event `event`,
+    its detail saying what moved."""
+
+    source: int
+    message: int | None = None
+    event: str = ""
+    reason: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Record:
     """An event that changes no column: what happened to the ticket, who did it and why."""
 
@@ -122,7 +135,7 @@ class Record:
     actor: str = ""  # "" = the change's actor
 
 
-Step = SetStatus | SetField | AddParticipant | RemoveParticipant | Record
+Step = SetStatus | SetField | AddParticipant | RemoveParticipant | MoveThread | Record
 
 
 @dataclass(frozen=True)

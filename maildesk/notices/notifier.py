@@ -8,7 +8,7 @@ decisions 2 and 12); the gate composes the bytes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from maildesk.config import Settings
@@ -20,20 +20,29 @@ from maildesk.notices.render import ContextValue, Renderer
 
 @dataclass(frozen=True)
 class Identity:
-    """How the desk signs its mail."""
+    """How the desk signs its mail, and how each queue that says so signs its own: queue name →
+    (display name, signature)."""
 
     name: str
     address: str
     instance: str
     message_id_domain: str
     loop_token: str
+    queues: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Identity:
-        """The identity configured in [desk]."""
+        """The identity configured in [desk] and the queues' display names and signatures."""
         desk = settings.desk
-        return cls(name=desk.name, address=desk.address, instance=desk.instance,
+        queues = {q.name: (q.display_name, q.signature.strip("\n")) for q in settings.routing.queues
+                  if q.display_name or q.signature}
+        return cls(name=desk.name, address=desk.address, instance=desk.instance, queues=queues,
                    message_id_domain=f"maildesk.{desk.domain}", loop_token=desk.address.lower())
+
+    def of_queue(self, queue: str) -> tuple[str, str]:
+        """The display name and signature a notice of `queue` goes out with."""
+        name, signature = self.queues.get(queue, ("", ""))
+        return name or self.name, signature
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,19 @@ class TicketSummary:
     category: str
     language: str
     requester: Address
+    type: str = "request"  # request or incident: picks the acknowledgement and status templates
+    queue: str = ""
+
+
+def variant(renderer: Renderer, name: str, ticket: TicketSummary) -> str:
+    """The most particular template for the ticket: `name/<type>/<category>`, `name/<type>`,
+    `name/<category>`, then `name` itself; a variant counts when it exists in the ticket's language
+    (the admin's folder or the built-ins), the English fallback does not."""
+    for candidate in (f"{name}/{ticket.type}/{ticket.category}", f"{name}/{ticket.type}",
+                      f"{name}/{ticket.category}"):
+        if renderer.exists(candidate, ticket.language):
+            return candidate
+    return name
 
 
 @dataclass(frozen=True)
@@ -128,11 +150,15 @@ class Notifier:
                            auto_submitted="auto-replied", reply_to=reply_to)
 
     def rule_notice(self, template: str, ticket: TicketSummary, to: Address, mail: MailSummary,
-                    now: datetime) -> Draft:
-        """A notice a rule asked for (e.g. the on-call address for an urgent mail at night)."""
-        return self._draft("rule_notify", ticket, (to,), self._context(ticket, mail), now,
-                           in_reply_to=mail.message_id, references=(mail.message_id,),
-                           auto_submitted="auto-generated", template=template)
+                    now: datetime, reply_to: Address | None = None,
+                    extra: Mapping[str, ContextValue] | None = None, kind: str = "rule_notify") -> Draft:
+        """A notice about a mail a rule asked for (e.g. the on-call address for an urgent mail at
+        night), or an abusive mail raised to its queue's lead; `reply_to` is set when `to` is an
+        agent, so answering it acts on the ticket."""
+        context = self._context(ticket, mail) | dict(extra or {})
+        return self._draft(kind, ticket, (to,), context, now, in_reply_to=mail.message_id,
+                           references=(mail.message_id,), auto_submitted="auto-generated", template=template,
+                           reply_to=reply_to)
 
     def agent_notice(self, kind: str, ticket: TicketSummary, agent: Address, mail: MailSummary,
                      now: datetime, reply_to: Address | None = None,
@@ -154,7 +180,7 @@ class Notifier:
         mail, and the requester's proves it answers our mail)."""
         context = self._context(ticket, None) | {
             "text": text, "agent_name": agent.name or agent.email, "status_note": status_note}
-        via = f"{agent.name or agent.email.partition('@')[0]} via {self.identity.name}"
+        via = f"{agent.name or agent.email.partition('@')[0]} via {self.identity.of_queue(ticket.queue)[0]}"
         return self._draft("reply", ticket, tuple(people[:1]), context, now, cc=tuple(people[1:]),
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
                            auto_submitted="", sender_name=via, files=files, reply_to=reply_to)
@@ -167,13 +193,21 @@ class Notifier:
                            auto_submitted="auto-generated", reply_to=reply_to)
 
     def agent_error(self, agent: Address, subject: str, problem: str, message_id: str, ticket_id: int | None,
-                    now: datetime) -> Draft:
-        """Why an agent's mail changed nothing, sent back to that agent."""
+                    now: datetime, reply_to: Address | None = None) -> Draft:
+        """Why an agent's mail changed nothing, sent back to that agent; `reply_to` is the agent's
+        signed address (for the ticket, or for none), so answering it is answering as that agent."""
         summary = TicketSummary(id=ticket_id or 0, subject=subject, status="", priority="", category="",
                                 language="en", requester=agent)
         context = self._context(summary, None) | {"problem": problem, "has_ticket": ticket_id is not None}
         return self._draft("agent_error", summary, (agent,), context, now, in_reply_to=message_id,
-                           references=(message_id,), auto_submitted="auto-replied")
+                           references=(message_id,), auto_submitted="auto-replied", reply_to=reply_to)
+
+    def agent_files(self, ticket: TicketSummary, agent: Address, extra: Mapping[str, ContextValue],
+                    files: tuple[OutgoingAttachment, ...], reply_to: Address, now: datetime) -> Draft:
+        """The ticket's files an agent asked for with `#attachments`, attached, to that agent only."""
+        context = self._context(ticket, None) | dict(extra)
+        return self._draft("agent_attachments", ticket, (agent,), context, now, in_reply_to="", references=(),
+                           auto_submitted="auto-generated", reply_to=reply_to, files=files)
 
     def third_party_forward(self, ticket: TicketSummary, to: Address, extra: Mapping[str, ContextValue],
                             reply_to: Address, files: tuple[OutgoingAttachment, ...], now: datetime) -> Draft:
@@ -199,13 +233,16 @@ class Notifier:
                            references=(in_reply_to,), auto_submitted="auto-replied")
 
     def status_notice(self, ticket: TicketSummary, to: Sequence[Address], reason: str,
-                      thread: Sequence[str], now: datetime, reply_to: Address | None = None) -> Draft:
-        """The status-update notice for the status the ticket is now in (`reply_to`: the requester's
-        signed address, so their answer to it proves it answers our mail)."""
-        context = self._context(ticket, None) | {"reason": reason}
+                      thread: Sequence[str], now: datetime, previous: str = "",
+                      reply_to: Address | None = None) -> Draft:
+        """The status-update notice for the status the ticket is now in; `previous` is the status it
+        left ("" when unknown): a ticket leaving `new` is open, not "open again". `reply_to` is the
+        requester's signed address, so their answer to it proves it answers our mail."""
+        context = self._context(ticket, None) | {"reason": reason, "reopened": previous not in ("", "new")}
         return self._draft(f"status_{ticket.status}", ticket, tuple(to), context, now,
                            in_reply_to=thread[-1] if thread else "", references=tuple(thread),
-                           auto_submitted="auto-generated", reply_to=reply_to)
+                           auto_submitted="auto-generated", reply_to=reply_to,
+                           template=variant(self.renderer, f"status_{ticket.status}", ticket))
 
     def ticket_notice(self, kind: str, ticket: TicketSummary, to: Sequence[Address],
                       extra: Mapping[str, ContextValue], thread: Sequence[str], now: datetime,
@@ -220,8 +257,10 @@ class Notifier:
     def _context(self, ticket: TicketSummary, mail: MailSummary | None) -> dict[str, ContextValue]:
         # An allow-list: templates see these values and nothing else.
         tag = make_tag(ticket.id, self.identity.instance)
+        name, signature = self.identity.of_queue(ticket.queue)
         context: dict[str, ContextValue] = {
-            "desk_name": self.identity.name,
+            "desk_name": name,
+            "signature": signature,
             "ticket_id": ticket.id,
             "tag": tag,
             "subject": ticket.subject or "(no subject)",
@@ -245,7 +284,7 @@ class Notifier:
                reply_to: Address | None = None, cc: tuple[Address, ...] = (), sender_name: str = "",
                files: tuple[OutgoingAttachment, ...] = ()) -> Draft:
         rendered = self.renderer.render(template or kind, ticket.language, context)
-        desk = Address(self.identity.address, self.identity.name)
+        desk = Address(self.identity.address, self.identity.of_queue(ticket.queue)[0])
         return Draft(kind, OutgoingMail(
             sender=Address(self.identity.address, sender_name) if sender_name else desk,
             to=to, cc=cc, subject=rendered.subject, text=rendered.body,

@@ -5,12 +5,14 @@ the code that sends it calls the notifier, and refuse a template that does not r
 
 The extras are the ones the callers add, key for key: maildesk/sweep/sla.py (_remind, _close,
 _escalate), maildesk/pipeline/status_request.py, maildesk/pipeline/third_party.py (forwards,
-_tell_agents). A key added there must be added here and in templates/README.md (a test compares).
+_tell_agents), maildesk/pipeline/attachments.py (notice), maildesk/pipeline/merge.py (merge, split).
+A key added there must be added here and in templates/README.md (a test compares).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from maildesk.domain import Address
@@ -30,7 +32,7 @@ ARTICLES = [{"title": "Printer does not print", "url": "https://help.example.org
 
 
 def _line(what: str) -> dict[str, ContextValue]:
-    return {"at": "2026-11-18 09:30 UTC", "who": "Alice Agent", "what": what}
+    return {"at": "2026-11-18 11:30 EET", "who": "Alice Agent", "what": what}
 
 
 REMINDER: dict[str, ContextValue] = {"reminder": 1, "closes_at": "2026-11-27 10:00 EET"}
@@ -46,6 +48,11 @@ STATUS_LIST: dict[str, ContextValue] = {
 FORWARD: dict[str, ContextValue] = {"note": "Could you check the fuser?", "agent_name": "Alice Agent",
                                    "original_from": "Carol Client", "original_date": "2026-11-20 10:00 UTC",
                                    "original_text": "The printer on floor 2 shows E-42."}
+FILES: dict[str, ContextValue] = {"files": [{"number": 1, "filename": "display.jpg", "size": "12.5 KiB"}],
+                                 "left_out": [{"number": 2, "filename": "dump.zip", "size": "24.0 MiB"}],
+                                 "limit": "10.0 MiB"}
+#: The kinds of ticket a template may be particular to (`ack/incident`, `status_resolved/incident`).
+KINDS = ("request", "incident")
 THIRD_PARTY: dict[str, ContextValue] = {"text": "Replace the fuser.", "from_name": "Vendor Help",
                                        "from_email": "help@vendor.example"}
 
@@ -70,6 +77,17 @@ SENDS: dict[str, Send] = {
     "agent_error": lambda n, k, lang: n.agent_error(ALICE, "Re: [#42] Printer broken",
                                                     "line 1: #frobnicate: unknown command",
                                                     "<a1@example.org>", 42, NOW),
+    "agent_attachments": lambda n, k, lang: n.agent_files(summary(lang), ALICE, FILES, (), ALICE, NOW),
+    "merged": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="closed"), [CAROL, DAN],
+                                                 {"into_tag": "[#3]",
+                                                  "into_subject": "Printers down"}, THREAD,
+                                                 NOW),
+    "split": lambda n, k, lang: n.ticket_notice(k, summary(lang), [CAROL], {"from_tag": "[#3]"}, THREAD, NOW),
+    "ack_abusive": lambda n, k, lang: n.acknowledgement(summary(lang), MAIL, NOW, k),
+    "abusive_lead": lambda n, k, lang: n.rule_notice(k, summary(lang), BOB, MAIL, NOW, BOB,
+                                                     {"abuse": ["insult:idiot", "verb:smash"]}, kind=k),
+    "survey": lambda n, k, lang: n.ticket_notice(k, summary(lang, status="resolved"), [CAROL], {}, THREAD,
+                                                 NOW),
     "status_list": lambda n, k, lang: n.status_list(CAROL, lang, STATUS_LIST, "<c9@client.example>", NOW),
     "third_party_forward": lambda n, k, lang: n.third_party_forward(summary(lang), VENDOR, FORWARD, VENDOR,
                                                                     (), NOW),
@@ -86,14 +104,23 @@ SENDS: dict[str, Send] = {
 }
 
 
+def _particular(variant: str) -> tuple[str, str, str]:
+    """(type, "/", category) named by a template variant: `incident`, `incident/hardware`, `hardware`."""
+    head, _, rest = variant.partition("/")
+    return (head, "/", rest) if head in KINDS else ("request", "/", variant)
+
+
 def sample(notifier: Notifier, name: str, language: str) -> Draft:
     """Notice `name` rendered with sample values for a ticket in `language`, as its sender calls the
     notifier. Any other name is a notice a rule may send (`notify = { template = … }`)."""
     if name == "ack" or name.startswith("ack/"):
-        category = name.partition("/")[2] or "other"
-        return notifier.acknowledgement(summary(language, category), MAIL, NOW, name, ARTICLES)
+        kind, _, category = _particular(name.partition("/")[2])
+        ticket = replace(summary(language, category or "other"), type=kind)
+        return notifier.acknowledgement(ticket, MAIL, NOW, name, ARTICLES)
     if name.startswith("status_") and name != "status_list":
-        ticket = summary(language, status=name.removeprefix("status_"))
+        status, _, particular = name.removeprefix("status_").partition("/")
+        kind, _, category = _particular(particular)
+        ticket = replace(summary(language, category or "hardware", status=status), type=kind)
         return notifier.status_notice(ticket, [CAROL, DAN], "you told us the problem is solved", THREAD, NOW)
     if name in SENDS:
         return SENDS[name](notifier, name, language)

@@ -19,13 +19,28 @@ from maildesk.mail.quotes import split_reply
 from maildesk.mail.tags import find_ticket_id
 from maildesk.mail.tokens import verify
 from maildesk.notices.notifier import Draft, TicketSummary
-from maildesk.pipeline import agent_plan, macros, notices, proofs, third_party
+from maildesk.pipeline import (
+    agent_plan,
+    attachments,
+    macros,
+    merge,
+    notices,
+    proofs,
+    satisfaction,
+    third_party,
+)
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.turn import Turn
 from maildesk.policy.agent_auth import AgentEvidence, AgentVerdict, authenticate_agent
-from maildesk.policy.commands import ParsedCommands, parse_commands
-from maildesk.store import contacts, inbound, messages, participants, tickets
+from maildesk.policy.commands import (
+    MergeInto,
+    ParsedCommands,
+    SendAttachments,
+    merge_problem,
+    parse_commands,
+)
+from maildesk.store import contacts, inbound, messages, participants
 
 log = logging.getLogger(__name__)
 REQUESTER_STATUSES = (Status.PENDING, Status.RESOLVED, Status.CLOSED)
@@ -50,7 +65,9 @@ def identify(t: Turn) -> tuple[AgentVerdict, AgentMail | None]:
     addresses = (*t.row.rcpt_to, *(a.email for a in (*parsed.to, *parsed.cc)))
     claim = proofs.token_claim(settings.desk.address, addresses)
     valid = claim is not None and claim.kind == "a" and verify(claim, t.desk.secret)
-    ticket_id = claim.ticket_id if valid and claim else _thread_ticket(t)
+    # A reply address for ticket 0 (an error mail about a mail that named no ticket) proves the agent
+    # and names no ticket.
+    ticket_id = (claim.ticket_id or None) if valid and claim else _thread_ticket(t)
     accepted = settings.agents.proofs
     domain = sender.key.rpartition("@")[2]
     evidence = AgentEvidence(
@@ -69,15 +86,17 @@ def identify(t: Turn) -> tuple[AgentVerdict, AgentMail | None]:
 
 def _thread_ticket(t: Turn) -> int | None:
     tagged = find_ticket_id(t.mail.parsed.subject, t.desk.settings.desk.instance)
-    if tagged is not None and tickets.load(t.session, tagged) is not None:
-        return tagged
+    found = merge.followed(t.session, tagged) if tagged is not None else None
+    if found is not None:
+        return found.id
     nearest, _ = messages.tickets_cited(t.session, t.mail.parsed.thread_ids)
     return nearest
 
 
 def take(t: Turn, who: AgentMail) -> Handled:
     """Carry out an agent's mail: commands, then the answer relayed or kept as a note."""
-    ticket = tickets.load(t.session, who.ticket_id) if who.ticket_id is not None else None
+    # A merged ticket's notice acts on the ticket it was merged into.
+    ticket = merge.followed(t.session, who.ticket_id) if who.ticket_id is not None else None
     if ticket is None:
         problem = "this mail names no ticket of ours (reply to a notification)"
         return Handled(InboundState.DONE, None, (_error(t, who, problem),), "agent mail without a ticket")
@@ -90,6 +109,8 @@ def take(t: Turn, who: AgentMail) -> Handled:
     commands = parse_commands(new_text, _categories(t.desk))
     if commands.error is None:  # #macro texts and #forward's note join the text before planning (#9).
         commands = macros.expand(t.desk.settings, t.session, ticket, who.agent, new_text, commands)
+    if commands.error is None and any(isinstance(c, MergeInto) for c in commands.commands):
+        return _merge(t, ticket, who, commands, new_text)
     planned = agent_plan.plan(t.session, ticket, commands, who.agent_id, who.agent.key, t.now)
     if isinstance(planned, str):
         return _refused(t, ticket, who, commands, new_text, planned)
@@ -112,6 +133,21 @@ def _refused(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedComma
                    "agent command refused")
 
 
+def _merge(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedCommands, new_text: str) -> Handled:
+    """`#merge N`: this ticket goes into N; the agent's text stays with it as an internal note."""
+    problem = merge_problem(commands)
+    wanted = next(c.ticket for c in commands.commands if isinstance(c, MergeInto))
+    into = None if problem else merge.followed(t.session, wanted, lock=True)
+    if into is None or merge.merge_problem(ticket, into):
+        problem = problem or (merge.merge_problem(ticket, into) if into else f"no ticket #{wanted}")
+        return _refused(t, ticket, who, commands, new_text, f"#merge: {problem}")
+    _store(t, ticket.id, who, commands.text.strip(), Direction.INTERNAL, "human")  # moves with the thread
+    actor = f"agent:{who.agent_id}"
+    into, drafts = merge.merge(t.desk, t.session, ticket, into, actor, agent_plan.REASON, t.now)
+    why = f"#{ticket.id} merged into #{into.id}"
+    return Handled(InboundState.DONE, TicketId(into.id), tuple(drafts), why)
+
+
 def _carry_out(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedCommands,
                steps: tuple[Step, ...]) -> list[Draft]:
     actor = f"agent:{who.agent_id}"
@@ -130,7 +166,9 @@ def _carry_out(t: Turn, ticket: TicketState, who: AgentMail, commands: ParsedCom
                 drafts.append(t.desk.notifier.agent_note(summary, agent, who.agent, text, t.now,
                                                          t.desk.reply_to(ticket.id, agent_id)))
     drafts += third_party.forwards(t, after, summary, who.agent, actor, commands)
-    return drafts
+    drafts += [attachments.notice(t, after, summary, (who.agent_id, who.agent), c.numbers)
+               for c in commands.commands if isinstance(c, SendAttachments)]
+    return drafts + satisfaction.survey(t.desk, t.session, ticket, after, actor, t.now)
 
 
 def _to_people(t: Turn, ticket: TicketState, status_changed: bool, who: AgentMail, commands: ParsedCommands,
@@ -162,5 +200,7 @@ def _store(t: Turn, ticket_id: int, who: AgentMail, new_text: str, direction: Di
 def _error(t: Turn, who: AgentMail, problem: str) -> Draft:
     parsed = t.mail.parsed
     log.warning("agent %s: mail <%s> refused: %s", who.agent.key, parsed.message_id, problem)
+    # Signed for this agent (ticket 0 when the mail named none): answering the error is an agent's
+    # mail again, never a requester's on somebody's ticket.
     return t.desk.notifier.agent_error(who.agent, parsed.subject, problem, parsed.message_id, who.ticket_id,
-                                       t.now)
+                                       t.now, t.desk.reply_to(who.ticket_id or 0, who.agent_id))

@@ -6,12 +6,28 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from maildesk.domain import Address, Status
-from maildesk.domain.ticket import AddParticipant, RemoveParticipant, SetField, SetStatus, Step, TicketState
+from maildesk.domain.ticket import (
+    AddParticipant,
+    Record,
+    RemoveParticipant,
+    SetField,
+    SetStatus,
+    Step,
+    TicketState,
+)
 from maildesk.errors import InvalidTransition
-from maildesk.policy.commands import Assign, ChangeCc, Command, ParsedCommands, SetCategory, SetPriority
+from maildesk.policy.commands import (
+    Assign,
+    ChangeCc,
+    Command,
+    ParsedCommands,
+    SendAttachments,
+    SetCategory,
+    SetPriority,
+)
 from maildesk.policy.commands import SetStatus as StatusCommand
 from maildesk.policy.lifecycle import check_transition, closes
-from maildesk.store import contacts
+from maildesk.store import contacts, messages
 from maildesk.store.db import Session
 
 REASON = "agent command"
@@ -27,6 +43,7 @@ class _Plan:
     assignee: tuple[int | None, str] | None = None
     cc_add: list[str] = field(default_factory=list)
     cc_remove: list[str] = field(default_factory=list)
+    files: tuple[int, ...] | None = None  # #attachments: these files (empty: every one)
 
 
 def plan(session: Session, ticket: TicketState, commands: ParsedCommands, agent_id: int, agent_key: str,
@@ -37,7 +54,8 @@ def plan(session: Session, ticket: TicketState, commands: ParsedCommands, agent_
         return commands.error.reason
     wanted = _Plan()
     for command in commands.commands:
-        problem = _add(session, wanted, command, agent_id, agent_key)
+        problem = (_add(session, wanted, command, agent_id, agent_key)
+                   or _files(session, ticket, wanted, command))
         if problem:
             return problem
     target = wanted.status
@@ -70,6 +88,20 @@ def _add(session: Session, wanted: _Plan, command: Command, agent_id: int, agent
     return ""
 
 
+def _files(session: Session, ticket: TicketState, wanted: _Plan, command: Command) -> str:
+    """Take `#attachments` into the plan; why not, when it names a file the ticket does not have."""
+    if not isinstance(command, SendAttachments):
+        return ""
+    count = len(messages.ticket_files(session, ticket.id))
+    if not count:
+        return "#attachments: this ticket has no files"
+    beyond = [n for n in command.numbers if n > count]
+    if beyond:
+        return f"#attachments: this ticket has {count} file{'s' * (count > 1)}, not {beyond[0]}"
+    wanted.files = command.numbers
+    return ""
+
+
 def _assignee(session: Session, wanted: str, agent_id: int, agent_key: str) -> tuple[int | None, str] | str:
     if wanted.lower() == "me":
         return agent_id, agent_key
@@ -97,4 +129,6 @@ def _steps(session: Session, ticket: TicketState, wanted: _Plan, status: Status 
                                     detail={"address": address}))
     steps += [RemoveParticipant(a, event="cc_remove", reason=REASON,
                                 detail={"address": a}) for a in wanted.cc_remove]
+    if wanted.files is not None:
+        steps.append(Record("attachments", REASON, {"files": list(wanted.files) or "all"}))
     return tuple(steps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from maildesk.config import Settings
 from maildesk.domain import Address
@@ -73,6 +73,10 @@ class Desk:
     def status_address(self) -> str:
         """Where requesters ask for their tickets."""
         return requester.status_address(self.settings.selfservice.status_address, self.settings.desk.address)
+
+    def wall_clock(self, at: datetime, queue: str) -> str:
+        """`at` as notices write it: on the wall clock of `queue`'s calendar, naming its zone."""
+        return f"{at.astimezone(self.clock.calendar_for(queue).zone):%Y-%m-%d %H:%M %Z}"
 
     def reply_to(self, ticket_id: int, agent_id: int) -> Address:
         """The signed Reply-To that lets this agent act on this ticket by answering a notice."""

@@ -18,7 +18,7 @@ from maildesk.notices.alerts import admin_alert
 from maildesk.notices.notifier import Draft, MailSummary, TicketSummary
 from maildesk.pipeline import kb, proofs
 from maildesk.pipeline.context import Desk
-from maildesk.pipeline.routing import ack_template, rule_notices
+from maildesk.pipeline.routing import ABUSIVE, ack_template, rule_notices
 from maildesk.pipeline.turn import Turn
 from maildesk.policy.acks import AckMode, decide_ack
 from maildesk.policy.rules import RuleOutcome
@@ -32,7 +32,8 @@ def summary(session: Session, ticket: TicketState, requester: Address | None = N
     """The facts of `ticket` that notices show (`requester` when the caller knows it already)."""
     requester = requester or participants.of_ticket(session, ticket.id)[0][0]
     return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
-                         category=ticket.category, language=ticket.language, requester=requester)
+                         category=ticket.category, language=ticket.language, requester=requester,
+                         type=ticket.type, queue=ticket.queue)
 
 
 def agents_to_notify(desk: Desk, session: Session, ticket: TicketState) -> list[tuple[int, Address]]:
@@ -46,10 +47,18 @@ def agents_to_notify(desk: Desk, session: Session, ticket: TicketState) -> list[
     return [(i, a) for i, a in agents if not team or a.key in team]
 
 
+def signed_for(desk: Desk, session: Session, ticket_id: int, address: str) -> Address | None:
+    """The signed Reply-To of `address` on the ticket when it is an active agent's, else None: every
+    mail the desk sends an agent lets them answer as that agent."""
+    agent_id = contacts.active_agent_id(session, address)
+    return desk.reply_to(ticket_id, agent_id) if agent_id is not None else None
+
+
 def for_requester_mail(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
                        outcome: RuleOutcome, new: bool) -> list[Draft]:
     """A person's mail on `ticket`: the acknowledgement of a new ticket, a notice to each agent who
-    should hear of it (never its own writer; nobody for spam), and what the rules asked for."""
+    should hear of it (never its own writer; nobody for spam), what the rules asked for, and the
+    queue's lead for an abusive mail."""
     desk = t.desk
     drafts = rendered(t, ticket.id, "acknowledgement",
                       lambda: acknowledgement(t, ticket, summary_, mail, outcome)) if new else []
@@ -58,8 +67,9 @@ def for_requester_mail(t: Turn, ticket: TicketState, summary_: TicketSummary, ma
         if agent.key != mail.sender.key:
             notice = functools.partial(_agent_notice, t, kind, summary_, agent_id, agent, mail)
             drafts += rendered(t, ticket.id, kind, notice)
-    drafts += rendered(t, ticket.id, "rule notices",
-                       lambda: rule_notices(desk.notifier, summary_, mail, outcome, t.now))
+    drafts += rendered(t, ticket.id, "rule notices", lambda: rule_notices(
+        desk.notifier, summary_, mail, outcome, t.now, lambda to: signed_for(desk, t.session, ticket.id, to)))
+    drafts += rendered(t, ticket.id, "abusive_lead", lambda: lead_notice(t, ticket, summary_, mail, outcome))
     return drafts
 
 
@@ -67,6 +77,17 @@ def _agent_notice(t: Turn, kind: str, summary_: TicketSummary, agent_id: int, ag
                   mail: MailSummary) -> list[Draft]:
     return [t.desk.notifier.agent_notice(kind, summary_, agent, mail, t.now,
                                          reply_to=t.desk.reply_to(summary_.id, agent_id))]
+
+
+def lead_notice(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
+                outcome: RuleOutcome) -> list[Draft]:
+    """An abusive mail (by the classifier or a rule's `abusive` tag) raised to the queue's lead."""
+    lead = t.desk.routing.lead_of(ticket.queue)
+    if ABUSIVE not in outcome.tags or not lead or lead == mail.sender.key:
+        return []
+    reply_to = signed_for(t.desk, t.session, ticket.id, lead)
+    return [t.desk.notifier.rule_notice("abusive_lead", summary_, Address(lead), mail, t.now, reply_to,
+                                        extra={"abuse": list(outcome.abuse)}, kind="abusive_lead")]
 
 
 def rendered(t: Turn, ticket_id: int, what: str, make: Callable[[], list[Draft]]) -> list[Draft]:
@@ -87,7 +108,8 @@ def rendered(t: Turn, ticket_id: int, what: str, make: Callable[[], list[Draft]]
 
 def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail: MailSummary,
                     outcome: RuleOutcome) -> list[Draft]:
-    """The acknowledgement of a new ticket, with knowledge-base suggestions; none when rules say so."""
+    """The acknowledgement of a new ticket, with knowledge-base suggestions; none when rules say so.
+    A sender nothing vouches for gets a neutral one (or none), an abusive mail a neutral one."""
     if outcome.spam or outcome.suppress_ack:
         why = "spam" if outcome.spam else "suppress_ack"
         t.desk.writer.record(t.session, ticket.id, t.now, "system",
@@ -107,7 +129,10 @@ def acknowledgement(t: Turn, ticket: TicketState, summary_: TicketSummary, mail:
             return []
         return [t.desk.notifier.neutral_acknowledgement(summary_, summary_.requester, mail.message_id, t.now,
                                                         reply_to)]
-    template = ack_template(t.desk.notifier.renderer, ticket.category, ticket.language)
+    if ABUSIVE in ticket.tags:
+        # Neutral, and quoting nothing of the mail: no subject, no suggestions drawn from its words.
+        return [t.desk.notifier.acknowledgement(summary_, mail, t.now, "ack_abusive", reply_to=reply_to)]
+    template = ack_template(t.desk.notifier.renderer, ticket.category, ticket.language, ticket.type)
     articles = suggestions(t, ticket, mail)
     return [t.desk.notifier.acknowledgement(summary_, mail, t.now, template, articles, reply_to=reply_to)]
 

@@ -10,6 +10,7 @@ retried and, after the configured number of attempts, quarantined with its reaso
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from maildesk.mail.fingerprint import fingerprint
 from maildesk.mail.machine import MailKind
 from maildesk.notices.notifier import Draft
 from maildesk.outbound.gate import Answering, Posting, admit
-from maildesk.pipeline import agent, bounces, requester, status_request, third_party
+from maildesk.pipeline import agent, bounces, requester, satisfaction, status_request, third_party
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled, Outcome, counted, gone, quarantine, record_failure
 from maildesk.pipeline.prepare import Arrival, prepare
@@ -69,12 +70,15 @@ def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list
 
     If anything fails the transaction rolls back and each row not yet committed is processed on
     its own, so a bad row still ends quarantined and the others are unaffected."""
+    # The same bytes delivered twice are one row queued twice: it is processed once, and only its
+    # first outcome hands the outbox rows on (a second look would find it done, with nothing to send).
+    distinct = list(dict.fromkeys(inbound_ids))
     with desk.db.reading() as session:
-        found = inbound.to_process(session, inbound_ids)
+        found = inbound.to_process(session, distinct)
     outcomes: dict[int, Outcome] = {}
     ready: list[Arrival] = []
-    large = [i for i in inbound_ids if i in found and found[i].raw is None]
-    for inbound_id in (i for i in inbound_ids if i not in large):
+    large = [i for i in distinct if i in found and found[i].raw is None]
+    for inbound_id in (i for i in distinct if i not in large):
         prepared = prepare(desk, inbound_id, found.get(inbound_id), now)
         if isinstance(prepared, Outcome):
             outcomes[inbound_id] = prepared
@@ -82,7 +86,13 @@ def process_batch(desk: Desk, inbound_ids: Sequence[int], now: datetime) -> list
             ready.append(prepared)
     outcomes.update((o.inbound_id, o) for o in _apply_all(desk, ready, now))
     outcomes.update((i, process_inbound(desk, i, now)) for i in large)  # each alone, in its turn
-    return [outcomes[i] for i in inbound_ids]
+    handed: set[int] = set()
+    result = []
+    for inbound_id in inbound_ids:
+        outcome = outcomes[inbound_id]
+        result.append(outcome if inbound_id not in handed else dataclasses.replace(outcome, outbox_ids=()))
+        handed.add(inbound_id)
+    return result
 
 
 def _apply_all(desk: Desk, ready: list[Arrival], now: datetime) -> list[Outcome]:
@@ -149,6 +159,9 @@ def _handled(t: Turn) -> Handled:
     answer = third_party.recognise(t)
     if answer is not None:  # A third party's answer: never a ticket or a public reply.
         return third_party.take(t, answer)
+    rated = satisfaction.recognise(t)
+    if rated is not None:  # A rating answering the survey: an event, never a reopened ticket.
+        return satisfaction.take(t, rated)
     auth, agent_mail = agent.identify(t)
     if agent_mail is not None:
         return agent.take(t, agent_mail)

@@ -19,10 +19,11 @@ from maildesk.domain.ticket import AddParticipant, Opening, Record, SetStatus, S
 from maildesk.mail.compose import OutgoingAttachment
 from maildesk.mail.parse import ParsedMail
 from maildesk.mail.quotes import split_reply
+from maildesk.mail.subject import without_reply_prefixes
 from maildesk.mail.tags import find_ticket_id
 from maildesk.mail.tokens import parse_reply_address, verify
 from maildesk.notices.notifier import Draft, MailSummary
-from maildesk.pipeline import notices
+from maildesk.pipeline import merge, notices
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.routing import rule_steps
 from maildesk.pipeline.turn import Turn
@@ -80,12 +81,21 @@ def _decide(t: Turn) -> tuple[ThreadDecision, dict[int, TicketState]]:
         # A delivery report names the mail of ours it is about: that is where it belongs (L2d).
         cited = (verdict.original_message_id, *cited)
     nearest, ours = messages.tickets_cited(t.session, cited)
-    loaded = _locked(t.session, {tag, nearest} - {None})
-    facts = ThreadFacts(sender=t.mail.sender.key, tagged=_view(t.session, tag, loaded),
-                        referenced=_view(t.session, nearest, loaded), cites_our_mail_on=ours,
+    ours = merge.followed_ids(t.session, ours)  # our mail about a merged ticket proves the one it went into
+    tagged, referenced = _current(t.session, tag), _current(t.session, nearest)
+    loaded = _locked(t.session, {tagged, referenced} - {None})
+    facts = ThreadFacts(sender=t.mail.sender.key, tagged=_view(t.session, tagged, loaded),
+                        referenced=_view(t.session, referenced, loaded), cites_our_mail_on=ours,
                         machine=verdict.machine, now=t.now,
                         reopen_closed_days=t.desk.settings.tickets.reopen_closed_days)
     return decide_thread(facts), loaded
+
+
+def _current(session: Session, ticket_id: int | None) -> int | None:
+    """The ticket `ticket_id` stands for now: itself, or the one it was merged into (mail naming or
+    citing a merged ticket belongs there)."""
+    found = merge.followed(session, ticket_id) if ticket_id is not None else None
+    return found.id if found is not None else None
 
 
 def _locked(session: Session, ticket_ids: set[int | None]) -> dict[int, TicketState]:
@@ -170,7 +180,8 @@ def _open(t: Turn, decision: NewTicket, who: ContactRef) -> tuple[TicketState, R
     detail = {"verdict": t.mail.verdict.kind.value, "linked_to": decision.linked_to}
     steps: tuple[Step, ...] = (*rules.fields, *people, Record("created", decision.reason, detail),
                                *rules.records)
-    opening = Opening(parsed.subject, who.id, desk.settings.desk.language, decision.linked_to)
+    opening = Opening(without_reply_prefixes(parsed.subject), who.id, desk.settings.desk.language,
+                      decision.linked_to)
     return desk.writer.open(t.session, opening, TicketChange("system", steps), t.now), outcome
 
 

@@ -45,7 +45,7 @@ def take(t: Turn) -> Handled:
                                  STATUS_LIST_LIMIT + 1)
     listed: list[ContextValue] = [
         {"tag": make_tag(f.id, t.desk.settings.desk.instance), "subject": f.subject or "(no subject)",
-         "status": f.status, "updated": f.updated_at.strftime("%Y-%m-%d %H:%M UTC")}
+         "status": f.status, "updated": t.desk.wall_clock(f.updated_at, f.queue)}
         for f in found[:STATUS_LIST_LIMIT]]
     log.info("status request from %s: %d tickets listed", sender.key, len(listed))
     extra: dict[str, ContextValue] = {"tickets": listed, "more": len(found) > STATUS_LIST_LIMIT,

@@ -44,7 +44,7 @@ def forwards(t: Turn, ticket: TicketState, summary: TicketSummary, agent: Addres
     missing = f"\n\n[files not attached: {named}]" if named else ""
     extra = {"note": commands.text.strip(), "agent_name": agent.name or agent.email,
              "original_from": summary.requester.name or "(the requester)",
-             "original_date": last.created_at.strftime("%Y-%m-%d %H:%M UTC") if last else "",
+             "original_date": desk.wall_clock(last.created_at, ticket.queue) if last else "",
              "original_text": (last.text if last else "") + missing}
     drafts = []
     for address in targets:

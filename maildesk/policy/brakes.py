@@ -73,7 +73,8 @@ class BrakeLimits:
 
 
 #: Outbox kinds written by the desk on its own (RFC 3834 auto-replied / auto-generated) to outsiders.
-BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed", "how_to_close", "template_failed"})
+BRAKED_KINDS = frozenset({"ack", "agent_error", "reminder", "autoclosed", "how_to_close", "template_failed",
+                          "survey", "merged", "split"})
 BRAKED_PREFIXES = ("status_",)
 #: Outbox kinds that answer an inbound mail to its sender, whoever that claims to be.
 ANSWER_KINDS = frozenset({"ack", "status_list", "how_to_close"})

@@ -10,7 +10,7 @@ half an intention to a customer.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from maildesk.domain import Priority, Status
@@ -51,7 +51,10 @@ class ChangeCc:
 
 @dataclass(frozen=True)
 class Note:
-    """The whole reply is internal."""
+    """The whole reply is internal; `text` is what follows `#note` on its own line, if anything
+    (``#note handing over to Bob``), and opens the note."""
+
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,23 @@ class Forward:
     address: str
 
 
-Command = SetStatus | SetPriority | SetCategory | Assign | ChangeCc | Note | UseMacro | Forward
+@dataclass(frozen=True)
+class SendAttachments:
+    """Send the agent the ticket's files `numbers` (as `tickets show` numbers them; empty: all)."""
+
+    numbers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class MergeInto:
+    """Merge this ticket into ticket `ticket` (its mail, events and people move; this one closes)."""
+
+    ticket: int
+
+
+Command = (SetStatus | SetPriority | SetCategory | Assign | ChangeCc | Note | UseMacro | Forward
+           | SendAttachments | MergeInto)
+_TICKET = re.compile(r"^\[?(?:[A-Za-z0-9_-]+\s+)?#?(\d{1,12})\]?$")
 _MACRO_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$", re.IGNORECASE)
 
 
@@ -107,42 +126,53 @@ def parse_commands(text: str, categories: Collection[str]) -> ParsedCommands:
         m = _COMMAND.match(stripped)
         if m is None:
             break
-        result = _one(m["name"].lower(), m["args"].split(), categories)
+        name = m["name"].lower()
+        result = Note(m["args"].strip()) if name == "note" else _one(name, m["args"].split(), categories)
         if isinstance(result, str):
             return ParsedCommands((), text, CommandError(index + 1, stripped, result))
         commands.append(result)
     else:
         index = len(lines)
-    return ParsedCommands(tuple(commands), "\n".join(lines[index:]).strip("\n"))
+    inline = [c.text for c in commands if isinstance(c, Note) and c.text]
+    return ParsedCommands(tuple(commands), "\n".join([*inline, *lines[index:]]).strip("\n"))
 
 
 def _one(name: str, args: list[str], categories: Collection[str]) -> Command | str:
     if name in SHORTCUTS:
         return SetStatus(SHORTCUTS[name]) if not args else f"#{name} takes no argument"
-    if name == "note":
-        return Note() if not args else "#note takes no argument (write the note below it)"
-    if name == "status":
-        return _choice(args, Status, "#status", SetStatus)
-    if name == "priority":
-        return _choice(args, Priority, "#priority", SetPriority)
     if name == "category":
         if len(args) != 1 or args[0].lower() not in categories:
             return f"#category needs one of: {', '.join(sorted(categories))}"
         return SetCategory(args[0].lower())
-    if name == "assign":
-        return Assign(args[0]) if len(args) == 1 else "#assign needs an agent, 'me' or 'none'"
-    if name == "cc":
-        return _cc(args)
-    if name in ("macro", "forward"):
-        return _self_service(name, args)
-    return f"unknown command #{name}"
+    parse = _PARSERS.get(name)
+    return parse(args) if parse is not None else f"unknown command #{name}"
 
 
-def _self_service(name: str, args: list[str]) -> Command | str:
-    if name == "macro":
-        if len(args) != 1 or not _MACRO_NAME.match(args[0]):
-            return "#macro needs one macro name (letters, digits, - or _); see `maildesk macros list`"
-        return UseMacro(args[0].lower())
+def _status(args: list[str]) -> Command | str:
+    return _choice(args, Status, "#status", SetStatus)
+
+
+def _priority(args: list[str]) -> Command | str:
+    return _choice(args, Priority, "#priority", SetPriority)
+
+
+def _assign(args: list[str]) -> Command | str:
+    return Assign(args[0]) if len(args) == 1 else "#assign needs an agent, 'me' or 'none'"
+
+
+def _attachments(args: list[str]) -> Command | str:
+    if not all(a.isdigit() and int(a) > 0 for a in args):
+        return "#attachments takes file numbers (as `tickets show` lists them), or none for every file"
+    return SendAttachments(tuple(dict.fromkeys(int(a) for a in args)))
+
+
+def _macro(args: list[str]) -> Command | str:
+    if len(args) != 1 or not _MACRO_NAME.match(args[0]):
+        return "#macro needs one macro name (letters, digits, - or _); see `maildesk macros list`"
+    return UseMacro(args[0].lower())
+
+
+def _forward(args: list[str]) -> Command | str:
     address = args[0].strip("<>") if len(args) == 1 else ""
     if not _ADDRESS.match(address):
         return "#forward needs one mail address"
@@ -164,6 +194,28 @@ def _cc(args: list[str]) -> Command | str:
     if not _ADDRESS.match(address):
         return f"#cc: {args[1]!r} is not a mail address"
     return ChangeCc(args[0].lower() == "add", address.lower())
+
+
+def _merge(args: list[str]) -> Command | str:
+    m = _TICKET.match(" ".join(args))
+    return MergeInto(int(m[1])) if m else "#merge needs the number of the ticket to merge into (#merge 12)"
+
+
+#: The commands with arguments, by name (the status shortcuts and #category are read before).
+_PARSERS: dict[str, Callable[[list[str]], Command | str]] = {
+    "status": _status, "priority": _priority, "assign": _assign, "cc": _cc, "macro": _macro,
+    "forward": _forward, "attachments": _attachments, "merge": _merge,
+}
+
+
+def merge_problem(commands: ParsedCommands) -> str:
+    """Why `#merge` cannot go with the other commands of the mail, or "": it goes alone (a `#note`
+    aside), and any text below it stays an internal note, as the requester is told of the merge once."""
+    merges = [c for c in commands.commands if isinstance(c, MergeInto)]
+    others = [c for c in commands.commands if not isinstance(c, MergeInto | Note)]
+    if merges and (len(merges) > 1 or others):
+        return "#merge goes alone (#note aside): the other commands belong on the ticket it merges into"
+    return ""
 
 
 def forward_problem(commands: ParsedCommands, own_addresses: Collection[str]) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from maildesk import metrics
 from maildesk.store import sql
@@ -40,6 +40,19 @@ def add(session: Session, rows: Sequence[EventRow]) -> None:
     session.connection().execute(_INSERT, [
         {"ticket_id": r.ticket_id, "at": r.at, "actor": r.actor, "kind": r.kind, "reason": r.reason,
          "detail": dict(r.detail)} for r in rows])
+
+
+def has_kind(session: Session, ticket_id: int, kind: str) -> bool:
+    """Whether the ticket has an event of `kind`."""
+    found = session.connection().execute(select(_e.c.id).where(_e.c.ticket_id == ticket_id, _e.c.kind == kind)
+                                         .limit(1)).first()
+    return found is not None
+
+
+def move(session: Session, source: int, target: int) -> int:
+    """Put the events of ticket `source` on ticket `target` (a merge); how many moved."""
+    done = session.connection().execute(update(_e).where(_e.c.ticket_id == source).values(ticket_id=target))
+    return int(done.rowcount or 0)
 
 
 def of_ticket(session: Session, ticket_id: int) -> list[dict[str, Any]]:

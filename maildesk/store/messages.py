@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
 
 from maildesk.domain import Direction, StoredFile
 from maildesk.store import sql
@@ -126,6 +126,20 @@ def hold_message_id(session: Session, message_id: str) -> None:
     session.connection().execute(_HOLD_ID, {"key": key})
 
 
+def survey_cited(session: Session, cited: Sequence[str]) -> int | None:
+    """The ticket of the satisfaction survey among the Message-IDs a mail answers, if any."""
+    if not cited:
+        return None
+    return session.connection().execute(select(_o.c.ticket_id).where(
+        _o.c.message_id.in_(list(cited)), _o.c.kind == "survey").limit(1)).scalar()
+
+
+def opening_verdict(session: Session, ticket_id: int) -> str | None:
+    """What the mail that opened the ticket was (human, auto_reply, bounce, …), or None without one."""
+    return session.connection().execute(select(_m.c.verdict).where(
+        _m.c.ticket_id == ticket_id, _m.c.direction == Direction.INBOUND).order_by(_m.c.id).limit(1)).scalar()
+
+
 def has_message(session: Session, ticket_id: int, message_id: str) -> bool:
     """Whether the ticket already holds a message with this Message-ID (a re-delivered mail)."""
     return bool(message_id) and session.connection().execute(select(_m.c.id).where(
@@ -153,6 +167,54 @@ def last_from(session: Session, ticket_id: int, sender: str) -> LastMessage | No
     files = conn.execute(select(_a.c.filename, _a.c.content_type, _a.c.sha256)
                          .where(_a.c.message_id == found.id).order_by(_a.c.id)).all()
     return LastMessage(found.from_name, found.created_at, found.text, tuple((f, c, s) for f, c, s in files))
+
+
+def move(session: Session, source: int, target: int, message_row: int | None = None) -> int:
+    """Put the messages of ticket `source` (only row `message_row` when given) on ticket `target`;
+    how many moved. Their attachments go with them."""
+    where = _m.c.ticket_id == source
+    if message_row is not None:
+        where &= _m.c.id == message_row
+    return int(session.connection().execute(update(_m).where(where).values(ticket_id=target)).rowcount or 0)
+
+
+@dataclass(frozen=True)
+class ThreadRow:
+    """One message of a ticket as a split needs it."""
+
+    id: int
+    direction: str
+    from_email: str
+    from_name: str
+    subject: str
+
+
+def thread_rows(session: Session, ticket_id: int) -> list[ThreadRow]:
+    """The ticket's messages in the order they came (message N of `tickets show` is element N - 1)."""
+    rows = session.connection().execute(
+        select(_m.c.id, _m.c.direction, _m.c.from_email, _m.c.from_name, _m.c.subject)
+        .where(_m.c.ticket_id == ticket_id).order_by(_m.c.id))
+    return [ThreadRow(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class TicketFile:
+    """A file on a ticket: the message row it came with, and what the attachments table keeps."""
+
+    message_row: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def ticket_files(session: Session, ticket_id: int) -> list[TicketFile]:
+    """The ticket's files in the order the mail came (message, then its attachments): file N of
+    `tickets show` is element N - 1."""
+    rows = session.connection().execute(
+        select(_a.c.message_id, _a.c.filename, _a.c.content_type, _a.c.size, _a.c.sha256)
+        .join(_m, _m.c.id == _a.c.message_id).where(_m.c.ticket_id == ticket_id).order_by(_m.c.id, _a.c.id))
+    return [TicketFile(*row) for row in rows]
 
 
 def agent_answers(session: Session, ticket_ids: Sequence[int]) -> list[tuple[int, datetime, str, str]]:

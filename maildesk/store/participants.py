@@ -25,6 +25,15 @@ def add(session: Session, ticket_id: int, contact_id: int, role: str) -> bool:
     return sql.insert_ignoring_duplicates(session, _p, values, ["ticket_id", "contact_id"])
 
 
+def copy(session: Session, source: int, target: int) -> list[str]:
+    """Put everyone on ticket `source` on ticket `target` as Cc (those already there stay as they
+    are); the addresses added, in the order they joined `source`."""
+    rows = session.connection().execute(
+        select(_p.c.contact_id, _c.c.email).join(_c, _c.c.id == _p.c.contact_id)
+        .where(_p.c.ticket_id == source).order_by(_p.c.id)).all()
+    return [email for contact_id, email in rows if add(session, target, contact_id, "cc")]
+
+
 def remove_cc(session: Session, ticket_id: int, email: str) -> bool:
     """Take a Cc participant off a ticket (never the requester); True when removed."""
     conn = session.connection()

@@ -6,14 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
-from maildesk.store import events, participants, sql
+from maildesk.store import events, messages, participants, sql
 from maildesk.store.db import Session
 
-_t, _c, _m, _a = sql.tickets, sql.contacts, sql.messages, sql.attachments
+_t, _c, _m, _g = sql.tickets, sql.contacts, sql.messages, sql.agents
 _ROW = (_t.c.id, _t.c.status, _t.c.priority, _t.c.category, _t.c.subject, _c.c.email, _t.c.created_at,
-        _t.c.updated_at, _t.c.queue, _t.c.type, _t.c.tier, _t.c.tags, _t.c.spam)
+        _t.c.updated_at, _t.c.queue, _t.c.type, _t.c.tier, _t.c.tags, _t.c.spam, _g.c.email)
+_CLOCK = (_t.c.sla_policy, _t.c.first_response_due, _t.c.first_response_at, _t.c.resolution_due,
+          _t.c.resolved_at, _t.c.paused_seconds, _t.c.clock_status, _t.c.linked_ticket_id, _t.c.close_reason,
+          _g.c.name, _t.c.sla_sent)
 
 
 @dataclass(frozen=True)
@@ -33,22 +36,25 @@ class TicketRow:
     tier: str = ""
     tags: tuple[str, ...] = ()
     spam: bool = False
+    assignee: str = ""  # the assigned agent's address, "" while unassigned
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape scripts rely on."""
         return {"id": self.id, "status": self.status, "priority": self.priority, "category": self.category,
                 "subject": self.subject, "requester": self.requester, "created": self.created.isoformat(),
                 "updated": self.updated.isoformat(), "queue": self.queue, "type": self.type,
-                "tier": self.tier, "tags": list(self.tags), "spam": self.spam}
+                "tier": self.tier, "tags": list(self.tags), "spam": self.spam,
+                "assignee": self.assignee or None}
 
 
-def _rows_query() -> Select[Any]:
-    return select(*_ROW).join(_c, _c.c.id == _t.c.requester_id)
+def _rows_query(*more: Any) -> Select[Any]:
+    return (select(*_ROW, *more).join(_c, _c.c.id == _t.c.requester_id)
+            .outerjoin(_g, _g.c.id == _t.c.assignee_id))
 
 
 def _row(r: Any) -> TicketRow:
     return TicketRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], tuple(r[11] or ()),
-                     r[12])
+                     r[12], r[13] or "")
 
 
 @dataclass(frozen=True)
@@ -63,27 +69,113 @@ class TicketFilter:
     until: datetime | None = None
     limit: int = 100
     spam: bool = False  # list the tickets rules marked as spam instead of the others
+    type: str = ""
+    assignee_id: int | None = None
+    unassigned: bool = False
+    text_ticket: int | None = None  # `text` is also a ticket number as the requester sees it
+    breached: bool = False  # only tickets that missed an SLA target
+    due_before: datetime | None = None  # only tickets with a target still open and due before this
 
 
 def ticket_rows(session: Session, flt: TicketFilter) -> list[TicketRow]:
     """Tickets matching every filter of `flt`, newest first; spam only when asked, else never."""
     query = _rows_query().where(_t.c.spam.is_(flt.spam))
-    if flt.status:
-        query = query.where(_t.c.status.in_(flt.status.split(",")))
-    if flt.category:
-        query = query.where(_t.c.category == flt.category)
-    if flt.requester:
-        query = query.where(_c.c.email.contains(flt.requester.lower()))
-    if flt.since:
-        query = query.where(_t.c.created_at >= flt.since)
-    if flt.until:
-        query = query.where(_t.c.created_at < flt.until)
-    if flt.text:
-        pattern = f"%{flt.text.lower()}%"
-        in_messages = select(_m.c.ticket_id).where(func.lower(_m.c.text).like(pattern))
-        query = query.where(or_(func.lower(_t.c.subject).like(pattern), _t.c.id.in_(in_messages)))
+    for wanted, condition in ((flt.status, lambda: _t.c.status.in_(flt.status.split(","))),
+                              (flt.category, lambda: _t.c.category == flt.category),
+                              (flt.type, lambda: _t.c.type == flt.type),
+                              (flt.requester, lambda: _c.c.email.contains(flt.requester.lower())),
+                              (flt.since, lambda: _t.c.created_at >= flt.since),
+                              (flt.until, lambda: _t.c.created_at < flt.until),
+                              (flt.assignee_id is not None, lambda: _t.c.assignee_id == flt.assignee_id),
+                              (flt.unassigned, lambda: _t.c.assignee_id.is_(None)),
+                              (flt.text, lambda: _text(flt)),
+                              (flt.breached, _breached),
+                              (flt.due_before, lambda: _due_before(flt.due_before))):
+        if wanted:
+            query = query.where(condition())
     query = query.order_by(_t.c.id.desc()).limit(flt.limit)
     return [_row(r) for r in session.connection().execute(query)]
+
+
+def _text(flt: TicketFilter) -> Any:
+    pattern = f"%{flt.text.lower()}%"
+    in_messages = select(_m.c.ticket_id).where(func.lower(_m.c.text).like(pattern))
+    found = or_(func.lower(_t.c.subject).like(pattern), _t.c.id.in_(in_messages))
+    return or_(found, _t.c.id == flt.text_ticket) if flt.text_ticket is not None else found
+
+
+def _breached() -> Any:
+    """A target was missed: the sweep recorded its breach (it knows the time spent paused), or it was
+    met after its due time. The same test as `target_state` below."""
+    return or_(_t.c.sla_sent.like("%.breach%"), _t.c.first_response_at > _t.c.first_response_due,
+               _t.c.resolved_at > _t.c.resolution_due)
+
+
+def _due_before(instant: datetime | None) -> Any:
+    return or_(and_(_t.c.first_response_at.is_(None), _t.c.first_response_due < instant),
+               and_(_t.c.resolved_at.is_(None), _t.c.resolution_due < instant))
+
+
+def target_state(due: datetime | None, done: datetime | None, breach_recorded: bool, stopped: bool) -> str:
+    """One SLA target: "" (none), "met" (in time), "missed" (late, or its breach recorded by the
+    sweep), "open" (not met, not breached) or "unmet" (the ticket ended before it was met, in time)."""
+    if due is None:
+        return ""
+    if done is not None and done <= due:
+        return "met"
+    if breach_recorded or done is not None:
+        return "missed"
+    return "unmet" if stopped else "open"
+
+
+@dataclass(frozen=True)
+class SlaView:
+    """A ticket's SLA policy, its two targets (due, when met, and their state at the instant of
+    reading) and the working time it spent pending."""
+
+    policy: str
+    first_response_due: datetime | None
+    first_response_at: datetime | None
+    resolution_due: datetime | None
+    resolved_at: datetime | None
+    paused_seconds: int
+    paused_now: bool
+    first_response: str
+    resolution: str
+
+    @property
+    def breached(self) -> bool:
+        """Whether either target is missed."""
+        return "missed" in (self.first_response, self.resolution)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `sla` object of `tickets show --json`."""
+        def when(at: datetime | None) -> str | None:
+            return at.isoformat() if at else None
+
+        return {"policy": self.policy or None, "breached": self.breached,
+                "paused_seconds": self.paused_seconds, "paused_now": self.paused_now,
+                "first_response": {"due": when(self.first_response_due), "at": when(self.first_response_at),
+                                   "state": self.first_response or None},
+                "resolution": {"due": when(self.resolution_due), "at": when(self.resolved_at),
+                               "state": self.resolution or None}}
+
+
+@dataclass(frozen=True)
+class AttachmentEntry:
+    """One file on a ticket, numbered across its thread from 1 in the order the mail came."""
+
+    index: int
+    message: int  # the number of its message in the thread, from 1
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+    def as_json(self) -> dict[str, Any]:
+        """One entry of `attachments` in `tickets show --json`."""
+        return {"index": self.index, "message": self.message, "filename": self.filename,
+                "content_type": self.content_type, "size": self.size}
 
 
 @dataclass(frozen=True)
@@ -96,24 +188,36 @@ class ThreadEntry:
     text: str
     attachments: tuple[str, ...]
     verdict: str
+    row_id: int = 0  # the message's row, for a split
 
 
 @dataclass(frozen=True)
 class TicketDetail:
-    """A ticket with its participants, thread and events."""
+    """A ticket with its participants, thread and events, its assignee, SLA and files."""
 
     row: TicketRow
     participants: tuple[tuple[str, str], ...]
     messages: tuple[ThreadEntry, ...]
     events: tuple[dict[str, Any], ...] = ()
+    assignee_name: str = ""
+    sla: SlaView | None = None
+    files: tuple[AttachmentEntry, ...] = ()
+    linked_ticket: int | None = None
+    close_reason: str = ""
 
     def as_json(self) -> dict[str, Any]:
         """The JSON shape of `tickets show --json`."""
+        assignee = {"email": self.row.assignee, "name": self.assignee_name} if self.row.assignee else None
         return self.row.as_json() | {
+            "assignee": assignee,
+            "linked_ticket": self.linked_ticket,
+            "close_reason": self.close_reason,
+            "sla": self.sla.as_json() if self.sla else None,
             "participants": [{"email": e, "role": r} for e, r in self.participants],
             "messages": [{"from": m.sender, "direction": m.direction, "date": m.date.isoformat(),
                           "text": m.text, "attachments": list(m.attachments), "verdict": m.verdict}
                          for m in self.messages],
+            "attachments": [f.as_json() for f in self.files],
             "events": list(self.events),
             "rules": self.rule_hits,
         }
@@ -126,21 +230,35 @@ class TicketDetail:
 
 
 def ticket_detail(session: Session, ticket_id: int) -> TicketDetail | None:
-    """One ticket's row, participants, thread and events, or None."""
+    """One ticket's row, participants, thread, files, SLA and events, or None."""
     conn = session.connection()
-    found = conn.execute(_rows_query().where(_t.c.id == ticket_id)).first()
+    found = conn.execute(_rows_query(*_CLOCK).where(_t.c.id == ticket_id)).first()
     if found is None:
         return None
     people = tuple((a.email, role) for a, role in participants.of_ticket(session, ticket_id))
-    entries = []
+    entries, files = _thread(session, ticket_id)
+    (policy, fr_due, fr_at, res_due, res_at, paused, clock, linked, reason, assignee_name,
+     sent) = found[len(_ROW):]
+    sla = SlaView(policy or "", fr_due, fr_at, res_due, res_at, paused or 0, clock == "pending",
+                  target_state(fr_due, fr_at, "first_response.breach" in (sent or ""), res_at is not None),
+                  target_state(res_due, res_at, "resolution.breach" in (sent or ""), res_at is not None))
+    return TicketDetail(_row(found), people, entries, tuple(events.of_ticket(session, ticket_id)),
+                        assignee_name or "", sla, files, linked, reason or "")
+
+
+def _thread(session: Session, ticket_id: int) -> tuple[tuple[ThreadEntry, ...], tuple[AttachmentEntry, ...]]:
+    """The ticket's messages, oldest first, and its files numbered across them as
+    `messages.ticket_files` orders them (what `tickets attachment` and `#attachments` count by)."""
     thread = select(_m.c.id, _m.c.from_email, _m.c.direction, _m.c.created_at, _m.c.new_text, _m.c.text,
                     _m.c.verdict).where(_m.c.ticket_id == ticket_id).order_by(_m.c.id)
-    for m in conn.execute(thread):
-        names = conn.execute(select(_a.c.filename).where(_a.c.message_id == m.id).order_by(_a.c.id)).scalars()
-        entries.append(ThreadEntry(m.from_email, m.direction, m.created_at, m.new_text or m.text,
-                                   tuple(names),
-                                   m.verdict))
-    return TicketDetail(_row(found), people, tuple(entries), tuple(events.of_ticket(session, ticket_id)))
+    rows = session.connection().execute(thread).all()
+    number = {m.id: n for n, m in enumerate(rows, start=1)}
+    files = tuple(AttachmentEntry(i, number[f.message_row], f.filename, f.content_type, f.size, f.sha256)
+                  for i, f in enumerate(messages.ticket_files(session, ticket_id), start=1))
+    entries = tuple(ThreadEntry(m.from_email, m.direction, m.created_at, m.new_text or m.text,
+                                tuple(f.filename for f in files if f.message == number[m.id]), m.verdict,
+                                m.id) for m in rows)
+    return entries, files
 
 
 @dataclass(frozen=True)
@@ -158,6 +276,15 @@ class ReportRow:
     resolution_due: datetime | None
     closed_at: datetime | None
     close_reason: str
+
+
+def ratings(session: Session, since: datetime, until: datetime) -> dict[int, int]:
+    """The satisfaction rating of each ticket rated in [since, until): its latest, by ticket."""
+    rows = session.connection().execute(
+        select(sql.events.c.ticket_id, sql.events.c.detail).where(
+            sql.events.c.kind == "satisfaction", sql.events.c.at >= since, sql.events.c.at < until)
+        .order_by(sql.events.c.id))
+    return {ticket: int(detail["rating"]) for ticket, detail in rows}
 
 
 def report_rows(session: Session, since: datetime, until: datetime) -> list[ReportRow]:

@@ -92,6 +92,7 @@ class OwnTicket:
     subject: str
     status: str
     updated_at: datetime
+    queue: str = ""
 
 
 def requested_by(session: Session, email: str, statuses: Sequence[str], since: datetime | None,
@@ -100,13 +101,13 @@ def requested_by(session: Session, email: str, statuses: Sequence[str], since: d
 
     Spam-flagged tickets are left out: they were never acknowledged as requests."""
     c = sql.contacts
-    query = (select(_t.c.id, _t.c.subject, _t.c.status, _t.c.updated_at)
+    query = (select(_t.c.id, _t.c.subject, _t.c.status, _t.c.updated_at, _t.c.queue)
              .join(c, c.c.id == _t.c.requester_id)
              .where(c.c.email == email.lower(), _t.c.status.in_(list(statuses)), _t.c.spam.is_(False))
              .order_by(_t.c.updated_at.desc(), _t.c.id.desc()).limit(limit))
     if since is not None:
         query = query.where(_t.c.updated_at >= since)
-    return [OwnTicket(i, s, st, u) for i, s, st, u in session.connection().execute(query)]
+    return [OwnTicket(*row) for row in session.connection().execute(query)]
 
 
 def language_of(session: Session, ticket_id: int) -> str | None:

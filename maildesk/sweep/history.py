@@ -4,7 +4,7 @@ what was done so far (the closing notice lists it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -61,9 +61,10 @@ def _actions(session: Session, ticket_ids: Sequence[int]) -> dict[int, list[Hist
     return out
 
 
-def line(h: HistoryLine) -> dict[str, ContextValue]:
-    """A history line as the closing notice's template sees it."""
-    return {"at": f"{h.at:%Y-%m-%d %H:%M} UTC", "who": h.who, "what": _excerpt(h.what)}
+def line(h: HistoryLine, wall_clock: Callable[[datetime], str]) -> dict[str, ContextValue]:
+    """A history line as the closing notice's template sees it, its instant written by `wall_clock`
+    (the queue's time zone)."""
+    return {"at": wall_clock(h.at), "who": h.who, "what": _excerpt(h.what)}
 
 
 def _excerpt(text: str, limit: int = 400) -> str:

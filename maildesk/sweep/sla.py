@@ -169,7 +169,7 @@ def _plan(clock: TicketClock, ticket: TicketState, now: datetime) -> _Plan:
 def _owed(desk: Desk, ticket: TicketState, plan: _Plan, now: datetime, context: SweepContext) -> _Owed:
     owed = _Owed()
     if plan.step.close:
-        _close(ticket, plan.step, context, owed)
+        _close(desk, ticket, plan.step, context, owed)
     elif plan.step.remind:
         _remind(desk.clock, ticket, plan.step, now, owed)
     for alert in plan.sla.alerts:
@@ -180,12 +180,15 @@ def _owed(desk: Desk, ticket: TicketState, plan: _Plan, now: datetime, context: 
     return owed
 
 
-def _close(ticket: TicketState, step: ClosureStep, context: SweepContext, owed: _Owed) -> None:
+def _close(desk: Desk, ticket: TicketState, step: ClosureStep, context: SweepContext, owed: _Owed) -> None:
     # What was done so far, read before the closure itself joins the list.
+    def wall_clock(at: datetime) -> str:
+        return desk.wall_clock(at, ticket.queue)
+
     history: dict[str, ContextValue] = {
         "close_reason": step.close,
-        "agent_replies": [line(h) for h in context.replies.get(ticket.id, [])],
-        "actions": [line(h) for h in context.actions.get(ticket.id, [])],
+        "agent_replies": [line(h, wall_clock) for h in context.replies.get(ticket.id, [])],
+        "actions": [line(h, wall_clock) for h in context.actions.get(ticket.id, [])],
     }
     owed.steps.append(SetStatus(Status.CLOSED, step.reason, close_reason=step.close,
                                 detail={"close_reason": step.close}))
@@ -227,8 +230,8 @@ def _sla_recipients(desk: Desk, agents: list[tuple[int, Address]], ticket: Ticke
             picked = [(i, a) for i, a in agents if i == ticket.assignee_id]
         elif item in ("assignee", "queue"):
             picked = [(i, a) for i, a in agents if not team or a.key in team]
-        else:
-            picked = [(0, Address(item))]
+        else:  # an address; an agent's gets their signed Reply-To like any agent
+            picked = [next(((i, a) for i, a in agents if a.key == item.lower()), (0, Address(item)))]
         for agent_id, address in picked:
             out.setdefault(address.key, (agent_id, address))
     return list(out.values())
@@ -258,5 +261,6 @@ def _drafts(desk: Desk, ticket: TicketState, owed: _Owed, context: SweepContext,
 
 def _summary(ticket: TicketState, requester: Address, language: str = "") -> TicketSummary:
     return TicketSummary(id=ticket.id, subject=ticket.subject, status=ticket.status, priority=ticket.priority,
-                         category=ticket.category, language=language or ticket.language, requester=requester)
+                         category=ticket.category, language=language or ticket.language, requester=requester,
+                         type=ticket.type, queue=ticket.queue)
 

@@ -7,6 +7,7 @@ expresses what it does as a :class:`~maildesk.domain.ticket.TicketChange` and ha
 * checks every status transition (maildesk.policy.lifecycle) and raises InvalidTransition;
 * sets closed_at, close_reason and updated_at from the new status;
 * records one event per step, in the order of the steps;
+* moves a merged ticket's mail, events and people, or a split message, as its `MoveThread` says;
 * brings the SLA and auto-close clock up to date (maildesk.tickets.clock);
 * writes the row once: one INSERT for a new ticket, one UPDATE of the changed columns otherwise.
 
@@ -25,6 +26,7 @@ from typing import Any
 from maildesk.domain import Status
 from maildesk.domain.ticket import (
     AddParticipant,
+    MoveThread,
     Opening,
     Record,
     RemoveParticipant,
@@ -35,7 +37,7 @@ from maildesk.domain.ticket import (
     TicketState,
 )
 from maildesk.policy.lifecycle import check_transition, closes
-from maildesk.store import events, participants
+from maildesk.store import events, messages, participants
 from maildesk.store import tickets as rows
 from maildesk.store.db import Session
 from maildesk.store.events import EventRow
@@ -44,7 +46,8 @@ from maildesk.tickets.clock import TicketClock
 log = logging.getLogger(__name__)
 #: One event before its ticket id is known: (actor, kind, reason, detail).
 _Event = tuple[str, str, str, Mapping[str, Any]]
-_Membership = AddParticipant | RemoveParticipant
+#: Steps that write rows of their own, so they need the ticket's id (a new ticket's comes with its INSERT).
+_Membership = AddParticipant | RemoveParticipant | MoveThread
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,7 @@ def _walk(session: Session | None, ticket: TicketState, change: TicketChange,
     written (no `session`), returned to be written once the row and its id exist."""
     state, found, later = ticket, [], []
     for step in change.steps:
-        if not isinstance(step, AddParticipant | RemoveParticipant):
+        if not isinstance(step, AddParticipant | RemoveParticipant | MoveThread):
             state, event = _step(state, step, change.actor, now)
             found += event
         elif session is None:
@@ -159,6 +162,10 @@ def _field(state: TicketState, step: SetField, actor: str) -> tuple[TicketState,
 def _memberships(session: Session, ticket_id: int, actor: str, steps: Sequence[_Membership]) -> list[_Event]:
     found: list[_Event] = []
     for step in steps:
+        if isinstance(step, MoveThread):
+            moved = _moved(session, ticket_id, step)
+            found.append((actor, step.event, step.reason, {**step.detail, **moved}))
+            continue
         if isinstance(step, AddParticipant):
             done = participants.add(session, ticket_id, step.contact_id, step.role)
         else:
@@ -166,6 +173,15 @@ def _memberships(session: Session, ticket_id: int, actor: str, steps: Sequence[_
         if done and step.event:
             found.append((actor, step.event, step.reason, step.detail))
     return found
+
+
+def _moved(session: Session, ticket_id: int, step: MoveThread) -> dict[str, Any]:
+    """Move what `step` names onto `ticket_id`; what moved, for its event."""
+    if step.message is not None:
+        return {"messages": messages.move(session, step.source, ticket_id, step.message)}
+    return {"messages": messages.move(session, step.source, ticket_id),
+            "events": events.move(session, step.source, ticket_id),
+            "participants": participants.copy(session, step.source, ticket_id)}
 
 
 def _rows(ticket_id: int, now: datetime, found: Sequence[_Event]) -> list[EventRow]:

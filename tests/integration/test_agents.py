@@ -111,6 +111,30 @@ def test_unknown_command_is_refused_with_the_line(desk: Runtime) -> None:
     assert "line 1: #pendig: unknown command #pendig" in error.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
+def test_error_mail_about_no_ticket_is_signed_for_ticket_0_and_its_answer_stays_with_the_agent(desk: Runtime) -> None:
+    # Alice answers an error about a mail naming no ticket: her answer is an agent's again, not a new ticket.
+    receive(desk, mail("Alice <alice@example.org>", "support@example.org", "Lunch?", "Which ticket?",
+                       id_domain="example.org", Authentication_Results="mx.example.org; dkim=pass header.d=example.org"),
+            "alice@example.org")
+    (error,) = sent(desk, "agent_error")
+    assert error["Reply-To"].addresses[0].addr_spec == token(0, 1)
+    out = receive(desk, agent_reply("alice@example.org", token(0, 1), "#close", subject=f"Re: {error['Subject']}"),
+                  "alice@example.org", rcpt=token(0, 1))
+    assert (out.ticket_id, out.reason) == (None, "agent mail without a ticket")
+    assert query(desk.settings, "select count(*) from tickets") == [(1,)]
+
+
+def test_a_rule_notice_to_an_agent_carries_their_signed_reply_to(make_desk: DeskFactory) -> None:
+    # A rule that tells Bob of urgent mail gives him his token for the new ticket; the on-call address gets none.
+    rule = ('[[rules]]\nname = "urgent"\nwhen = { field = "text", regex = "urgent" }\n'
+            'then = { notify = [{ to = "bob@example.org", template = "notify_oncall" },'
+            ' { to = "oncall@example.org", template = "notify_oncall" }] }\n')
+    rt = make_desk(rule, agents=(ALICE, BOB), secret=SECRET)
+    receive(rt, make_mail(body="Urgent: the printer is on fire.", message_id="u1"))
+    notices = {str(n["To"]): n["Reply-To"].addresses[0].addr_spec for n in sent(rt, "rule_notify")}
+    assert notices == {"bob@example.org": token(1, 2), "oncall@example.org": "support@example.org"}
+
+
 def test_commands_only_send_the_status_notice(desk: Runtime) -> None:
     # "#resolve" alone changes the status and sends the requester the resolved notice.
     receive(desk, agent_reply("alice@example.org", token(1, 1), "#resolve\n#assign me\n#cc remove dan@client.example"),

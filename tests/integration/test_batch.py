@@ -69,3 +69,13 @@ def test_deliver_many_sends_the_due_rows_and_fails_a_blocked_one(runtime: Runtim
     assert query(runtime.settings, "select state from outbox order by id") == [("sent",), ("failed",), ("sent",)]
     # Delivered rows are not taken again: a second call claims nothing.
     assert [d.state for d in runtime.deliver_many(acks)] == [None, None, None]
+
+
+def test_the_same_row_twice_in_a_batch_still_hands_over_its_acknowledgement(runtime: Runtime) -> None:
+    # The same bytes delivered twice back to back are one row queued twice: the ack goes out at once, not at the sweep.
+    first = store(runtime, make_mail(message_id="twice"))
+    again = store(runtime, make_mail(message_id="twice"))
+    assert again == first
+    outcomes = process_batch(runtime.desk, [first, again], NOW)
+    assert [o.state for o in outcomes] == [InboundState.DONE, InboundState.DONE]
+    assert [len(o.outbox_ids) for o in outcomes] == [1, 0]  # handed to delivery once, by the first

@@ -17,7 +17,7 @@ from maildesk.store.db import Database
 assert pathlib.Path(maildesk.__file__).is_relative_to(sys.argv[1]), maildesk.__file__
 for lang in ("en", "uk", "ru"):
     Renderer().render("status_pending", lang, {"tagged_subject": "[#1] x", "requester_name": "", "tag": "[#1]",
-                                             "reason": "", "desk_name": "Support"})
+                                             "reason": "", "desk_name": "Support", "signature": ""})
 assert Renderer().exists("ack/hardware", "uk")
 with tempfile.TemporaryDirectory() as tmp:
     db = Database(f"sqlite:///{tmp}/x.sqlite3")

@@ -117,7 +117,8 @@ def test_urgent_ukrainian_mail_outside_hours(rt: Runtime) -> None:
     assert row == [("services", "hardware", "urgent", "incident", "uk", '["night"]', 1, 0)]
     kinds = [k for k, _ in _outbox(rt)]
     assert kinds.count("ack") == 1 and kinds.count("rule_notify") == 1
-    assert "модель пристрою" in _body(rt, "ack")  # the uk/ack/hardware template
+    # An incident is acknowledged as one (uk/ack/incident), whatever its category.
+    assert "як інцидент [#1]" in _body(rt, "ack") and "модель пристрою" not in _body(rt, "ack")
     assert "Принтер у бухгалтерії" in _body(rt, "rule_notify")
     detail = tickets.show_ticket(rt.db, out.ticket_id or 0)
     assert [h["rule"] for h in detail.rule_hits] == ["ukrainian", "printer", "urgent-night"]
@@ -130,6 +131,7 @@ def test_same_mail_inside_hours_is_not_paged(rt: Runtime) -> None:
     out = _receive(rt, raw, ("services@example.org",), TUESDAY_MORNING)
     assert query(rt.settings, "select priority from tickets where id = ?", out.ticket_id) == [("normal",)]
     assert "rule_notify" not in [k for k, _ in _outbox(rt)]
+    assert "модель пристрою" in _body(rt, "ack")  # a request: the uk/ack/hardware template
 
 
 def test_two_support_addresses_make_one_ticket(rt: Runtime) -> None:
@@ -186,7 +188,7 @@ def test_cli_rules_test_on_example_mail() -> None:
     assert result.exit_code == 0, result.output
     lines = dict(line.split(":", 1) for line in result.output.splitlines() if not line.startswith(" "))
     assert lines["queue"].strip() == "services" and lines["category"].strip() == "hardware"
-    assert lines["priority"].strip() == "urgent" and lines["acknowledgement"].strip() == "uk/ack/hardware"
+    assert lines["priority"].strip() == "urgent" and lines["acknowledgement"].strip() == "uk/ack/incident"
     assert "oncall@example.org (notify_oncall)" in lines["notify"]
     assert "  urgent-outside-hours: tags=after-hours" in result.output
 

@@ -92,6 +92,7 @@ def test_every_acknowledgement_explains_solved(language: str, word: str, templat
     # The default and per-category acknowledgements in en/uk/ru list articles and name the word.
     from maildesk.notices.render import Renderer
     context = {"tagged_subject": "[#1] x", "requester_name": "", "tag": "[#1]", "subject": "x", "desk_name": "D",
+               "signature": "",
                "articles": [{"title": "Article", "url": "https://kb.example/a"}]}
     text = Renderer().render(template, language, context).body
     assert word in text and "https://kb.example/a" in text

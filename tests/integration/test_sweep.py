@@ -98,6 +98,8 @@ def test_friday_evening_pending_closes_monday_after_eight_working_hours(desk: Ru
     text = plain_text(parsed(notice))
     assert "no response from the customer received" in text and "Which printer model is it?" in text
     assert "status: new → pending" in text and "→ closed" not in text
+    # Its times are on the queue's wall clock, as the reminders' are: Friday 17:00 in Astana.
+    assert "2026-11-20 17:00 +05, Alice" in text and "UTC" not in text
 
 
 def test_out_of_office_does_not_stop_the_clock(desk: Runtime) -> None:

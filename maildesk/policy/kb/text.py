@@ -21,15 +21,20 @@ MIN_STEM = 3
 MIN_STEM_CYRILLIC = 4
 _WORD = re.compile(r"[^\W_]+(?:['’ʼ][^\W_]+)*")
 _CYRILLIC = re.compile(r"[а-яёіїєґ]")
+_LATIN = re.compile(r"[a-z]")
 _UK_ONLY = re.compile(r"[іїєґ]")
 _RU_ONLY = re.compile(r"[ыэъё]")
 
 # Frequent words only one of the two languages has: short Cyrillic requests often lack the letters
 # that tell them apart ("Не могу подключиться к VPN").
 _UK_WORDS = frozenset({"що", "як", "це", "із", "мене", "мені", "немає", "можу", "будь", "ласка", "вітаю",
-                       "працює", "він", "вона", "або", "якщо", "вже", "коли", "чому", "усі", "та", "й"})
+                       "працює", "він", "вона", "або", "якщо", "вже", "коли", "чому", "усі", "та", "й",
+                       "мій", "наша", "також", "сьогодні", "потрібно", "треба", "зробити", "друкує",
+                       "дякую", "привіт", "прошу", "увійти", "пошта", "пошту", "компютер"})
 _RU_WORDS = frozenset({"что", "как", "это", "из", "меня", "мне", "нет", "могу", "пожалуйста", "здравствуйте",
-                       "работает", "он", "она", "или", "если", "уже", "когда", "почему", "все", "при", "к"})
+                       "работает", "он", "она", "или", "если", "уже", "когда", "почему", "все", "при", "к",
+                       "мой", "также", "сегодня", "нужно", "надо", "сделать", "печатает", "спасибо",
+                       "привет", "добрый", "войти", "почта", "почту", "компьютер"})
 
 _EN_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ers", "er", "ies", "ied", "ed", "es", "ly",
                 "s")
@@ -75,23 +80,28 @@ STOP_WORDS = {
 }
 
 
+_FOLD = str.maketrans({"'": None, "’": None, "ʼ": None, "ё": "е"})
+
+
 def words(text: str) -> list[str]:
     """The words of `text`, lowercased, apostrophes removed, ё as е."""
-    return [re.sub(r"['’ʼ]", "", w).replace("ё", "е") for w in _WORD.findall(text.lower())]
+    return [w.translate(_FOLD) for w in _WORD.findall(text.lower())]
 
 
-def guess_language(text: str, default: str = "en") -> str:
-    """uk or ru when most letters are Cyrillic (told apart by letters only one of them has), else
-    en when the text has Latin words, else `default`."""
-    cyrillic = len(_CYRILLIC.findall(text.lower()))
-    latin = len(re.findall(r"[a-z]", text.lower()))
+def guess_language(text: str, default: str = "en", tie: str = "uk") -> str:
+    """uk or ru when most letters are Cyrillic (told apart by letters only one of them has and by
+    frequent words only one of them uses), else en when the text has Latin words, else `default`.
+    Cyrillic text with nothing to tell the two apart is `default` when that is uk or ru, else `tie`."""
+    lower = text.lower()
+    cyrillic = len(_CYRILLIC.findall(lower))
+    latin = len(_LATIN.findall(lower))
     if cyrillic and cyrillic >= latin:
-        tokens = words(text)
-        uk = len(_UK_ONLY.findall(text.lower())) + 2 * sum(w in _UK_WORDS for w in tokens)
-        ru = len(_RU_ONLY.findall(text.lower())) + 2 * sum(w in _RU_WORDS for w in tokens)
+        tokens = words(lower)
+        uk = len(_UK_ONLY.findall(lower)) + 2 * sum(w in _UK_WORDS for w in tokens)
+        ru = len(_RU_ONLY.findall(lower)) + 2 * sum(w in _RU_WORDS for w in tokens)
         if uk != ru:
             return "uk" if uk > ru else "ru"
-        return default if default in ("uk", "ru") else "uk"
+        return default if default in ("uk", "ru") else tie
     return "en" if latin else default
 
 

@@ -12,6 +12,7 @@ from maildesk.policy.rules.conditions import (
     Condition,
     FieldMatch,
     HasAttachment,
+    IsAbusive,
     WorkingHours,
 )
 from maildesk.policy.rules.engine import Queue, Rule, RuleSet
@@ -19,7 +20,8 @@ from maildesk.policy.rules.engine import Queue, Rule, RuleSet
 #: The name of the built-in rule that honours the requester's own "high importance" flag.
 IMPORTANCE_RULE = "requester-importance"
 
-_PLAIN_MODE = {"recipient": "equals", "to_cc": "equals", "from": "equals", "from_domain": "domain"}
+_PLAIN_MODE = {"recipient": "equals", "to_cc": "equals", "from": "equals", "from_domain": "domain",
+               "language": "equals"}
 
 
 def compile_ruleset(routing: RoutingSettings) -> RuleSet:
@@ -46,6 +48,8 @@ def compile_condition(spec: ConditionSettings) -> Condition:
         return AllOf(children, spec.negate) if spec.group == "all" else AnyOf(children, spec.negate)
     if spec.field == "attachment":
         return HasAttachment(spec.negate)
+    if spec.field == "abusive":
+        return IsAbusive(spec.negate)
     if spec.field == "hours":
         return WorkingHours(inside=spec.patterns[0] == "inside", calendar=spec.calendar, negate=spec.negate)
     if spec.regex:

@@ -81,6 +81,17 @@ class HasAttachment:
 
 
 @dataclass(frozen=True, slots=True)
+class IsAbusive:
+    """maildesk.policy.abuse found the mail abusive."""
+
+    negate: bool = False
+
+    def check(self, view: MailView, queue: str) -> bool:
+        """True when the mail is abusive (inverted by `negate`)."""
+        return view.facts.abusive != self.negate
+
+
+@dataclass(frozen=True, slots=True)
 class WorkingHours:
     """The mail arrived inside (or outside) working hours of a calendar, by default its queue's."""
 

@@ -104,6 +104,7 @@ class RuleOutcome:
     notify: tuple[Notice, ...]
     hits: tuple[RuleHit, ...]
     changed: frozenset[str]
+    abuse: tuple[str, ...] = ()  # what made maildesk.policy.abuse call the mail abusive (kind:stem)
 
 
 class _State:

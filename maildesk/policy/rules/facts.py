@@ -24,6 +24,10 @@ class RuleFacts:
     headers: tuple[tuple[str, str], ...] = ()
     has_attachment: bool = False
     working_calendars: frozenset[str] = frozenset()
+    # Decided beside the rules, for the rules to read: the language the words say the mail is in
+    # ("" when it has none), and whether maildesk.policy.abuse finds it abusive.
+    language: str = ""
+    abusive: bool = False
 
 
 class MailView:
@@ -59,7 +63,7 @@ class MailView:
         by_field: dict[str, tuple[str, ...]] = {
             "recipient": f.recipients, "to_cc": f.to_cc, "from": (f.sender,),
             "from_domain": (f.sender.rpartition("@")[2],), "subject": (f.subject,), "body": (f.text,),
-            "text": (f.subject, f.text),
+            "text": (f.subject, f.text), "language": (f.language,),
         }
         if name == "header":
             return self._header_values(header)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from maildesk.mail.tags import find_ticket_id, tag_subject
+from maildesk.mail.tags import find_ticket_id, tag_subject, ticket_number
 
 
 @pytest.mark.parametrize(("subject", "instance", "expected"), [
@@ -36,3 +36,12 @@ def test_find_ticket_id(subject: str, instance: str, expected: int | None) -> No
 def test_tag_subject_has_exactly_one_tag(subject: str, instance: str, expected: str) -> None:
     # Our older tags are replaced, other desks' tags kept.
     assert tag_subject(subject, 5, instance) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("12", 12), ("#12", 12), ("[#12]", 12), (" [CUSTOMS #12] ", 12), ("customs #12", 12), ("CUSTOMS #1", 1),
+    ("[OTHER #12]", None), ("printer 12", None), ("CUSTOMS 12", None), ("#", None), ("", None), ("12a", None),
+])
+def test_a_ticket_number_as_the_requester_sees_it(text: str, expected: int | None) -> None:
+    # `tickets show` and `list --text` take the number in any form the desk's mail shows it.
+    assert ticket_number(text, "CUSTOMS") == expected

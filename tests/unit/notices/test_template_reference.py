@@ -20,7 +20,7 @@ from maildesk.errors import ConfigError
 from maildesk.mail.compose import compose
 from maildesk.notices.notifier import Draft, Identity, Notifier
 from maildesk.notices.render import ContextValue, Rendered, Renderer
-from maildesk.notices.samples import ARTICLES, MAIL, NOW, sample, summary
+from maildesk.notices.samples import ARTICLES, KINDS, MAIL, NOW, sample, summary
 from maildesk.pipeline.routing import ack_template
 
 BUILTIN = REPO / "maildesk" / "templates"
@@ -32,10 +32,13 @@ IDENTITY = Identity(name="Example Support", address="support@example.org", insta
 
 
 def _ack(notifier: Notifier, name: str, language: str) -> Draft:
-    # As the pipeline does: the category's own acknowledgement when the renderer has one, else `ack`.
-    category = name.partition("/")[2] or "other"
-    template = ack_template(notifier.renderer, category, language)
-    return notifier.acknowledgement(summary(language, category), MAIL, NOW, template, ARTICLES)
+    # As the pipeline does: the type's or the category's own acknowledgement when the renderer has one,
+    # else `ack` (an incident in category printing for ack/incident; a request in category X for ack/X).
+    variant = name.partition("/")[2]
+    kind, category = (variant, "printing") if variant in KINDS else ("request", variant or "printing")
+    template = ack_template(notifier.renderer, category, language, kind)
+    return notifier.acknowledgement(replace(summary(language, category), type=kind), MAIL, NOW, template,
+                                    ARTICLES)
 
 
 def send(notifier: Notifier, name: str, language: str) -> Draft:

@@ -48,13 +48,23 @@ def test_each_command(line: str, command: object) -> None:
     ("#cc add not-an-address\nhi", 1, "is not a mail address"),
     ("#cc invite eve@x.org\nhi", 1, "#cc needs 'add' or 'remove'"),
     ("#assign\nhi", 1, "#assign needs"),
-    ("#note please\nhi", 1, "#note takes no argument"),
 ])
 def test_bad_command_is_an_error_naming_the_line(text: str, line_no: int, reason: str) -> None:
     # A typo stops everything: no command is returned, the line and the reason are.
     parsed = parse_commands(text, CATEGORIES)
     assert parsed.commands == () and parsed.error is not None
     assert parsed.error.line_no == line_no and reason in parsed.error.reason
+
+
+@pytest.mark.parametrize(("text", "note"), [
+    ("#note handing over to Bob", "handing over to Bob"),
+    ("#note handing over\nHe knows the printer.", "handing over\nHe knows the printer."),
+    ("#pending\n#note  waiting for the part  \n\nOrdered on Monday.", "waiting for the part\nOrdered on Monday."),
+])
+def test_note_text_may_follow_on_its_line(text: str, note: str) -> None:
+    # "#note handing over" on one line is a note whose text starts there, not a refusal.
+    parsed = parse_commands(text, CATEGORIES)
+    assert parsed.error is None and parsed.is_note and parsed.text == note
 
 
 def test_hash_number_is_text() -> None:
