@@ -62,13 +62,15 @@ class TicketSummary:
 
 def variant(renderer: Renderer, name: str, ticket: TicketSummary) -> str:
     """The most particular template for the ticket: `name/<type>/<category>`, `name/<type>`,
-    `name/<category>`, then `name` itself; a variant counts when it exists in the ticket's language
-    (the admin's folder or the built-ins), the English fallback does not."""
-    for candidate in (f"{name}/{ticket.type}/{ticket.category}", f"{name}/{ticket.type}",
-                      f"{name}/{ticket.category}"):
-        if renderer.exists(candidate, ticket.language):
+    `name/<category>`, then `name` itself; a variant counts when it exists in the ticket's language,
+    the English fallback does not. The admin's folder comes first: an override of `ack` is the desk's
+    acknowledgement even where a built-in variant (`ack/other`) would be more particular."""
+    candidates = (f"{name}/{ticket.type}/{ticket.category}", f"{name}/{ticket.type}",
+                  f"{name}/{ticket.category}")
+    for candidate in (*candidates, name):
+        if renderer.overridden(candidate, ticket.language):
             return candidate
-    return name
+    return next((c for c in candidates if renderer.exists(c, ticket.language)), name)
 
 
 @dataclass(frozen=True)

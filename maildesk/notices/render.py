@@ -35,7 +35,8 @@ class Renderer:
 
     def __init__(self, override: Path | None = None) -> None:
         builtin = jinja2.PackageLoader("maildesk", "templates")
-        site = [jinja2.FileSystemLoader(str(override))] if override is not None else []
+        self._site = jinja2.FileSystemLoader(str(override)) if override is not None else None
+        site = [self._site] if self._site is not None else []
         self._env = SandboxedEnvironment(
             loader=jinja2.ChoiceLoader([*site, builtin]),
             undefined=jinja2.StrictUndefined,
@@ -77,6 +78,10 @@ class Renderer:
             raise ConfigError(f"{_where(exc)}: {exc.message}") from exc
         except jinja2.TemplateError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+
+    def overridden(self, name: str, language: str) -> bool:
+        """Whether the admin's folder has its own template for `name` in `language`."""
+        return self._site is not None and f"{language}/{name}.txt.j2" in self._site.list_templates()
 
     def exists(self, name: str, language: str) -> bool:
         """Whether a template for `name` exists in `language` itself (no fallback)."""

@@ -138,7 +138,11 @@ def _command(t: Turn, decision: ThreadDecision,
 
 def _proof(t: Turn, ticket: TicketState) -> str:
     """"token" when the mail went to the requester's signed reply address for this ticket,
-    "references" when it cites a mail we sent them on it, else ""."""
+    "references" when it cites a mail we sent them on it, "import" when the admin imported it (the
+    mailbox's history is the admin's to vouch for, and a silent import sent nothing to cite), else
+    ""."""
+    if imports.is_imported(t.row.source):
+        return "import"
     parsed = t.mail.parsed
     for address in (*t.row.rcpt_to, *(a.email for a in (*parsed.to, *parsed.cc))):
         claim = parse_reply_address(address, t.desk.settings.desk.address)

@@ -94,7 +94,9 @@ def test_nobody_is_asked_when_the_queue_does_not_or_no_person_would_answer(make_
                           subject="WIN" if case == "spam" else "Printer broken", message_id="x1", **headers),
             rcpt="it@example.org" if case == "queue-off" else "support@example.org")
     if case == "closed-by-requester":
-        receive(rt, make_mail(subject="Re: [#1] Printer broken", body="solved", message_id="x2"))
+        ack = sent(rt, "ack")[0]  # citing it proves the "solved" the requester's
+        receive(rt, make_mail(subject="Re: [#1] Printer broken", body="solved", message_id="x2",
+                              In_Reply_To=str(ack["Message-ID"])))
     else:
         resolve(rt, 1)
     assert query(rt.settings, "select status from tickets where id = 1") == [

@@ -321,6 +321,9 @@ def test_parsing_edges(serve: Serve) -> None:
     msg.add_attachment(b"MZ", maintype="application", subtype="octet-stream", filename="invoice\u202egpj.exe")
     send_smtp(daemon, b"\xef\xbb\xbf" + msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")),
               mail_from="carol@client.example")
+    # Ticket 1 exists before the forgery naming it arrives (worker threads could otherwise finish
+    # the small forged mail first).
+    wait_for(processed(daemon.settings, 1), 20, "the first mail processed")
     forged = make_mail(sender="alice@example.org", subject="Re: [#1] x", body="#close",
                        Authentication_Results='mx.example.org; dkim=fail reason="; dkim=pass header.d=example.org"')
     send_smtp(daemon, forged, mail_from="alice@example.org")
