@@ -84,6 +84,16 @@ class Dovecot:
         self.stop()
         _start(self.root)
         _wait(lambda: _listening(self.host, self.port), 10, "dovecot to listen")
+        _wait(self._logs_in, 15, "dovecot's auth process to answer")
+
+    def _logs_in(self) -> bool:
+        # The login listener opens before the auth process answers; on a busy machine the first
+        # LOGIN then gets "[UNAVAILABLE] Temporary authentication failure".
+        try:
+            self.client().logout()
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            return False
 
 
 def free_port() -> int:
@@ -97,7 +107,9 @@ def free_port() -> int:
 def start_dovecot(root: Path) -> Dovecot:
     """Write a config under `root`, start `dovecot -c`, and wait for the listener."""
     port = free_port()
-    return start_with(root, port, _CONFIG.format(root=root, port=port, **mail_owner()))
+    server = start_with(root, port, _CONFIG.format(root=root, port=port, **mail_owner()))
+    _wait(server._logs_in, 15, "dovecot's auth process to answer")
+    return server
 
 
 def mail_owner() -> dict[str, int]:
