@@ -1,6 +1,7 @@
 """Ticket queries for the CLI, values out: `tickets list` and `tickets show` as values and as the text
 they print, and which agent a name on the command line means. Only the store (and the ticket tag's
-grammar): a command that reads tickets loads no pipeline, templates or broker."""
+grammar): a command that reads tickets loads no pipeline, templates or broker, and a running daemon
+answers the same request with the same function (serve/local_ops.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""`tickets list` as the command line gives it, checked: what the command reads the store by, as a
-value that goes to JSON and back. Only the standard library."""
+"""`tickets list` as the command line gives it, checked: what the command reads the store by, or
+sends a running daemon to read it by (serve/local.py). Only the standard library: the command
+builds it before it knows whether it will open the store at all."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What `maildesk tickets list` and `tickets show` print, as text or JSON."""
+"""What `maildesk tickets list` and `tickets show` print, as text or JSON: the same whether the
+command read the store itself or a running daemon answered it (serve/local_ops.py)."""
 
 from __future__ import annotations
 

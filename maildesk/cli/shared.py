@@ -26,6 +26,7 @@ from maildesk.serve.logs import fold
 if TYPE_CHECKING:
     from maildesk.config import Settings
     from maildesk.runtime.wiring import Runtime
+    from maildesk.serve.local import Answer
     from maildesk.store.db import Database
 
 P = ParamSpec("P")
@@ -103,6 +104,25 @@ def store_of(ctx: click.Context) -> Database:
     from maildesk.store.revision import open_current
 
     return open_current(settings_of(ctx).database.url)
+
+
+def daemon_answer(ctx: click.Context, request: dict[str, Any], body: bytes = b"") -> Answer | None:
+    """A running daemon's answer to `request` (serve/local.py), found through the config file's
+    `[desk] data_dir` without validating the file; None when there is none for this config file."""
+    from maildesk.config.peek import config_path, peek
+    from maildesk.serve.local import ask, socket_path
+
+    peeked = peek(config_path(ctx.ensure_object(dict).get("config_path"), os.environ))
+    if peeked is None:
+        return None
+    return ask(socket_path(peeked.data_dir), request | {"config": str(peeked.path)}, body)
+
+
+def finish(answer: Answer) -> None:
+    """End as the daemon's answer says: print what it printed, or its one-line error and status."""
+    if answer.code:
+        fail(answer.message, answer.code)
+    click.echo(answer.output.decode(), nl=False)
 
 
 def json_option(fn: F) -> F:

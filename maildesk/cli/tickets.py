@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from maildesk.cli.shared import (
+    daemon_answer,
     fail,
+    finish,
     instant,
     json_option,
     reported,
@@ -87,7 +89,7 @@ def tickets() -> None:
 def tickets_list(ctx: click.Context, status: str, category: str, kind: str, requester: str, assignee: str,
                  text: str, breached: bool, due_before: str | None, since: str | None, until: str | None,
                  limit: int, as_json: bool, spam: bool, admin: str) -> None:
-    """List tickets, newest first."""
+    """List tickets, newest first (a running daemon answers when there is one)."""
     from maildesk.admin.ticket_request import ListRequest
 
     for s in filter(None, status.split(",")):
@@ -98,6 +100,10 @@ def tickets_list(ctx: click.Context, status: str, category: str, kind: str, requ
     request = ListRequest(status=status, category=category, type=kind, requester=requester, assignee=assignee,
                           text=text, breached=breached, due_before=instant(due_before), since=instant(since),
                           until=instant(until), limit=limit, spam=spam, admin=acting_name(admin))
+    answer = daemon_answer(ctx, {"op": "tickets.list", "list": request.as_json(), "json": as_json})
+    if answer is not None:
+        finish(answer)
+        return
     from maildesk.admin import ticket_reads
 
     instance = settings_of(ctx).desk.instance
@@ -110,7 +116,12 @@ def tickets_list(ctx: click.Context, status: str, category: str, kind: str, requ
 @click.pass_context
 @reported
 def tickets_show(ctx: click.Context, ticket: str, as_json: bool) -> None:
-    """Show a ticket: its owner, SLA, files, thread and events. TICKET is 12, #12 or [#12]."""
+    """Show a ticket: its owner, SLA, files, thread and events. TICKET is 12, #12 or [#12]. A running
+    daemon answers when there is one."""
+    answer = daemon_answer(ctx, {"op": "tickets.show", "ticket": ticket, "json": as_json})
+    if answer is not None:
+        finish(answer)
+        return
     from maildesk.admin import ticket_reads
 
     instance = settings_of(ctx).desk.instance

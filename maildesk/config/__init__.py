@@ -9,7 +9,7 @@ model.py declares the settings, routing.py, rules.py, sla.py and imap.py the
 sections that refer to each other, loader.py reads the file; the names below are
 the package's interface. They are imported on first use (module ``__getattr__``):
 validating needs pydantic, about 0.1 s of imports, which a command that never reads
-the settings (``maildesk --help``) should not pay.
+the settings (``maildesk --help``, ``ingest`` handing mail to a running daemon) should not pay.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from maildesk.config.imap import ImapAccount
-    from maildesk.config.loader import DEFAULT_FILE, ENV_VAR, config_path, load
+    from maildesk.config.loader import load
     from maildesk.config.model import (
         AgentSettings,
         BrakeSettings,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         SweepSettings,
         TicketSettings,
     )
+    from maildesk.config.peek import DEFAULT_FILE, ENV_VAR, config_path
     from maildesk.config.routing import (
         DEFAULT_CALENDAR,
         OTHER_CATEGORY,
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
 #: Where each name of the interface is defined.
 _HOME = {
     "ImapAccount": "imap",
-    **dict.fromkeys(("DEFAULT_FILE", "ENV_VAR", "config_path", "load"), "loader"),
+    "load": "loader",
+    **dict.fromkeys(("DEFAULT_FILE", "ENV_VAR", "config_path"), "peek"),
     **dict.fromkeys(("AgentSettings", "BrakeSettings", "BrokerSettings", "DatabaseSettings", "DeskSettings",
                      "MetricsSettings", "OutboundSettings", "SelfServiceSettings", "Settings", "SmtpSettings",
                      "SweepSettings", "TicketSettings"), "model"),
