@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from maildesk.config import Settings
-from maildesk.store.db import sqlite_file
+if TYPE_CHECKING:
+    from maildesk.config import Settings
 
 UMASK = 0o027
 DATA_DIR_MODE = 0o750
@@ -23,6 +24,9 @@ DATA_DIR_MODE = 0o750
 def private_paths(settings: Settings) -> list[Path]:
     """The data directory, the SQLite file with its -wal and -shm, the blobs folder and the Maildir
     outbox with its subfolders: those of them that exist."""
+    # Here, not at the top: every command sets UMASK from this module, few need the store.
+    from maildesk.store.db import sqlite_file
+
     paths = [settings.desk.data_dir, settings.desk.data_dir / "blobs"]
     database = sqlite_file(settings.database.url)
     if database is not None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from maildesk.domain import InboundState
 from maildesk.errors import MaildeskError
-from maildesk.pipeline.outcome import Outcome
-from maildesk.pipeline.process import process_inbound
-from maildesk.runtime.wiring import Runtime
 from maildesk.store import inbound
 from maildesk.store.db import Database
 from maildesk.store.inbound import InboundRow
+
+if TYPE_CHECKING:
+    from maildesk.pipeline.outcome import Outcome
+    from maildesk.runtime.wiring import Runtime
 
 log = logging.getLogger(__name__)
 #: States an operator may send back through processing.
@@ -49,6 +51,8 @@ def retry(runtime: Runtime, inbound_id: int, actor: str, now: datetime) -> Outco
         inbound.set_state(session, inbound_id, InboundState.RECEIVED, "", reset_attempts=True)
         inbound.add_audit(session, now, actor, "retry", inbound_id, f"was {row.state}: {row.error}")
     log.info("inbound=%s retried by %s (was %s: %s)", inbound_id, actor, row.state, row.error)
+    from maildesk.pipeline.process import process_inbound  # here: listing and showing need no pipeline
+
     return process_inbound(runtime.desk, inbound_id, now)
 
 

@@ -1,11 +1,13 @@
-"""Ticket queries and changes for the CLI; values out, never rows. Every change goes through the ticket
-writer and every mail through the outbound gate, in one transaction each, in the name of the acting admin."""
+"""Ticket changes for the CLI; values out, never rows. Every change goes through the ticket writer
+and every mail through the outbound gate, in one transaction each, in the name of the acting admin.
+The queries (`tickets list`, `show`) are in admin/ticket_reads.py, re-exported here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
+from maildesk.admin.ticket_reads import Admin, agent_named, list_tickets, show_ticket
 from maildesk.domain import OutboxId, Status
 from maildesk.domain.ticket import SetField, SetStatus, TicketChange, TicketState
 from maildesk.errors import TicketNotFound, UsageProblem
@@ -15,48 +17,14 @@ from maildesk.pipeline import merge as merge_service
 from maildesk.pipeline import notices, satisfaction
 from maildesk.pipeline.context import Desk
 from maildesk.policy.lifecycle import REQUESTER_NOTICE
-from maildesk.store import contacts, messages, participants, reads, tickets
-from maildesk.store.db import Database, Session
+from maildesk.store import messages, participants, tickets
+from maildesk.store.db import Session
 from maildesk.store.reads import ThreadEntry, TicketDetail, TicketFilter, TicketRow
 
-__all__ = ["ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "assign", "attachment", "list_tickets",
-           "merge", "set_status", "show_ticket", "split"]
+__all__ = ["Admin", "ThreadEntry", "TicketDetail", "TicketFilter", "TicketRow", "assign", "attachment",
+           "list_tickets", "merge", "set_status", "show_ticket", "split"]
 #: The reason admins' assignments and merges record.
 ASSIGNED = MERGE_REASON = "admin command"
-
-
-@dataclass(frozen=True)
-class Admin:
-    """Who runs the command: their name as the events record it (`admin:NAME`), and as an agent's
-    name, address or local part for "me"."""
-
-    name: str
-
-    @property
-    def actor(self) -> str:
-        """The events' actor."""
-        return f"admin:{self.name}"
-
-
-def list_tickets(db: Database, flt: TicketFilter, assignee: str = "",
-                 admin: Admin | None = None) -> list[TicketRow]:
-    """Tickets matching `flt`, newest first; `assignee` is an agent (address, local part or name), "me"
-    (the agent `admin` is) or "none" (unassigned)."""
-    with db.reading() as session:
-        if assignee.lower() == "none":
-            flt = replace(flt, unassigned=True)
-        elif assignee:
-            flt = replace(flt, assignee_id=_agent(session, assignee, admin)[0])
-        return reads.ticket_rows(session, flt)
-
-
-def show_ticket(db: Database, ticket_id: int) -> TicketDetail:
-    """Ticket `ticket_id` with its owner, SLA, files, thread and events; raises TicketNotFound."""
-    with db.reading() as session:
-        found = reads.ticket_detail(session, ticket_id)
-    if found is None:
-        raise TicketNotFound(f"no ticket #{ticket_id}")
-    return found
 
 
 def set_status(desk: Desk, ticket_id: int, status: Status, actor: str, reason: str,
@@ -83,7 +51,7 @@ def assign(desk: Desk, ticket_id: int, agent: str, admin: Admin, now: datetime) 
     ("" for nobody). Recorded as an `assign` event, as an agent's `#assign` is."""
     with desk.db.transaction() as session:
         ticket = _locked(session, ticket_id)
-        agent_id, label = (None, "") if agent.lower() == "none" else _agent(session, agent, admin, True)
+        agent_id, label = (None, "") if agent.lower() == "none" else agent_named(session, agent, admin, True)
         step = SetField("assignee_id", agent_id, event="assign", reason=ASSIGNED, detail={"new": label})
         desk.writer.change(session, ticket, TicketChange(admin.actor, (step,)), now)
         return label
@@ -138,18 +106,3 @@ def _locked(session: Session, ticket_id: int) -> TicketState:
     if ticket is None:
         raise TicketNotFound(f"no ticket #{ticket_id}")
     return ticket
-
-
-def _agent(session: Session, wanted: str, admin: Admin | None, active: bool = False) -> tuple[int, str]:
-    """The agent `wanted` names ("me": the acting admin), among the active ones, or among all when
-    listing (a former agent's tickets are still theirs); UsageProblem when none or several match."""
-    name = admin.name if wanted.lower() == "me" and admin is not None else wanted
-    key = name.strip().lower()
-    agents = contacts.all_agents(session)
-    hits = [(i, email) for i, email, agent_name, on in agents
-            if (on or not active) and key in (email, email.partition("@")[0], agent_name.lower())]
-    if len(hits) != 1:
-        what = "several agents match" if hits else f"no {'active ' if active else ''}agent"
-        me = " (\"me\" is the agent named like --as)" if wanted.lower() == "me" else ""
-        raise UsageProblem(f"{what} {name!r}{me}")
-    return hits[0]

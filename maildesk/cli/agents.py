@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
-from maildesk.admin import agents as agent_service
-from maildesk.cli.shared import reported, settings_of
-from maildesk.runtime.wiring import Runtime, utcnow
+from maildesk.admin.output import Column
+from maildesk.cli.shared import echo_json, echo_table, json_option, reported, store_of, utcnow
+
+COLUMNS = (Column("EMAIL", 40), Column("NAME", 30), Column("STATE"))
 
 
 @click.group()
@@ -23,22 +22,25 @@ def agents() -> None:
 @reported
 def agents_add(ctx: click.Context, email: str, name: str) -> None:
     """Add an agent (or re-activate one)."""
-    row = agent_service.add_agent(Runtime.build(settings_of(ctx)).db, email, name, utcnow())
+    from maildesk.admin import agents as agent_service
+
+    row = agent_service.add_agent(store_of(ctx), email, name, utcnow())
     click.echo(f"agent {row.email} ({row.name or 'no name'}) active")
 
 
 @agents.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@json_option
 @click.pass_context
 @reported
 def agents_list(ctx: click.Context, as_json: bool) -> None:
     """List agents."""
-    rows = agent_service.list_agents(Runtime.build(settings_of(ctx)).db)
+    from maildesk.admin import agents as agent_service
+
+    rows = agent_service.list_agents(store_of(ctx))
     if as_json:
-        click.echo(json.dumps([r.__dict__ for r in rows], ensure_ascii=False))
+        echo_json([r.__dict__ for r in rows])
         return
-    for r in rows:
-        click.echo(f"{r.email:<40} {r.name:<30} {'active' if r.active else 'removed'}")
+    echo_table(COLUMNS, [(r.email, r.name, "active" if r.active else "removed") for r in rows])
 
 
 @agents.command("remove")
@@ -47,5 +49,7 @@ def agents_list(ctx: click.Context, as_json: bool) -> None:
 @reported
 def agents_remove(ctx: click.Context, email: str) -> None:
     """Remove an agent (kept in history, no longer notified)."""
-    agent_service.remove_agent(Runtime.build(settings_of(ctx)).db, email)
+    from maildesk.admin import agents as agent_service
+
+    agent_service.remove_agent(store_of(ctx), email)
     click.echo(f"agent {email} removed")

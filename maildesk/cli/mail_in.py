@@ -4,28 +4,23 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from maildesk.admin import importer
-from maildesk.arrival.intake import accept_raw
-from maildesk.cli.progress import Progress
-from maildesk.cli.shared import fail, reported, settings_of
-from maildesk.config import Settings
-from maildesk.domain import Envelope, Status
-from maildesk.errors import ConfigError, MessageRejected, StoreError
+from maildesk.cli.shared import fail, reported, runtime_of, settings_of, utcnow
 from maildesk.policy import imports
-from maildesk.runtime.queue import Jobs, make_broker
-from maildesk.runtime.wiring import Runtime, utcnow
-from maildesk.serve.logs import configure_mta_logging, fold
-from maildesk.serve.pipeline_process import handlers_for
+from maildesk.serve.local import EX_DATAERR, EX_TEMPFAIL
+from maildesk.serve.logs import fold
+
+if TYPE_CHECKING:
+    from maildesk.config import Settings
+    from maildesk.runtime.wiring import Runtime
 
 log = logging.getLogger(__name__)
-# sysexits.h: what an MTA's pipe transport understands.
-EX_DATAERR = 65
-EX_TEMPFAIL = 75
 
 
 @click.command()
@@ -35,12 +30,48 @@ EX_TEMPFAIL = 75
 def ingest(ctx: click.Context, mail_from: str | None, rcpt_to: tuple[str, ...]) -> None:
     """Store one message from stdin (for an MTA pipe). Prints nothing when it is stored (exit 0) and
     one line when not, which the MTA shows: exit 75 try later, 65 refused for good. Logs go to
-    syslog's mail facility."""
+    syslog's mail facility. With `maildesk serve` running, the daemon stores and processes it."""
+    raw = sys.stdin.buffer.read()
+    if _handed_to_daemon(ctx, raw, mail_from, rcpt_to):
+        return
+    _store_here(ctx, raw, mail_from, rcpt_to)
+
+
+def _handed_to_daemon(ctx: click.Context, raw: bytes, mail_from: str | None,
+                      rcpt_to: tuple[str, ...]) -> bool:
+    """Hand the mail to a running daemon, which commits it durably before it answers, as it does
+    before its 250 (serve/local.py): the MTA's process then costs no more than that commit. False
+    when no daemon took it; exits as the daemon says otherwise."""
+    from maildesk.config.peek import config_path, peek
+    from maildesk.serve.local import ask, socket_path
+    from maildesk.serve.logs import configure_mta_logging
+
+    peeked = peek(config_path(ctx.ensure_object(dict).get("config_path"), os.environ))
+    if peeked is None:
+        return False
+    answer = ask(socket_path(peeked.data_dir), {"op": "ingest", "config": str(peeked.path),
+                                                "mail_from": mail_from, "rcpt_to": list(rcpt_to)}, raw)
+    if answer is None:
+        return False
+    if answer.code:
+        fail(answer.message, answer.code)
+    configure_mta_logging(peeked.log_level)
+    log.info("inbound=%s stored from %s%s, handed to the running daemon", answer.fields.get("inbound"),
+             mail_from or "<>", "" if answer.fields.get("new") else " (a duplicate)")
+    return True
+
+
+def _store_here(ctx: click.Context, raw: bytes, mail_from: str | None, rcpt_to: tuple[str, ...]) -> None:
+    """No daemon: store the mail in this process, then process it or queue it (as before there was one)."""
+    from maildesk.arrival.intake import accept_raw
+    from maildesk.domain import Envelope
+    from maildesk.errors import ConfigError, MessageRejected, StoreError
+    from maildesk.serve.logs import configure_mta_logging
+
     try:
         settings = settings_of(ctx)
         configure_mta_logging(settings.log_level)
-        runtime = Runtime.build(settings)
-        raw = sys.stdin.buffer.read(settings.smtp.max_message_size + 1)
+        runtime = runtime_of(ctx)
         envelope = Envelope(mail_from=mail_from, rcpt_to=rcpt_to, source="pipe")
         accepted = accept_raw(runtime.db, raw, envelope, utcnow(), settings.smtp.max_message_size)
     except MessageRejected as exc:
@@ -59,6 +90,9 @@ def _hand_on(settings: Settings, runtime: Runtime, inbound_id: int) -> None:
     """After the commit: queue the message for the workers or, with no separate worker (the embedded
     broker), process it now. Stored is what the exit status promises: a failure here is logged
     and left to the sweep."""
+    from maildesk.runtime.queue import Jobs, make_broker
+    from maildesk.serve.pipeline_process import handlers_for
+
     try:
         if settings.broker.url != "embedded":
             jobs = Jobs(make_broker(settings.broker.url), handlers_for(runtime))
@@ -85,7 +119,11 @@ def _hand_on(settings: Settings, runtime: Runtime, inbound_id: int) -> None:
 def import_backlog(ctx: click.Context, path: Path, notify: bool, status: str | None) -> None:
     """Load a backlog from an mbox file or a Maildir: dated by each mail's Date:, threaded in date
     order, mailing nobody. Running it again creates nothing new."""
-    runtime = Runtime.build(settings_of(ctx))
+    from maildesk.admin import importer
+    from maildesk.cli.progress import Progress
+    from maildesk.domain import Status
+
+    runtime = runtime_of(ctx)
     backlog = importer.open_backlog(path)
     job = importer.Importer(runtime, notify)
     with Progress(len(backlog), f"importing {backlog.kind}", sys.stderr) as bar:

@@ -3,17 +3,28 @@ retry after a fix, drop."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from maildesk.admin import quarantine as quarantine_service
-from maildesk.cli.shared import reported, settings_of
-from maildesk.runtime.wiring import Runtime, utcnow
-from maildesk.store.inbound import InboundRow
+from maildesk.admin.output import Column
+from maildesk.cli.shared import (
+    echo_json,
+    echo_table,
+    json_option,
+    reported,
+    runtime_of,
+    store_of,
+    utcnow,
+)
+
+if TYPE_CHECKING:
+    from maildesk.store.inbound import InboundRow
+
+COLUMNS = (Column("ID", 7, right=True), Column("RECEIVED", 16), Column("STATE", 11), Column("FROM", 30),
+           Column("REASON"))
 
 
 @click.group()
@@ -31,21 +42,22 @@ def _inbound_json(row: InboundRow) -> dict[str, Any]:
 @quarantine.command("list")
 @click.option("--all", "every", is_flag=True, help="Every stored inbound message, not only the quarantined.")
 @click.option("--limit", default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@json_option
 @click.pass_context
 @reported
 def quarantine_list(ctx: click.Context, every: bool, limit: int, as_json: bool) -> None:
     """The quarantined messages, newest first, with the reason each was set aside."""
-    db = Runtime.build(settings_of(ctx)).db
-    rows = quarantine_service.listing(db, None if every else "quarantined", limit)
+    from maildesk.admin import quarantine as quarantine_service
+
+    rows = quarantine_service.listing(store_of(ctx), None if every else "quarantined", limit)
     if as_json:
-        click.echo(json.dumps([_inbound_json(r) for r in rows], ensure_ascii=False, indent=2))
+        echo_json([_inbound_json(r) for r in rows])
         return
-    for r in rows:
-        sender = r.mail_from or "<>"
-        click.echo(f"{r.id:>7}  {r.received_at:%Y-%m-%d %H:%M}  {r.state:<11} {sender}  {r.error}")
     if not rows:
         click.echo("nothing in quarantine")
+        return
+    echo_table(COLUMNS, [(str(r.id), f"{r.received_at:%Y-%m-%d %H:%M}", r.state, r.mail_from or "<>", r.error)
+                         for r in rows])
 
 
 @quarantine.command("show")
@@ -55,12 +67,14 @@ def quarantine_list(ctx: click.Context, every: bool, limit: int, as_json: bool) 
 @reported
 def quarantine_show(ctx: click.Context, inbound_id: int, raw: bool) -> None:
     """One stored message (any state): its facts as JSON, or with --raw its exact bytes."""
-    row, data = quarantine_service.show(Runtime.build(settings_of(ctx)).db, inbound_id)
+    from maildesk.admin import quarantine as quarantine_service
+
+    row, data = quarantine_service.show(store_of(ctx), inbound_id)
     if raw:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    click.echo(json.dumps(_inbound_json(row), ensure_ascii=False, indent=2))
+    echo_json(_inbound_json(row))
 
 
 @quarantine.command("retry")
@@ -69,7 +83,9 @@ def quarantine_show(ctx: click.Context, inbound_id: int, raw: bool) -> None:
 @reported
 def quarantine_retry(ctx: click.Context, inbound_id: int) -> None:
     """Process a quarantined message again now (after fixing what stopped it)."""
-    runtime = Runtime.build(settings_of(ctx))
+    from maildesk.admin import quarantine as quarantine_service
+
+    runtime = runtime_of(ctx)
     outcome = quarantine_service.retry(runtime, inbound_id, _operator(), utcnow())
     for outbox_id in outcome.outbox_ids:
         runtime.deliver(outbox_id)
@@ -87,7 +103,9 @@ def quarantine_retry(ctx: click.Context, inbound_id: int) -> None:
 @reported
 def quarantine_drop(ctx: click.Context, inbound_id: int, reason: str) -> None:
     """Give up on a quarantined message: its bytes stay stored, an audit line records who and why."""
-    quarantine_service.drop(Runtime.build(settings_of(ctx)).db, inbound_id, _operator(), reason, utcnow())
+    from maildesk.admin import quarantine as quarantine_service
+
+    quarantine_service.drop(store_of(ctx), inbound_id, _operator(), reason, utcnow())
     click.echo(f"inbound {inbound_id}: dropped")
 
 

@@ -6,10 +6,7 @@ from pathlib import Path
 
 import click
 
-from maildesk.admin import report as report_service
-from maildesk.admin.report_html import render_html
-from maildesk.cli.shared import instant, reported, settings_of
-from maildesk.runtime.wiring import Runtime, utcnow
+from maildesk.cli.shared import instant, reported, runtime_of, utcnow
 
 
 @click.command()
@@ -21,7 +18,10 @@ from maildesk.runtime.wiring import Runtime, utcnow
 @reported
 def report(ctx: click.Context, since: str | None, until: str | None, html_file: Path | None) -> None:
     """Tickets opened/closed, response and resolution times in working hours, SLA compliance."""
-    runtime = Runtime.build(settings_of(ctx))
+    from maildesk.admin import report as report_service
+    from maildesk.admin.report_html import render_html
+
+    runtime = runtime_of(ctx)
     now = utcnow()
     start, end = report_service.period(instant(since), instant(until), now)
     figures = report_service.build_report(runtime.db, runtime.desk.clock, start, end, now)

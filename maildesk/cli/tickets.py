@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import getpass
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from maildesk.admin import tickets as ticket_service
-from maildesk.admin.tickets import Admin
-from maildesk.cli import ticket_view
-from maildesk.cli.shared import fail, instant, reported, settings_of
+from maildesk.cli.shared import (
+    daemon_answer,
+    fail,
+    finish,
+    instant,
+    json_option,
+    reported,
+    runtime_of,
+    settings_of,
+    store_of,
+    utcnow,
+)
 from maildesk.domain import Status
 from maildesk.mail.tags import ticket_number
-from maildesk.runtime.wiring import Runtime, utcnow
+
+if TYPE_CHECKING:
+    from maildesk.admin.ticket_reads import Admin
 
 F = TypeVar("F", bound=Callable[..., Any])
 TYPES = ("request", "incident")
@@ -29,14 +38,21 @@ def acting(fn: F) -> F:
                         help="Who acts, as events record it (default: your login name).")(fn)
 
 
-def admin_named(name: str) -> Admin:
-    """The acting admin: `--as NAME`, else the login name of whoever runs the command."""
+def acting_name(name: str) -> str:
+    """The acting admin's name: `--as NAME`, else the login name of whoever runs the command."""
     if name.strip():
-        return Admin(name.strip())
+        return name.strip()
     try:
-        return Admin(getpass.getuser())
+        return getpass.getuser()
     except (KeyError, OSError):  # no login name in a bare container
-        return Admin("unknown")
+        return "unknown"
+
+
+def admin_named(name: str) -> Admin:
+    """The acting admin (see acting_name)."""
+    from maildesk.admin.ticket_reads import Admin
+
+    return Admin(acting_name(name))
 
 
 def ticket_id(ctx: click.Context, text: str) -> int:
@@ -65,7 +81,7 @@ def tickets() -> None:
 @click.option("--since", default=None, help="Created at or after (ISO date).")
 @click.option("--until", default=None, help="Created before (ISO date).")
 @click.option("--limit", default=100, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+@json_option
 @click.option("--spam", is_flag=True, help="List the tickets rules marked as spam (hidden otherwise).")
 @acting
 @click.pass_context
@@ -73,38 +89,43 @@ def tickets() -> None:
 def tickets_list(ctx: click.Context, status: str, category: str, kind: str, requester: str, assignee: str,
                  text: str, breached: bool, due_before: str | None, since: str | None, until: str | None,
                  limit: int, as_json: bool, spam: bool, admin: str) -> None:
-    """List tickets, newest first."""
+    """List tickets, newest first (a running daemon answers when there is one)."""
+    from maildesk.admin.ticket_request import ListRequest
+
     for s in filter(None, status.split(",")):
         if s not in Status.__members__.values():
             fail(f"unknown status {s!r} (one of {', '.join(Status)})")
     if kind and kind not in TYPES:
         fail(f"unknown type {kind!r} (request or incident)")
-    flt = ticket_service.TicketFilter(
-        status=status, category=category, type=kind, requester=requester, text=text,
-        text_ticket=ticket_number(text, settings_of(ctx).desk.instance) if text else None,
-        since=instant(since), until=instant(until), limit=limit, spam=spam,
-        breached=breached, due_before=instant(due_before))
-    rows = ticket_service.list_tickets(Runtime.build(settings_of(ctx)).db, flt, assignee, admin_named(admin))
-    if as_json:
-        click.echo(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=2))
+    request = ListRequest(status=status, category=category, type=kind, requester=requester, assignee=assignee,
+                          text=text, breached=breached, due_before=instant(due_before), since=instant(since),
+                          until=instant(until), limit=limit, spam=spam, admin=acting_name(admin))
+    answer = daemon_answer(ctx, {"op": "tickets.list", "list": request.as_json(), "json": as_json})
+    if answer is not None:
+        finish(answer)
         return
-    for r in rows:
-        click.echo(ticket_view.list_line(r))
+    from maildesk.admin import ticket_reads
+
+    instance = settings_of(ctx).desk.instance
+    click.echo(ticket_reads.list_text(store_of(ctx), instance, request, as_json), nl=False)
 
 
 @tickets.command("show")
 @click.argument("ticket")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option
 @click.pass_context
 @reported
 def tickets_show(ctx: click.Context, ticket: str, as_json: bool) -> None:
-    """Show a ticket: its owner, SLA, files, thread and events. TICKET is 12, #12 or [#12]."""
-    number = ticket_id(ctx, ticket)
-    detail = ticket_service.show_ticket(Runtime.build(settings_of(ctx)).db, number)
-    if as_json:
-        click.echo(json.dumps(detail.as_json(), ensure_ascii=False, indent=2))
+    """Show a ticket: its owner, SLA, files, thread and events. TICKET is 12, #12 or [#12]. A running
+    daemon answers when there is one."""
+    answer = daemon_answer(ctx, {"op": "tickets.show", "ticket": ticket, "json": as_json})
+    if answer is not None:
+        finish(answer)
         return
-    click.echo(ticket_view.detail_text(detail), nl=False)
+    from maildesk.admin import ticket_reads
+
+    instance = settings_of(ctx).desk.instance
+    click.echo(ticket_reads.show_text(store_of(ctx), instance, ticket, as_json), nl=False)
 
 
 @tickets.command("set-status")
@@ -116,7 +137,9 @@ def tickets_show(ctx: click.Context, ticket: str, as_json: bool) -> None:
 @reported
 def tickets_set_status(ctx: click.Context, ticket: str, status: str, reason: str, admin: str) -> None:
     """Change a ticket's status and send the requester the status notice."""
-    runtime, number = Runtime.build(settings_of(ctx)), ticket_id(ctx, ticket)
+    from maildesk.admin import tickets as ticket_service
+
+    runtime, number = runtime_of(ctx), ticket_id(ctx, ticket)
     ids = ticket_service.set_status(runtime.desk, number, Status(status), admin_named(admin).actor, reason,
                                     utcnow())
     for outbox_id in ids:
@@ -133,7 +156,9 @@ def tickets_set_status(ctx: click.Context, ticket: str, status: str, reason: str
 def tickets_merge(ctx: click.Context, source: str, into: str, admin: str) -> None:
     """Merge ticket FROM into ticket INTO: its mail, events and people move, FROM closes with a link,
     mail about FROM lands on INTO, and FROM's requester is told once."""
-    runtime = Runtime.build(settings_of(ctx))
+    from maildesk.admin import tickets as ticket_service
+
+    runtime = runtime_of(ctx)
     source_id, into_id = ticket_id(ctx, source), ticket_id(ctx, into)
     target, ids = ticket_service.merge(runtime.desk, source_id, into_id, admin_named(admin), utcnow())
     for outbox_id in ids:
@@ -149,7 +174,9 @@ def tickets_merge(ctx: click.Context, source: str, into: str, admin: str) -> Non
 @reported
 def tickets_split(ctx: click.Context, ticket: str, message: int, admin: str) -> None:
     """Make MESSAGE of a ticket (as `tickets show` numbers them) a new ticket, its sender the requester."""
-    runtime, number = Runtime.build(settings_of(ctx)), ticket_id(ctx, ticket)
+    from maildesk.admin import tickets as ticket_service
+
+    runtime, number = runtime_of(ctx), ticket_id(ctx, ticket)
     new, ids = ticket_service.split(runtime.desk, number, message, admin_named(admin), utcnow())
     for outbox_id in ids:
         runtime.deliver(outbox_id)
@@ -167,7 +194,9 @@ def tickets_split(ctx: click.Context, ticket: str, message: int, admin: str) -> 
 @reported
 def tickets_attachment(ctx: click.Context, ticket: str, number: int, output: str, force: bool) -> None:
     """Write out file NUMBER of a ticket (as `tickets show` numbers them) under a safe name."""
-    found = ticket_service.attachment(Runtime.build(settings_of(ctx)).desk, ticket_id(ctx, ticket), number)
+    from maildesk.admin import tickets as ticket_service
+
+    found = ticket_service.attachment(runtime_of(ctx).desk, ticket_id(ctx, ticket), number)
     if output == "-":
         sys.stdout.buffer.write(found.data)
         sys.stdout.buffer.flush()
@@ -193,7 +222,9 @@ def tickets_attachment(ctx: click.Context, ticket: str, number: int, output: str
 @reported
 def tickets_assign(ctx: click.Context, ticket: str, agent: str, admin: str) -> None:
     """Give a ticket to an agent (address, local part or name; me; none to take it back)."""
+    from maildesk.admin import tickets as ticket_service
+
     number = ticket_id(ctx, ticket)
-    who = ticket_service.assign(Runtime.build(settings_of(ctx)).desk, number, agent, admin_named(admin),
+    who = ticket_service.assign(runtime_of(ctx).desk, number, agent, admin_named(admin),
                                 utcnow())
     click.echo(f"#{number} is now assigned to {who}" if who else f"#{number} is now unassigned")

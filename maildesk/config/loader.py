@@ -19,13 +19,13 @@ from maildesk.config.faults import Faults
 from maildesk.config.fields import parse_listen
 from maildesk.config.imap import imap_accounts
 from maildesk.config.model import DatabaseSettings, Settings
+from maildesk.config.peek import DEFAULT_FILE, ENV_VAR, config_path
 from maildesk.config.routing import build_routing
 from maildesk.config.secret import password_from_env
 from maildesk.config.sla import build_sla
 from maildesk.errors import ConfigError
 
-ENV_VAR = "MAILDESK_CONFIG"
-DEFAULT_FILE = "maildesk.conf"
+__all__ = ["DEFAULT_FILE", "ENV_VAR", "config_path", "load"]
 
 # [section] tables read into the Settings attribute of the same name.
 SECTIONS = ("desk", "database", "broker", "metrics", "smtp", "outbound", "tickets", "agents", "sweep",
@@ -48,11 +48,6 @@ OWN_STEP = ("imap", "calendars", "queues", "categories", "rules", "rules_default
             "autoclose")
 _MOVED_ONLY = ("log", "kb", "macros")
 KNOWN_SECTIONS = (*SECTIONS, *_MOVED_ONLY, *OWN_STEP)
-
-
-def config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
-    """The config file to read: the option, then $MAILDESK_CONFIG, then ./maildesk.conf."""
-    return Path(explicit or environ.get(ENV_VAR) or DEFAULT_FILE)
 
 
 def load(path: Path, environ: Mapping[str, str] | None = None) -> Settings:

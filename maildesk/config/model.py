@@ -34,6 +34,7 @@ from maildesk.config.fields import (
     expect,
 )
 from maildesk.config.imap import ImapAccount
+from maildesk.config.peek import DEFAULT_DATA_DIR, DEFAULT_LOG_LEVEL
 from maildesk.config.routing import RoutingSettings
 from maildesk.config.sla import SlaSettings
 
@@ -55,7 +56,7 @@ class DeskSettings:
     instance: Annotated[str, expect(_INSTANCE.fullmatch, "should be letters, digits, - or _")] = ""
     language: Language = "en"
     secret: str = ""
-    data_dir: Annotated[BesideConfig, Field(validate_default=True)] = Path("var")
+    data_dir: Annotated[BesideConfig, Field(validate_default=True)] = Path(DEFAULT_DATA_DIR)
     templates_dir: PathOrNone = None
     # Where alerts about the desk itself go (a mailbox failing for too long); "" = log only.
     admin: AddressOrEmpty = ""
@@ -252,7 +253,7 @@ class Settings:
     sweep: SweepSettings
     brakes: BrakeSettings = BrakeSettings()
     # [log] level, in any case.
-    log_level: Annotated[str, _LOG_LEVEL, AfterValidator(str.upper)] = "INFO"
+    log_level: Annotated[str, _LOG_LEVEL, AfterValidator(str.upper)] = DEFAULT_LOG_LEVEL
     agents: AgentSettings = AgentSettings()
     imap: Annotated[tuple[ImapAccount, ...], BUILT] = ()
     metrics: MetricsSettings = MetricsSettings()

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from maildesk.config import Settings, resolve_secret
 from maildesk.domain import OutboxId
-from maildesk.errors import StoreError
 from maildesk.notices.alerts import admin_alert
 from maildesk.notices.notifier import Identity, Notifier
 from maildesk.notices.render import Renderer
@@ -20,7 +19,7 @@ from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Outcome
 from maildesk.pipeline.process import process_batch, process_inbound
 from maildesk.policy.brakes import brake_limits
-from maildesk.store import migrate
+from maildesk.store import revision
 from maildesk.store.blobs import BlobStore
 from maildesk.store.db import Database
 
@@ -45,10 +44,7 @@ class Runtime:
         """Open the store (checking its schema is current) and build the rest."""
         db = Database(settings.database.url)
         if require_schema:
-            current, head = migrate.current_revision(db), migrate.head_revision()
-            if current != head:
-                raise StoreError(f"database schema is at {current or 'nothing'}, this version needs {head}: "
-                                 "run `maildesk init`")
+            revision.check(db)
         return cls(settings=settings, desk=_desk(settings, db), sender=make_sender(settings.outbound))
 
     def reload(self, settings: Settings) -> None:

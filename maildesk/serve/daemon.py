@@ -36,6 +36,9 @@ from maildesk.notices.check import template_problems
 from maildesk.pipeline import kb
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
+from maildesk.serve import local_ops
+from maildesk.serve.local import socket_path
+from maildesk.serve.local_server import LocalServer
 from maildesk.serve.pipeline_process import PipelineProcess, handlers_for
 from maildesk.serve.reload import reload_runtime
 from maildesk.serve.systemd import Systemd
@@ -70,6 +73,11 @@ class Daemon:
         self.front: SmtpFront | None = None
         self.fetchers = Fetchers()
         self.intake = WaveWriter(runtime.db, self.settings.smtp.max_message_size, utcnow)
+        # `maildesk ingest` and the ticket reads hand their work to this process (serve/local.py).
+        self.local = LocalServer(socket_path(self.settings.desk.data_dir), self.settings.path,
+                                 local_ops.handlers(lambda: self.runtime, self.intake,
+                                                    self.jobs.enqueue_inbound),
+                                 self.settings.smtp.max_message_size)
 
     @property
     def settings(self) -> Settings:
@@ -123,8 +131,9 @@ class Daemon:
         if self.workers:
             self.jobs.start_workers(self.settings.broker.worker_threads)
         self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
+        self.intake.start()
+        self.local.start()
         if self.settings.smtp.enabled:
-            self.intake.start()
             handler = DeskHandler(self.accept, self.jobs.enqueue_inbound, self.accepts_recipient,
                                   self.settings.smtp.lmtp, free_space=self.free_space,
                                   max_size=self.settings.smtp.max_message_size,
@@ -225,6 +234,7 @@ class Daemon:
         if self.front is not None:
             self.front.stop()
             self.front = None
+        self.local.stop()
         self.intake.stop()
         self.jobs.stop_workers()
         if self.settings.metrics.address is not None:

@@ -11,7 +11,6 @@ whatever it writes to stderr the MTA shows the sender, so it prints only its one
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import stat
 import sys
@@ -78,6 +77,8 @@ def configure_mta_logging(level: str, address: str = SYSLOG_SOCKET) -> None:
 
 
 def _syslog(address: str) -> logging.Handler | None:
+    import logging.handlers  # here: the module brings the socket machinery every command would pay for
+
     try:
         if not stat.S_ISSOCK(os.stat(address).st_mode):
             return None

@@ -1,12 +1,15 @@
-"""`maildesk ingest` for MTA pipe delivery: exit codes that make Postfix keep or bounce the mail."""
+"""`maildesk ingest` for MTA pipe delivery: exit codes that make Postfix keep or bounce the mail, storing
+the mail itself or handing it to a running daemon."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from conftest import make_mail, outbox_files, query, write_config
+from conftest import ServeProcess, make_mail, outbox_files, query, wait_for, write_config
+from test_cli_start import HEAVY, importtime, loaded
 
 from maildesk import config
 
@@ -84,3 +87,58 @@ def test_database_unreachable_exit_75(tmp_path: Path) -> None:
     path.write_text(text)
     result = _ingest(path, make_mail())
     assert result.returncode == 75, result.stderr
+
+
+def test_handed_to_the_running_daemon_committed_before_exit_0(serve: Callable[..., ServeProcess]) -> None:
+    # With `maildesk serve` running, ingest hands the mail over its local socket: exit 0 and silence once
+    # the row is committed (it is there the moment the process ends), no SQLAlchemy or pydantic loaded in
+    # the MTA's process, and the daemon processes it.
+    daemon = serve().start()
+    try:
+        raw = make_mail()
+        seconds, modules, result = importtime("-m", "maildesk", "--config", str(daemon.config_path), "ingest",
+                                              "-f", "bob@client.example", "-r", "support@example.org", stdin=raw)
+        print(f"maildesk ingest (daemon running): {seconds:.3f} s of imports")
+        assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+        assert query(daemon.settings, "select source, mail_from, rcpt_to from inbound") == [
+            ("pipe", "bob@client.example", '["support@example.org"]')]
+        assert loaded(modules, HEAVY) == []
+        wait_for(lambda: len(outbox_files(daemon.settings)) == 1, 20, "the acknowledgement")
+        assert query(daemon.settings, "select state from inbound") == [("done",)]
+        again = _ingest(daemon.config_path, raw)
+        assert (again.returncode, again.stdout, again.stderr) == (0, b"", b"")
+        assert query(daemon.settings, "select count(*) from inbound") == [(1,)]
+        assert "via pipe" in daemon.log.read_text()
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_the_daemon_refuses_what_ingest_would_with_the_same_status(serve: Callable[..., ServeProcess]) -> None:
+    # Through the daemon, an empty mail and one over the limit are refused for good (65) with the same line.
+    daemon = serve(smtp="max_message_size = 1000\n").start()
+    try:
+        empty = _ingest(daemon.config_path, b"")
+        assert empty.returncode == 65 and empty.stderr == b"maildesk: empty message\n"
+        big = _ingest(daemon.config_path, make_mail(body="y" * 200_000))
+        assert big.returncode == 65 and b"over the limit of 1000" in big.stderr
+        assert query(daemon.settings, "select count(*) from inbound") == [(0,)]
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_socket_left_by_a_killed_daemon_sends_ingest_down_its_own_path(serve: Callable[..., ServeProcess]) -> None:
+    # A daemon killed with SIGKILL leaves its socket file: ingest finds nobody behind it, stores and
+    # processes the mail itself (exit 0); the next daemon replaces the stale file and takes mail again.
+    daemon = serve().start()
+    daemon.kill()
+    assert (daemon.settings.desk.data_dir / "maildesk.sock").exists()
+    alone = _ingest(daemon.config_path, make_mail(message_id="one"))
+    assert (alone.returncode, alone.stderr) == (0, b"")
+    assert query(daemon.settings, "select state from inbound") == [("done",)]
+    daemon.start()
+    try:
+        handed = _ingest(daemon.config_path, make_mail(message_id="two"))
+        assert handed.returncode == 0
+        wait_for(lambda: query(daemon.settings, "select count(*) from tickets") == [(2,)], 20, "the second ticket")
+    finally:
+        assert daemon.stop() == 0

@@ -96,7 +96,9 @@ def test_assignee_shows_in_show_list_and_json_and_filters(desk: Runtime) -> None
     assert shown["assignee"] == {"email": "alice@example.org", "name": "Alice"}
     listed = {r["id"]: r["assignee"] for r in json.loads(cli(desk, "tickets", "list", "--json").output)}
     assert listed == {1: "alice@example.org", 2: None}
-    assert "alice@example.org" in cli(desk, "tickets", "list").output.splitlines()[1]
+    header, _, second = cli(desk, "tickets", "list").output.splitlines()  # newest first, under the header row
+    assert header.split() == ["ID", "STATUS", "PRIORITY", "CATEGORY", "UPDATED", "REQUESTER", "ASSIGNEE", "SUBJECT"]
+    assert "alice@example.org" in second
     for wanted, ids in (("alice@example.org", [1]), ("Alice", [1]), ("none", [2]), ("bob", [])):
         rows = json.loads(cli(desk, "tickets", "list", "--json", "--assignee", wanted).output)
         assert [r["id"] for r in rows] == ids, wanted

@@ -1,16 +1,37 @@
-"""How `maildesk tickets list` and `tickets show` print a ticket as text."""
+"""What `maildesk tickets list` and `tickets show` print, as text or JSON: the same whether the
+command read the store itself or a running daemon answered it (serve/local_ops.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from maildesk.store.reads import SlaView, TicketDetail, TicketRow
+from maildesk.admin.output import Column, as_json, table_lines
+
+if TYPE_CHECKING:
+    from maildesk.store.reads import SlaView, TicketDetail, TicketRow
+
+#: `tickets list`: UPDATED is when the ticket last changed (UTC); ASSIGNEE "-" while unassigned.
+LIST_COLUMNS = (Column("ID", 7), Column("STATUS", 9), Column("PRIORITY", 8), Column("CATEGORY", 12),
+                Column("UPDATED", 16), Column("REQUESTER", 30), Column("ASSIGNEE", 24), Column("SUBJECT"))
 
 
-def list_line(r: TicketRow) -> str:
-    """One ticket as a line of `tickets list`."""
-    return (f"#{r.id:<6} {r.status:<9} {r.priority:<7} {r.category:<12} {r.updated:%Y-%m-%d %H:%M} "
-            f"{r.requester:<30} {r.assignee or '-':<24} {r.subject}")
+def list_output(rows: Sequence[TicketRow], json_wanted: bool) -> str:
+    """All `tickets list` prints: a JSON array, or the header row and a line per ticket."""
+    if json_wanted:
+        return as_json([r.as_json() for r in rows])
+    return "".join(line + "\n" for line in table_lines(LIST_COLUMNS, [_cells(r) for r in rows]))
+
+
+def show_output(detail: TicketDetail, json_wanted: bool) -> str:
+    """All `tickets show` prints: one JSON object, or the text below."""
+    return as_json(detail.as_json()) if json_wanted else detail_text(detail)
+
+
+def _cells(r: TicketRow) -> tuple[str, ...]:
+    return (f"#{r.id}", r.status, r.priority, r.category, f"{r.updated:%Y-%m-%d %H:%M}", r.requester,
+            r.assignee or "-", r.subject)
 
 
 def detail_text(detail: TicketDetail) -> str:
