@@ -19,6 +19,7 @@ from servers import Postgres, postgres_server  # noqa: F401
 from maildesk.cli.app import main
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import migrate, revision
+from maildesk.store.reads import BREACHED
 from maildesk.sweep.sla import sweep_tickets
 
 RULES = """
@@ -175,3 +176,26 @@ def test_the_sqlite_index_follows_every_write_of_the_text(make_desk: DeskFactory
         conn.execute("DELETE FROM messages")
     assert listed(rt, "--text", "toner is") == []
     assert query(rt.settings, "SELECT count(*) FROM message_fts WHERE text LIKE '%toner%'") == [(0,)]
+
+
+def test_postgres_reads_the_list_filters_from_their_indexes(make_desk: DeskFactory,
+                                                            postgres_server: Postgres) -> None:  # noqa: F811
+    # With sequential scans priced out, PostgreSQL answers --text, --due-before and --breached from
+    # the indexes of migration 0010: each index matches the expression the list query writes.
+    import psycopg  # only for PostgreSQL, as in tests/mailflow.py
+
+    rt = make_desk(RULES + f'[database]\nurl = "{postgres_server.new_database()}"\n', agents=(ALICE, BOB))
+    three_tickets(rt)
+    statements = {
+        "ix_messages_text_trgm": "SELECT id FROM messages WHERE lower(text) LIKE '%kerberos%'",
+        "ix_tickets_subject_trgm": "SELECT id FROM tickets WHERE lower(subject) LIKE '%invoice%'",
+        "ix_tickets_first_response_open": "SELECT id FROM tickets WHERE first_response_at IS NULL "
+                                          "AND first_response_due < now()",
+        "ix_tickets_resolution_open": "SELECT id FROM tickets WHERE resolved_at IS NULL AND resolution_due < now()",
+        "ix_tickets_breached": f"SELECT id FROM tickets WHERE ({BREACHED})",
+    }
+    with psycopg.connect(rt.settings.database.url.replace("+psycopg", "")) as pg:
+        pg.execute("SET enable_seqscan = off")
+        plans = {index: "\n".join(str(r[0]) for r in pg.execute(f"EXPLAIN {sql}").fetchall())
+                 for index, sql in statements.items()}
+    assert {index: index in plan for index, plan in plans.items()} == dict.fromkeys(statements, True)
