@@ -21,7 +21,7 @@ from maildesk.store import sql
 from maildesk.store.db import Session
 
 _t, _m = sql.tickets, sql.messages
-#: The trigram index answers a pattern of at least three characters; shorter text reads the rows.
+#: The trigram index answers a pattern of at least three characters; shorter text walks the tickets.
 FTS_MIN = 3
 #: Up to this many candidate rows in a trigram table, read the index; beyond, walk the newest
 #: tickets (see the module docstring: at 1,000,000 tickets both ways cost about the same here).
@@ -34,14 +34,14 @@ def condition(session: Session, text_wanted: str, ticket: int | None) -> Any:
     pattern = f"%{text_wanted.lower()}%"
     subject: Any = func.lower(_t.c.subject).like(pattern)
     in_messages: Any = func.lower(_m.c.text).like(pattern)
-    conn = session.connection()
-    if conn.dialect.name != "sqlite" or len(text_wanted) < FTS_MIN:
+    if session.connection().dialect.name != "sqlite":
         found = or_(subject, _t.c.id.in_(select(_m.c.ticket_id).where(in_messages)))
-    elif _few(session, "ticket_fts", "subject", pattern) and _few(session, "message_fts", "text", pattern):
+    elif len(text_wanted) >= FTS_MIN and _few(session, "ticket_fts", "subject", pattern) \
+            and _few(session, "message_fts", "text", pattern):
         subject = _t.c.id.in_(_fts("ticket_fts", "subject", pattern)) & subject
         in_messages = _m.c.id.in_(_fts("message_fts", "text", pattern)) & in_messages
         found = or_(subject, _t.c.id.in_(select(_m.c.ticket_id).where(in_messages)))
-    else:
+    else:  # Many matches, or text too short for trigrams (`12`, `#1`: most tickets have it).
         found = or_(subject, exists().where(_m.c.ticket_id == _t.c.id, in_messages))
     return or_(found, _t.c.id == ticket) if ticket is not None else found
 

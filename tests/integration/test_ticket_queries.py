@@ -206,3 +206,32 @@ def test_postgres_reads_the_list_filters_from_their_indexes(make_desk: DeskFacto
             statement, parameters = sent[-1]
             plans[index] = str(conn.exec_driver_sql(f"EXPLAIN {statement}", parameters).all())
     assert {index: index in plan for index, plan in plans.items()} == dict.fromkeys(wanted, True)
+
+
+def test_a_common_text_lists_the_same_tickets_as_a_rare_one_would(make_desk: DeskFactory) -> None:
+    # 12,000 tickets name "toner" (more than store.ticket_text.FEW): SQLite walks the newest tickets
+    # instead of reading the index, and lists exactly the tickets the plain LIKE finds, newest first.
+    rt = make_desk()
+    receive(rt, make_mail(sender="carol@client.example", subject="Printer broken",
+                          body="The printer jams on every page.", message_id="c1"), "carol@client.example")
+    path = rt.settings.database.url.removeprefix("sqlite:///")
+    import sqlite3  # as an import from another desk writes rows, past the pipeline
+
+    with sqlite3.connect(path) as conn:
+        (requester, created) = conn.execute("SELECT requester_id, created_at FROM tickets").fetchone()
+        columns = ("id", "subject", "status", "priority", "category", "queue", "language", "requester_id",
+                   "close_reason", "created_at", "updated_at", "type", "tags", "tier", "spam", "sla_policy",
+                   "paused_seconds", "clock_status", "sla_sent", "reminders_sent")
+        conn.executemany(f"INSERT INTO tickets ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                         ((i, f"Ticket {i}", "closed", "normal", "other", "", "en", requester, "", created,
+                           created, "request", "[]", "", 0, "", 0, "closed", "", 0) for i in range(2, 12_002)))
+        conn.executemany("INSERT INTO messages (ticket_id, direction, message_id, from_email, from_name, subject, "
+                         "text, new_text, verdict, verdict_reasons, created_at) VALUES (?, 'inbound', '', '', '', "
+                         "'', ?, '', 'human', '[]', ?)",
+                         ((i, "Out of TONER again." if i % 7 else "All fine.", created) for i in range(2, 12_002)))
+        expected = [i for (i,) in conn.execute(
+            "SELECT id FROM tickets WHERE lower(subject) LIKE '%toner%' OR id IN "
+            "(SELECT ticket_id FROM messages WHERE lower(text) LIKE '%toner%') ORDER BY id DESC LIMIT 250")]
+    assert len(expected) == 250
+    assert listed(rt, "--text", "toner", "--limit", "250") == expected
+    assert listed(rt, "--text", "printer") == [1]  # rare: read from the index
