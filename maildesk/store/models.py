@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -114,6 +115,15 @@ class Agent(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+#: The partial indexes of open and missed SLA targets (--due-before, --breached).
+_OPEN_AND_MISSED = (
+    ("ix_tickets_first_response_open", "first_response_due", "first_response_at IS NULL"),
+    ("ix_tickets_resolution_open", "resolution_due", "resolved_at IS NULL"),
+    ("ix_tickets_breached", "id",
+     "sla_sent LIKE '%.breach%' OR first_response_at > first_response_due OR resolved_at > resolution_due"),
+)
+
+
 class Ticket(Base):
     """One request; its id is the number in the tag and is never reused."""
 
@@ -124,6 +134,15 @@ class Ticket(Base):
         Index("ix_tickets_spam_status", "spam", "status"),
         # The sweep reads only tickets whose next check is due; NULL means nothing to check.
         Index("ix_tickets_next_check", "next_check_at"),
+        # What `tickets list` filters by (migration 0010, which also makes the trigram indexes of
+        # the subject and the messages' text; the conditions are store.reads' word for word).
+        Index("ix_tickets_status", "status"),
+        Index("ix_tickets_category", "category"),
+        Index("ix_tickets_type", "type"),
+        Index("ix_tickets_assignee", "assignee_id"),
+        Index("ix_tickets_created", "created_at"),
+        *(Index(name, column, sqlite_where=text(where), postgresql_where=text(where))
+          for name, column, where in _OPEN_AND_MISSED),
         {"sqlite_autoincrement": True},
     )
 

@@ -14,7 +14,7 @@ from maildesk.errors import StoreError
 from maildesk.store.db import Database, translated
 
 #: The newest migration in store/migrations/versions (a test holds the two together).
-HEAD = "0009_answer_brakes"
+HEAD = "0010_ticket_queries"
 _VERSION_TABLE = "alembic_version"
 
 
