@@ -3,7 +3,7 @@
 
 The socket is 0660 in the 0750 data directory: only maildesk's user and group reach it, the same
 people who may read the database file itself. A socket file left by a daemon that died is replaced;
-one that still answers belongs to another running daemon, and this one does not start.
+one that still answers belongs to another running daemon, which keeps it.
 """
 
 from __future__ import annotations
@@ -39,12 +39,15 @@ class LocalServer:
         self._names = ExitStack()
 
     def start(self) -> None:
-        """Bind the socket (replacing a stale one) and serve in a thread; StartError when another
-        daemon answers on it or it cannot be made."""
+        """Bind the socket (replacing a stale one) and serve in a thread; StartError when it cannot be
+        made. When another daemon already answers on it (two front ends of one PostgreSQL desk sharing
+        a data directory), that one keeps taking the hand-overs and this one serves without a socket:
+        the work lands in the same database either way."""
         address = self._names.enter_context(reachable(self.path))
         if _answers(address):
-            raise StartError(f"another maildesk serve is running on {self.path.parent} "
-                             f"(it answers on {self.path})")
+            log.warning("another maildesk serve answers on %s: commands hand work to it, not to this one",
+                        self.path)
+            return
         try:
             if self.path.exists() or self.path.is_symlink():
                 self.path.unlink()

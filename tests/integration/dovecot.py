@@ -92,7 +92,7 @@ class Dovecot:
         try:
             self.client().logout()
             return True
-        except Exception:  # noqa: BLE001 - any failure means "not yet"
+        except Exception:  # any failure means "not yet"
             return False
 
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from conftest import ServeProcess, make_mail
+from conftest import ServeProcess, make_mail, query, wait_for
 
 from maildesk.admin import ticket_reads
 from maildesk.admin.ticket_request import ListRequest
@@ -89,6 +89,8 @@ def test_the_daemon_answers_reads_and_they_load_no_heavy_library(serve: Callable
     daemon = serve().start()
     try:
         assert daemon.cli("ingest", stdin=make_mail()).returncode == 0
+        # The daemon took the mail durably; its pipeline makes the ticket a moment later.
+        wait_for(lambda: query(daemon.settings, "SELECT count(*) FROM tickets") == [(1,)], 30, "the ticket")
         db = Database(daemon.settings.database.url)
         for args, direct in ((("tickets", "show", "1"), lambda: ticket_reads.show_text(db, "", "1", False)),
                              (("tickets", "show", "#1", "--json"), lambda: ticket_reads.show_text(db, "", "1", True)),
