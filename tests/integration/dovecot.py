@@ -84,7 +84,7 @@ class Dovecot:
         self.stop()
         _start(self.root)
         _wait(lambda: _listening(self.host, self.port), 10, "dovecot to listen")
-        _wait(self._logs_in, 15, "dovecot's auth process to answer")
+        _wait(self._logs_in, 60, "dovecot's auth process to answer")
 
     def _logs_in(self) -> bool:
         # The login listener opens before the auth process answers; on a busy machine the first
@@ -108,7 +108,7 @@ def start_dovecot(root: Path) -> Dovecot:
     """Write a config under `root`, start `dovecot -c`, and wait for the listener."""
     port = free_port()
     server = start_with(root, port, _CONFIG.format(root=root, port=port, **mail_owner()))
-    _wait(server._logs_in, 15, "dovecot's auth process to answer")
+    _wait(server._logs_in, 60, "dovecot's auth process to answer")
     return server
 
 
