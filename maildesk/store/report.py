@@ -1,0 +1,188 @@
+"""The report's queries: every figure of `maildesk report` aggregated in the database.
+
+Each function runs one statement (GROUP BY, or a window for nearest-rank percentiles) and hands back
+plain tuples whose number depends on the groups (statuses, agents, days, queues), never on the
+number of tickets: a million-ticket desk costs scans in the database, not rows in Python.
+Spam is left out everywhere, as in every list of the desk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select
+
+from maildesk.store import sql
+from maildesk.store.db import Session
+from maildesk.store.spans import bucket_of, seconds_between
+
+_t, _e, _g = sql.tickets, sql.events, sql.agents
+OPEN_STATUSES = ("new", "open", "pending")
+MET, MISSED = "met", "missed"
+
+
+@dataclass(frozen=True)
+class Span:
+    """The period [since, until) and the instant the report is made (for targets not yet due)."""
+
+    since: datetime
+    until: datetime
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Durations in seconds of one group: how many, their mean, and the nearest-rank percentiles asked."""
+
+    group: Any
+    count: int
+    mean: float
+    percentiles: dict[int, float]
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A ticket that missed a target: seconds late per target (None: that target was met or is open)."""
+
+    ticket_id: int
+    subject: str
+    first_response_late: float | None
+    resolution_late: float | None
+
+
+def _instant(value: datetime) -> ColumnElement[Any]:
+    return literal(value, _t.c.created_at.type)
+
+
+def _created_in(since: datetime, until: datetime) -> ColumnElement[bool]:
+    return and_(_t.c.spam.is_(False), _t.c.created_at >= since, _t.c.created_at < until)
+
+
+def _closed_in(since: datetime, until: datetime) -> ColumnElement[bool]:
+    return and_(_t.c.spam.is_(False), _t.c.closed_at >= since, _t.c.closed_at < until)
+
+
+def _missed(done: Any, due: Any, now: datetime) -> ColumnElement[bool]:
+    """Done late, or not done and already past due."""
+    return and_(due.is_not(None), or_(done > due, and_(done.is_(None), due <= now)))
+
+
+def _open_target(done: Any, due: Any, now: datetime) -> ColumnElement[bool]:
+    return and_(due.is_not(None), done.is_(None), due > now)
+
+
+def outcome(now: datetime) -> ColumnElement[Any]:
+    """A ticket's SLA outcome: missed when any target was missed, met when it had targets and every one
+    was met, NULL while one is still open in time or when it has none."""
+    fr, res = (_t.c.first_response_at, _t.c.first_response_due), (_t.c.resolved_at, _t.c.resolution_due)
+    return case(
+        (or_(_missed(*fr, now), _missed(*res, now)), literal(MISSED)),
+        (or_(_open_target(*fr, now), _open_target(*res, now)), null()),
+        (or_(_t.c.first_response_due.is_not(None), _t.c.resolution_due.is_not(None)), literal(MET)),
+        else_=null())
+
+
+def created_groups(session: Session, span: Span) -> list[tuple[str, str, str, str | None, int]]:
+    """Tickets created in the period by (queue, category, priority, SLA outcome): volume, compliance
+    and the opened count all fold from these few rows."""
+    verdict = outcome(span.now).label("outcome")
+    stmt = (select(_t.c.queue, _t.c.category, _t.c.priority, verdict, func.count())
+            .where(_created_in(span.since, span.until))
+            .group_by(_t.c.queue, _t.c.category, _t.c.priority, verdict))
+    return [(q, c, p, o, int(n)) for q, c, p, o, n in session.connection().execute(stmt)]
+
+
+def closed_groups(session: Session, span: Span) -> list[tuple[int | None, str, int]]:
+    """Tickets closed in the period by (assignee id, close reason)."""
+    stmt = (select(_t.c.assignee_id, _t.c.close_reason, func.count())
+            .where(_closed_in(span.since, span.until)).group_by(_t.c.assignee_id, _t.c.close_reason))
+    return [(a, r, int(n)) for a, r, n in session.connection().execute(stmt)]
+
+
+def backlog(session: Session, now: datetime,
+            ages: Sequence[datetime]) -> list[tuple[str, int, int | None, int]]:
+    """Open tickets (new, open, pending) by (status, age bucket, assignee id). `ages` are the bucket
+    limits newest first: bucket 0 is created after ages[0], the last is created at or before ages[-1]."""
+    age = case(*((_t.c.created_at > limit, literal(i)) for i, limit in enumerate(ages)),
+               else_=literal(len(ages))).label("age")
+    stmt = (select(_t.c.status, age, _t.c.assignee_id, func.count())
+            .where(_t.c.spam.is_(False), _t.c.status.in_(OPEN_STATUSES), _t.c.created_at <= now)
+            .group_by(_t.c.status, age, _t.c.assignee_id))
+    return [(s, int(b), a, int(n)) for s, b, a, n in session.connection().execute(stmt)]
+
+
+def per_bucket(session: Session, column: str, origin: datetime, until: datetime,
+               seconds: int) -> list[tuple[int, int]]:
+    """Tickets whose `column` (created_at or closed_at) is in [origin, until), counted per bucket of
+    `seconds` from origin."""
+    when = _t.c[column]
+    index = bucket_of(when, _instant(origin), seconds).label("bucket")
+    stmt = (select(index, func.count())
+            .where(_t.c.spam.is_(False), when >= origin, when < until).group_by(index))
+    return [(int(b), int(n)) for b, n in session.connection().execute(stmt)]
+
+
+def spreads(session: Session, end: str, since: datetime, until: datetime, by: str = "",
+            origin: datetime | None = None, qs: Sequence[int] = (50, 90)) -> list[Spread]:
+    """Seconds from creation to `end` (first_response_at or resolved_at) for tickets created in
+    [since, until), with count, mean and nearest-rank percentiles per group: `by` "" (all in one),
+    "agent" (the assignee) or "week" (7-day buckets from `origin`). Percentiles come from a window:
+    the row whose rank in its group is ceil(q% of the group's count)."""
+    done = _t.c[end]
+    span = seconds_between(done, _t.c.created_at)
+    group: ColumnElement[Any] = (
+        _t.c.assignee_id if by == "agent"
+        else bucket_of(_t.c.created_at, _instant(origin or since), 7 * 86400) if by == "week"
+        else literal(0))
+    part = [group] if by else []
+    inner = (select(group.label("g"), span.label("d"),
+                    func.row_number().over(partition_by=part, order_by=span).label("rn"),
+                    func.count().over(partition_by=part).label("n"),
+                    func.avg(span).over(partition_by=part).label("mean"))
+             .where(_created_in(since, until), done.is_not(None)).subquery())
+    ranks = [(inner.c.n * q + 99) // 100 for q in qs]  # ceil(n * q / 100) in integers
+    stmt = select(inner.c.g, inner.c.n, inner.c.mean, inner.c.rn, inner.c.d).where(
+        or_(*(inner.c.rn == r for r in ranks)))
+    found: dict[Any, Spread] = {}
+    for g, n, mean, rn, d in session.connection().execute(stmt):
+        spread = found.setdefault(g, Spread(g, int(n), float(mean), {}))
+        spread.percentiles.update({q: float(d) for q in qs if rn == max(1, (int(n) * q + 99) // 100)})
+    return list(found.values())
+
+
+def breaches(session: Session, span: Span, limit: int) -> list[Breach]:
+    """The `limit` tickets created in the period that missed a target by the most, worst first."""
+    late = []
+    targets = ((_t.c.first_response_at, _t.c.first_response_due), (_t.c.resolved_at, _t.c.resolution_due))
+    for done, due in targets:
+        late.append(case((_missed(done, due, span.now),
+                          seconds_between(func.coalesce(done, _instant(span.now)), due)), else_=null()))
+    worst = case((late[0].is_(None), late[1]), (late[1].is_(None), late[0]), (late[0] > late[1], late[0]),
+                 else_=late[1])
+    stmt = (select(_t.c.id, _t.c.subject, late[0], late[1])
+            .where(_created_in(span.since, span.until), worst.is_not(None))
+            .order_by(worst.desc(), _t.c.id).limit(limit))
+    return [Breach(int(i), s, _float(a), _float(b)) for i, s, a, b in session.connection().execute(stmt)]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def ratings(session: Session, since: datetime, until: datetime) -> list[tuple[int | None, int, int]]:
+    """Satisfaction ratings given in the period, each ticket's latest, by (assignee id, rating 1-5)."""
+    latest = (select(func.max(_e.c.id)).where(_e.c.kind == "satisfaction", _e.c.at >= since, _e.c.at < until)
+              .group_by(_e.c.ticket_id).scalar_subquery())
+    rating = _e.c.detail["rating"].as_integer().label("rating")
+    stmt = (select(_t.c.assignee_id, rating, func.count())
+            .select_from(_e.join(_t, _t.c.id == _e.c.ticket_id))
+            .where(_e.c.id.in_(latest)).group_by(_t.c.assignee_id, rating))
+    return [(a, int(r), int(n)) for a, r, n in session.connection().execute(stmt)]
+
+
+def agent_names(session: Session) -> dict[int, str]:
+    """Every agent's id → email, for labels."""
+    return {int(i): str(e) for i, e in session.connection().execute(select(_g.c.id, _g.c.email))}
