@@ -95,11 +95,17 @@ def created_groups(session: Session, span: Span) -> list[tuple[str, str, str, st
     return [(q, c, p, o, int(n)) for q, c, p, o, n in session.connection().execute(stmt)]
 
 
-def closed_groups(session: Session, span: Span) -> list[tuple[int | None, str, int]]:
-    """Tickets closed in the period by (assignee id, close reason)."""
-    stmt = (select(_t.c.assignee_id, _t.c.close_reason, func.count())
-            .where(_closed_in(span.since, span.until)).group_by(_t.c.assignee_id, _t.c.close_reason))
-    return [(a, r, int(n)) for a, r, n in session.connection().execute(stmt)]
+def closed_groups(session: Session, span: Span,
+                  origin: datetime) -> list[tuple[int | None, str, int, bool, int]]:
+    """Tickets closed in [origin, until) by (assignee id, close reason, UTC day from `origin`, whether
+    in the period): the period's closures by agent and reason and the closures per day and week, from
+    one scan."""
+    day = bucket_of(_t.c.closed_at, _instant(origin), 86400).label("day")
+    inside = case((_t.c.closed_at >= span.since, 1), else_=0).label("inside")
+    stmt = (select(_t.c.assignee_id, _t.c.close_reason, day, inside, func.count())
+            .where(_closed_in(origin, span.until))
+            .group_by(_t.c.assignee_id, _t.c.close_reason, day, inside))
+    return [(a, r, int(d), bool(i), int(n)) for a, r, d, i, n in session.connection().execute(stmt)]
 
 
 def backlog(session: Session, now: datetime,
@@ -125,32 +131,58 @@ def per_bucket(session: Session, column: str, origin: datetime, until: datetime,
     return [(int(b), int(n)) for b, n in session.connection().execute(stmt)]
 
 
-def spreads(session: Session, end: str, since: datetime, until: datetime, by: str = "",
-            origin: datetime | None = None, qs: Sequence[int] = (50, 90)) -> list[Spread]:
-    """Seconds from creation to `end` (first_response_at or resolved_at) for tickets created in
-    [since, until), with count, mean and nearest-rank percentiles per group: `by` "" (all in one),
-    "agent" (the assignee) or "week" (7-day buckets from `origin`). Percentiles come from a window:
-    the row whose rank in its group is ceil(q% of the group's count)."""
-    done = _t.c[end]
-    span = seconds_between(done, _t.c.created_at)
-    group: ColumnElement[Any] = (
-        _t.c.assignee_id if by == "agent"
-        else bucket_of(_t.c.created_at, _instant(origin or since), 7 * 86400) if by == "week"
-        else literal(0))
-    part = [group] if by else []
-    inner = (select(group.label("g"), span.label("d"),
-                    func.row_number().over(partition_by=part, order_by=span).label("rn"),
-                    func.count().over(partition_by=part).label("n"),
-                    func.avg(span).over(partition_by=part).label("mean"))
-             .where(_created_in(since, until), done.is_not(None)).subquery())
-    ranks = [(inner.c.n * q + 99) // 100 for q in qs]  # ceil(n * q / 100) in integers
-    stmt = select(inner.c.g, inner.c.n, inner.c.mean, inner.c.rn, inner.c.d).where(
-        or_(*(inner.c.rn == r for r in ranks)))
-    found: dict[Any, Spread] = {}
-    for g, n, mean, rn, d in session.connection().execute(stmt):
-        spread = found.setdefault(g, Spread(g, int(n), float(mean), {}))
-        spread.percentiles.update({q: float(d) for q in qs if rn == max(1, (int(n) * q + 99) // 100)})
-    return list(found.values())
+def spreads(session: Session, span: Span, origin: datetime,
+            qs: Sequence[int] = (50, 90)) -> dict[str, dict[Any, Spread]]:
+    """Seconds from creation to the first response and to the resolution, with count, mean and
+    nearest-rank percentiles: "first_response" and "resolution" over the tickets created in the
+    period (group 0), "agent" per assignee, "week" per 7-day bucket from `origin` (a Monday before
+    the period) over the tickets created since then.
+
+    One statement, one scan: each figure is a window over the same rows; a percentile is the row
+    whose rank in its group is ceil(q% of the group's count), so only those few rows come back."""
+    base = select(
+        _t.c.assignee_id.label("a"), bucket_of(_t.c.created_at, _instant(origin), 7 * 86400).label("w"),
+        case((_t.c.created_at >= span.since, 1), else_=0).label("p"),
+        seconds_between(_t.c.first_response_at, _t.c.created_at).label("fr"),
+        seconds_between(_t.c.resolved_at, _t.c.created_at).label("res"),
+    ).where(_created_in(origin, span.until),
+            or_(_t.c.first_response_at.is_not(None), _t.c.resolved_at.is_not(None))).subquery()
+    b = base.c
+    # Each figure: its groups (the period flag and NULL durations kept apart) and its duration.
+    figures = {"first_response": ([b.p, b.fr.is_(None)], b.fr), "agent": ([b.p, b.fr.is_(None), b.a], b.fr),
+               "week": ([b.fr.is_(None), b.w], b.fr), "resolution": ([b.p, b.res.is_(None)], b.res)}
+    columns: list[Any] = [b.a, b.w, b.p, b.fr, b.res]
+    for name, (part, d) in figures.items():
+        columns += [func.row_number().over(partition_by=part, order_by=d).label(f"{name}_rn"),
+                    func.count().over(partition_by=part, order_by=d, rows=(None, None)).label(f"{name}_n"),
+                    func.avg(d).over(partition_by=part, order_by=d, rows=(None, None)).label(f"{name}_mean")]
+    r = select(*columns).subquery().c
+    stmt = select(*r).where(or_(*(
+        and_(_counted(r, name), or_(*(r[f"{name}_rn"] == (r[f"{name}_n"] * q + 99) // 100 for q in qs)))
+        for name in figures)))
+    found: dict[str, dict[Any, Spread]] = {name: {} for name in figures}
+    for row in session.connection().execute(stmt).mappings():
+        for name, into in found.items():
+            n, rank = int(row[f"{name}_n"]), int(row[f"{name}_rn"])
+            if not _counted_row(row, name):
+                continue
+            group = {"agent": row["a"], "week": row["w"]}.get(name, 0)
+            spread = into.setdefault(group, Spread(group, n, float(row[f"{name}_mean"]), {}))
+            d = row["res" if name == "resolution" else "fr"]
+            spread.percentiles.update({q: float(d) for q in qs if rank == (n * q + 99) // 100})
+    return found
+
+
+def _counted(r: Any, name: str) -> ColumnElement[bool]:
+    """Whether a row counts in the figure `name` (SQL side)."""
+    d = r.res if name == "resolution" else r.fr
+    return d.is_not(None) if name == "week" else and_(r.p == 1, d.is_not(None))
+
+
+def _counted_row(row: Any, name: str) -> bool:
+    """The same test on a row that came back."""
+    d = row["res" if name == "resolution" else "fr"]
+    return d is not None and (name == "week" or row["p"] == 1)
 
 
 def breaches(session: Session, span: Span, limit: int) -> list[Breach]:

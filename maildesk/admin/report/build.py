@@ -54,33 +54,32 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
     span = queries.Span(since, until, now)
     with db.reading() as session:
         created = queries.created_groups(session, span)
-        closed = queries.closed_groups(session, span)
+        by_day = queries.closed_groups(session, span, monday_of(since))
+        closed = [(a, r, n) for a, r, _, inside, n in by_day if inside]
         backlog = queries.backlog(session, now, _age_limits(now))
         breaches = queries.breaches(session, span, breach_limit)
-        spreads = {end: queries.spreads(session, f"{end}_at", since, until)
-                   for end in ("first_response", "resolved")}
+        spreads = queries.spreads(session, span, monday_of(since))
+        days = _day_counts(session, since, until, by_day)
         return Report(
             since=since, until=until, now=now, goal=goal,
             opened=sum(n for *_, n in created), closed=sum(n for *_, n in closed),
             auto_closed_by_reason=tuple((r, sum(n for _, c, n in closed if c == r)) for r in AUTO_REASONS),
-            first_response=_times(spreads["first_response"]), resolution=_times(spreads["resolved"]),
-            backlog=_backlog(backlog), agents=_agents(session, span, backlog, closed),
+            first_response=_times(spreads["first_response"]), resolution=_times(spreads["resolution"]),
+            backlog=_backlog(backlog), agents=_agents(session, span, backlog, closed, spreads["agent"]),
             by_category=_volume(created, 1), by_queue=_volume(created, 0),
             compliance=_overall(created),
             compliance_by=tuple((name, _compliance(created, i)) for i, name in enumerate(_GROUPS)),
             breaches=tuple(BreachLine(b.ticket_id, b.subject, b.first_response_late, b.resolution_late)
                            for b in breaches),
             breached_total=sum(n for *_, o, n in created if o == queries.MISSED),
-            weeks=_weeks(session, since, until),
-            per_day=_per_day(session, since, until),
+            weeks=_weeks(days, since, until, spreads["week"]),
+            per_day=tuple(d for d in days if d[0] >= since.astimezone(UTC).date()),
             ratings=_ratings(r for r in queries.ratings(session, since, until)))
 
 
-def _times(spreads: list[queries.Spread]) -> Times:
-    if not spreads:
-        return NO_TIMES
-    (s,) = spreads
-    return Times(s.count, s.mean, s.percentiles.get(50), s.percentiles.get(90))
+def _times(spreads: dict[Any, queries.Spread]) -> Times:
+    s = spreads.get(0)
+    return NO_TIMES if s is None else Times(s.count, s.mean, s.percentiles.get(50), s.percentiles.get(90))
 
 
 def _age_limits(now: datetime) -> list[datetime]:
@@ -125,15 +124,14 @@ def _ratings(rows: Iterable[tuple[Any, int, int]]) -> Ratings:
 
 
 def _agents(session: Session, span: queries.Span, backlog: list[tuple[str, int, int | None, int]],
-            closed: list[tuple[int | None, str, int]]) -> tuple[AgentLine, ...]:
+            closed: list[tuple[int | None, str, int]],
+            response: dict[Any, queries.Spread]) -> tuple[AgentLine, ...]:
     open_by: dict[int | None, int] = defaultdict(int)
     for _, _, agent, n in backlog:
         open_by[agent] += n
     closed_by: dict[int | None, int] = defaultdict(int)
     for agent, _, n in closed:
         closed_by[agent] += n
-    response = {s.group: s
-                for s in queries.spreads(session, "first_response_at", span.since, span.until, by="agent")}
     rated: dict[int | None, list[tuple[Any, int, int]]] = defaultdict(list)
     for row in queries.ratings(session, span.since, span.until):
         rated[row[0]].append(row)
@@ -141,8 +139,7 @@ def _agents(session: Session, span: queries.Span, backlog: list[tuple[str, int, 
     lines = []
     for agent in set(open_by) | set(closed_by) | set(response) | set(rated):
         spread = response.get(agent)
-        times = NO_TIMES if spread is None else Times(spread.count, spread.mean, spread.percentiles.get(50),
-                                                      spread.percentiles.get(90))
+        times = _times({0: spread} if spread else {})
         label = "-" if agent is None else names.get(agent, f"#{agent}")
         given = _ratings(rated[agent]) if agent in rated else NO_RATINGS
         lines.append(AgentLine(label, open_by[agent], closed_by[agent], times, given))
@@ -156,21 +153,26 @@ def _days(start: date, until: datetime) -> list[date]:
     return [start + timedelta(days=i) for i in range((last - start).days + 1)]
 
 
-def _per_day(session: Session, since: datetime, until: datetime) -> tuple[tuple[date, int, int], ...]:
-    """Opened and closed per UTC day, whole days: the first and last day count from midnight to midnight."""
-    origin = datetime.combine(since.astimezone(UTC).date(), time(), tzinfo=UTC)
-    opened = dict(queries.per_bucket(session, "created_at", origin, until, DAY))
-    closed = dict(queries.per_bucket(session, "closed_at", origin, until, DAY))
-    return tuple((d, opened.get(i, 0), closed.get(i, 0)) for i, d in enumerate(_days(origin.date(), until)))
-
-
-def _weeks(session: Session, since: datetime, until: datetime) -> tuple[Week, ...]:
-    """The ISO weeks the period touches, whole weeks from the first Monday."""
+def _day_counts(session: Session, since: datetime, until: datetime,
+                closures: list[tuple[int | None, str, int, bool, int]]) -> list[tuple[date, int, int]]:
+    """Opened and closed per UTC day from the Monday of the period's first week (the weeks add them
+    up; the days shown start at the period's first day, whole days)."""
     origin = monday_of(since)
-    opened = dict(queries.per_bucket(session, "created_at", origin, until, 7 * DAY))
-    closed = dict(queries.per_bucket(session, "closed_at", origin, until, 7 * DAY))
-    medians = {s.group: s.percentiles.get(50)
-               for s in queries.spreads(session, "first_response_at", origin, until, by="week", qs=(50,))}
-    count = (until - origin).days // 7 + (1 if (until - origin) % timedelta(days=7) else 0)
-    return tuple(Week(origin.date() + timedelta(days=7 * i), opened.get(i, 0), closed.get(i, 0),
-                      medians.get(i)) for i in range(count))
+    opened = dict(queries.per_bucket(session, "created_at", origin, until, DAY))
+    closed: dict[int, int] = defaultdict(int)
+    for *_, day, _, n in closures:
+        closed[day] += n
+    return [(d, opened.get(i, 0), closed.get(i, 0)) for i, d in enumerate(_days(origin.date(), until))]
+
+
+def _weeks(days: list[tuple[date, int, int]], since: datetime, until: datetime,
+           medians: dict[Any, queries.Spread]) -> tuple[Week, ...]:
+    """The ISO weeks the period touches, whole weeks from the first Monday."""
+    origin = monday_of(since).date()
+    weeks = []
+    for i in range(0, len(days), 7):
+        spread, week = medians.get(i // 7), days[i:i + 7]
+        median = spread.percentiles.get(50) if spread else None
+        opened, closed = sum(o for _, o, _ in week), sum(c for _, _, c in week)
+        weeks.append(Week(origin + timedelta(days=i), opened, closed, median))
+    return tuple(weeks)
