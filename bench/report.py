@@ -45,6 +45,7 @@ from maildesk.store.db import Database  # noqa: E402
 
 TARGET_S, TARGET_MB = 3.0, 150.0
 EARLIER = "12.4 s and 890 MB (the loading implementation, issue #17)"
+BEFORE = "fe3d772"  # the last commit with the loading implementation
 PERIOD_QUERY = "SELECT count(*) FROM tickets WHERE spam = 0 AND created_at >= ? AND created_at < ?"
 # Spread creation over 1,000 days before sweep.py's NOW (the shape "spread" only).
 SPREAD = ("UPDATE tickets SET created_at = strftime('%Y-%m-%d %H:%M:%S', ?, '-' || (id % 1000) || ' days', "
@@ -100,25 +101,43 @@ def shape(db_path: Path, due: int, spread: bool, indexes: bool) -> None:
     conn.close()
 
 
-def run_report(conf: Path, out: Path) -> tuple[float, float, dict[str, Any]]:
-    """The command once, in a child, over sweep.py's NOW minus 30 days: (seconds, the child's peak RSS
-    in MB, its JSON document)."""
-    since, until = sweep.NOW - timedelta(days=30), sweep.NOW + timedelta(days=1)
+def timed(argv: list[str], out: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run `argv` in a child with stdout to `out`: (seconds, the child's own peak RSS in MB)."""
     started = time.perf_counter()
-    with open(out / "report.json", "wb") as stdout:
-        child = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(conf), "report",
-                                  "--since", since.isoformat(), "--until", until.isoformat(), "--json",
-                                  "--csv", str(out / "csv"), "--html", str(out / "report.html")],
-                                 stdout=stdout, stderr=subprocess.PIPE, cwd=REPO)
+    with open(out, "wb") as stdout:
+        child = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, cwd=REPO, env=env)
         _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not every child's so far
     took = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        sys.exit(f"maildesk report failed: {child.stderr.read().decode() if child.stderr else ''}")
-    return took, usage.ru_maxrss / 1024, json.loads((out / "report.json").read_text(encoding="utf-8"))
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"{argv[3:]} failed: {child.stderr.read().decode() if child.stderr else ''}")
+    return took, usage.ru_maxrss / 1024
 
 
-def one_shape(name: str, tickets: int, due: int, root: Path, indexes: bool) -> None:
+def period_args() -> list[str]:
+    """sweep.py's NOW minus 30 days to a day after it: every ticket of the shape "recent"."""
+    return ["--since", (sweep.NOW - timedelta(days=30)).isoformat(), "--until", (sweep.NOW + timedelta(days=1)).isoformat()]
+
+
+def run_report(conf: Path, out: Path) -> tuple[float, float, dict[str, Any]]:
+    """The command once: (seconds, peak RSS in MB, its JSON document)."""
+    took, peak = timed([sys.executable, "-m", "maildesk", "--config", str(conf), "report", *period_args(), "--json",
+                        "--csv", str(out / "csv"), "--html", str(out / "report.html")], out / "report.json")
+    return took, peak, json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def run_before(conf: Path, out: Path) -> tuple[float, float]:
+    """The implementation before this one (commit BEFORE, which loaded the period's rows), unpacked from
+    git into `out` and run the same way with --html."""
+    old = out / "before"
+    old.mkdir(exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE, "maildesk"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    env = {**os.environ, "PYTHONPATH": str(old)}
+    return timed([sys.executable, "-m", "maildesk", "--config", str(conf), "report", *period_args(),
+                  "--html", str(out / "before.html")], out / "before.txt", env)
+
+
+def one_shape(name: str, tickets: int, due: int, root: Path, indexes: bool, before: bool) -> None:
     """Build a desk of this shape in `root`, fill it and time the report over it."""
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "maildesk.conf"
@@ -144,6 +163,10 @@ def one_shape(name: str, tickets: int, due: int, root: Path, indexes: bool) -> N
     took, peak, doc = run_report(conf, root)
     print(f"[{name}] maildesk report --json --csv --html: {took:.2f} s = {took / TARGET_S:.2f} x the "
           f"{TARGET_S:.0f} s target; peak RSS {peak:.0f} MB = {peak / TARGET_MB:.2f} x the {TARGET_MB:.0f} MB target")
+    if before:
+        old_s, old_mb = run_before(conf, root)
+        print(f"[{name}] before ({BEFORE}), same desk, same run: {old_s:.2f} s, peak RSS {old_mb:.0f} MB; "
+              f"now {took / old_s:.2f} x the time and {peak / old_mb:.2f} x the memory")
     summary = {row["metric"]: row["value"] for row in doc["summary"]}
     print(f"[{name}] opened {summary['opened']:,}, closed {summary['closed']:,}, breached "
           f"{doc['breached_total']:,}, first response median {summary['first_response_median_seconds']} s")
@@ -156,6 +179,8 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--shape", choices=("recent", "spread", "both"), default="both")
     parser.add_argument("--keep", type=Path, default=None, help="Build the desks here and keep them.")
+    parser.add_argument("--before", action="store_true",
+                        help=f"Also time the implementation of commit {BEFORE} on the same desk (git needed).")
     parser.add_argument("--indexes", action="store_true",
                         help="Also index tickets(created_at), tickets(closed_at) and events(kind, at).")
     args = parser.parse_args()
@@ -164,7 +189,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         for name in shapes:
-            one_shape(name, args.tickets, args.due, base / name, args.indexes)
+            one_shape(name, args.tickets, args.due, base / name, args.indexes, args.before)
 
 
 if __name__ == "__main__":

@@ -85,14 +85,19 @@ def outcome(now: datetime) -> ColumnElement[Any]:
         else_=null())
 
 
-def created_groups(session: Session, span: Span) -> list[tuple[str, str, str, str | None, int]]:
-    """Tickets created in the period by (queue, category, priority, SLA outcome): volume, compliance
-    and the opened count all fold from these few rows."""
+def created_groups(session: Session, span: Span,
+                   origin: datetime) -> list[tuple[str, str, str, str | None, int, bool, int]]:
+    """Tickets created in [origin, until) by (queue, category, priority, SLA outcome, UTC day from
+    `origin`, whether in the period): volume, compliance, the opened count and the tickets opened per
+    day and week all fold from these rows, from one scan."""
     verdict = outcome(span.now).label("outcome")
-    stmt = (select(_t.c.queue, _t.c.category, _t.c.priority, verdict, func.count())
-            .where(_created_in(span.since, span.until))
-            .group_by(_t.c.queue, _t.c.category, _t.c.priority, verdict))
-    return [(q, c, p, o, int(n)) for q, c, p, o, n in session.connection().execute(stmt)]
+    day = bucket_of(_t.c.created_at, _instant(origin), 86400).label("day")
+    inside = case((_t.c.created_at >= span.since, 1), else_=0).label("inside")
+    stmt = (select(_t.c.queue, _t.c.category, _t.c.priority, verdict, day, inside, func.count())
+            .where(_created_in(origin, span.until))
+            .group_by(_t.c.queue, _t.c.category, _t.c.priority, verdict, day, inside))
+    rows = session.connection().execute(stmt)
+    return [(q, c, p, o, int(d), bool(i), int(n)) for q, c, p, o, d, i, n in rows]
 
 
 def closed_groups(session: Session, span: Span,
@@ -118,17 +123,6 @@ def backlog(session: Session, now: datetime,
             .where(_t.c.spam.is_(False), _t.c.status.in_(OPEN_STATUSES), _t.c.created_at <= now)
             .group_by(_t.c.status, age, _t.c.assignee_id))
     return [(s, int(b), a, int(n)) for s, b, a, n in session.connection().execute(stmt)]
-
-
-def per_bucket(session: Session, column: str, origin: datetime, until: datetime,
-               seconds: int) -> list[tuple[int, int]]:
-    """Tickets whose `column` (created_at or closed_at) is in [origin, until), counted per bucket of
-    `seconds` from origin."""
-    when = _t.c[column]
-    index = bucket_of(when, _instant(origin), seconds).label("bucket")
-    stmt = (select(index, func.count())
-            .where(_t.c.spam.is_(False), when >= origin, when < until).group_by(index))
-    return [(int(b), int(n)) for b, n in session.connection().execute(stmt)]
 
 
 def spreads(session: Session, span: Span, origin: datetime,

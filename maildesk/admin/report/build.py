@@ -30,7 +30,6 @@ from maildesk.admin.report.model import (
 from maildesk.store import report as queries
 from maildesk.store.db import Database, Session
 
-DAY = 86400
 BREACH_LIMIT = 50
 DEFAULT_GOAL = 90.0
 _GROUPS = ("queue", "category", "priority")
@@ -53,13 +52,14 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
     """Compute every section for [since, until) at `now`."""
     span = queries.Span(since, until, now)
     with db.reading() as session:
-        created = queries.created_groups(session, span)
+        opened_by_day = queries.created_groups(session, span, monday_of(since))
+        created = [(q, c, p, o, n) for q, c, p, o, _, inside, n in opened_by_day if inside]
         by_day = queries.closed_groups(session, span, monday_of(since))
         closed = [(a, r, n) for a, r, _, inside, n in by_day if inside]
         backlog = queries.backlog(session, now, _age_limits(now))
         breaches = queries.breaches(session, span, breach_limit)
         spreads = queries.spreads(session, span, monday_of(since))
-        days = _day_counts(session, since, until, by_day)
+        days = _day_counts(since, until, opened_by_day, by_day)
         return Report(
             since=since, until=until, now=now, goal=goal,
             opened=sum(n for *_, n in created), closed=sum(n for *_, n in closed),
@@ -153,12 +153,17 @@ def _days(start: date, until: datetime) -> list[date]:
     return [start + timedelta(days=i) for i in range((last - start).days + 1)]
 
 
-def _day_counts(session: Session, since: datetime, until: datetime,
+Openings = list[tuple[str, str, str, str | None, int, bool, int]]
+
+
+def _day_counts(since: datetime, until: datetime, openings: Openings,
                 closures: list[tuple[int | None, str, int, bool, int]]) -> list[tuple[date, int, int]]:
     """Opened and closed per UTC day from the Monday of the period's first week (the weeks add them
     up; the days shown start at the period's first day, whole days)."""
     origin = monday_of(since)
-    opened = dict(queries.per_bucket(session, "created_at", origin, until, DAY))
+    opened: dict[int, int] = defaultdict(int)
+    for *_, day, _, n in openings:
+        opened[day] += n
     closed: dict[int, int] = defaultdict(int)
     for *_, day, _, n in closures:
         closed[day] += n
