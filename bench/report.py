@@ -94,18 +94,18 @@ def shape(db_path: Path, due: int, spread: bool, indexes: bool) -> None:
     conn.execute("INSERT INTO events (ticket_id, at, actor, kind, detail, reason) "
                  "SELECT id, created_at, 'contact:1', 'created', '{}', '' FROM tickets")
     conn.execute("INSERT INTO events (ticket_id, at, actor, kind, detail, reason) "
-                 "SELECT id, coalesce(closed_at, created_at), 'contact:1', 'satisfaction', json_object('rating', 1 + id % 5, 'comment', ''),"
+                 "SELECT id, coalesce(closed_at, created_at), 'contact:1', 'satisfaction', json_object('rating', 1 + (id / 50) % 5, 'comment', ''),"
                  " '' FROM tickets WHERE id % 50 = 5")
     conn.commit()
     conn.execute("ANALYZE")
     conn.close()
 
 
-def timed(argv: list[str], out: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+def timed(argv: list[str], out: Path, env: dict[str, str] | None = None, cwd: Path = REPO) -> tuple[float, float]:
     """Run `argv` in a child with stdout to `out`: (seconds, the child's own peak RSS in MB)."""
     started = time.perf_counter()
     with open(out, "wb") as stdout:
-        child = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, cwd=REPO, env=env)
+        child = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, env=env)
         _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not every child's so far
     took = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status):
@@ -132,9 +132,14 @@ def run_before(conf: Path, out: Path) -> tuple[float, float]:
     old.mkdir(exist_ok=True)
     archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE, "maildesk"], capture_output=True, check=True)
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    # Run from the unpacked copy: `python -m` puts the working directory first on the path, and the
+    # repository's own maildesk/ must not be the one imported.
     env = {**os.environ, "PYTHONPATH": str(old)}
-    return timed([sys.executable, "-m", "maildesk", "--config", str(conf), "report", *period_args(),
-                  "--html", str(out / "before.html")], out / "before.txt", env)
+    took, peak = timed([sys.executable, "-m", "maildesk", "--config", str(conf), "report", *period_args(),
+                        "--html", str(out / "before.html")], out / "before.txt", env, cwd=old)
+    if "opened" not in (out / "before.txt").read_text(encoding="utf-8") or (old / "maildesk/admin/report").exists():
+        sys.exit("the run of the earlier implementation printed no report")
+    return took, peak
 
 
 def one_shape(name: str, tickets: int, due: int, root: Path, indexes: bool, before: bool) -> None:

@@ -125,46 +125,66 @@ def backlog(session: Session, now: datetime,
     return [(s, int(b), a, int(n)) for s, b, a, n in session.connection().execute(stmt)]
 
 
-def spreads(session: Session, span: Span, origin: datetime,
-            qs: Sequence[int] = (50, 90)) -> dict[str, dict[Any, Spread]]:
+FIGURES = ("first_response", "agent", "week", "resolution")
+
+
+def spreads(session: Session, span: Span, origin: datetime, qs: Sequence[int] = (50, 90),
+            one_scan: bool = True) -> dict[str, dict[Any, Spread]]:
     """Seconds from creation to the first response and to the resolution, with count, mean and
     nearest-rank percentiles: "first_response" and "resolution" over the tickets created in the
     period (group 0), "agent" per assignee, "week" per 7-day bucket from `origin` (a Monday before
     the period) over the tickets created since then.
 
-    One statement, one scan: each figure is a window over the same rows; a percentile is the row
-    whose rank in its group is ceil(q% of the group's count), so only those few rows come back."""
-    base = select(
+    Each figure is a window over the same rows; a percentile is the row whose rank in its group is
+    ceil(q% of the group's count), so only those few rows come back. `one_scan` computes the four
+    in one statement: best when the scan costs more than the sorts (a month of a large desk); else
+    one statement each, which SQLite sorts faster than four windows carried through one."""
+    base = _base(span, origin)
+    found: dict[str, dict[Any, Spread]] = {name: {} for name in FIGURES}
+    for names in [FIGURES] if one_scan else [(name,) for name in FIGURES]:
+        for row in session.connection().execute(_ranked(base, names, qs)).mappings():
+            for name in names:
+                if _counted_row(row, name):
+                    _place(found[name], row, name, qs)
+    return found
+
+
+def _base(span: Span, origin: datetime) -> Any:
+    """The rows the figures rank: assignee, week, in the period (1) or before it, the two durations."""
+    return select(
         _t.c.assignee_id.label("a"), bucket_of(_t.c.created_at, _instant(origin), 7 * 86400).label("w"),
         case((_t.c.created_at >= span.since, 1), else_=0).label("p"),
         seconds_between(_t.c.first_response_at, _t.c.created_at).label("fr"),
         seconds_between(_t.c.resolved_at, _t.c.created_at).label("res"),
     ).where(_created_in(origin, span.until),
             or_(_t.c.first_response_at.is_not(None), _t.c.resolved_at.is_not(None))).subquery()
+
+
+def _ranked(base: Any, names: Sequence[str], qs: Sequence[int]) -> Any:
+    """The rows at the wanted ranks of the figures `names`, with each figure's count and mean."""
     b = base.c
     # Each figure: its groups (the period flag and NULL durations kept apart) and its duration.
     figures = {"first_response": ([b.p, b.fr.is_(None)], b.fr), "agent": ([b.p, b.fr.is_(None), b.a], b.fr),
                "week": ([b.fr.is_(None), b.w], b.fr), "resolution": ([b.p, b.res.is_(None)], b.res)}
     columns: list[Any] = [b.a, b.w, b.p, b.fr, b.res]
-    for name, (part, d) in figures.items():
+    for name in names:
+        part, d = figures[name]
         columns += [func.row_number().over(partition_by=part, order_by=d).label(f"{name}_rn"),
-                    func.count().over(partition_by=part, order_by=d, rows=(None, None)).label(f"{name}_n"),
-                    func.avg(d).over(partition_by=part, order_by=d, rows=(None, None)).label(f"{name}_mean")]
+                    func.count().over(partition_by=part).label(f"{name}_n"),
+                    func.avg(d).over(partition_by=part).label(f"{name}_mean")]
     r = select(*columns).subquery().c
-    stmt = select(*r).where(or_(*(
+    return select(*r).where(or_(*(
         and_(_counted(r, name), or_(*(r[f"{name}_rn"] == (r[f"{name}_n"] * q + 99) // 100 for q in qs)))
-        for name in figures)))
-    found: dict[str, dict[Any, Spread]] = {name: {} for name in figures}
-    for row in session.connection().execute(stmt).mappings():
-        for name, into in found.items():
-            n, rank = int(row[f"{name}_n"]), int(row[f"{name}_rn"])
-            if not _counted_row(row, name):
-                continue
-            group = {"agent": row["a"], "week": row["w"]}.get(name, 0)
-            spread = into.setdefault(group, Spread(group, n, float(row[f"{name}_mean"]), {}))
-            d = row["res" if name == "resolution" else "fr"]
-            spread.percentiles.update({q: float(d) for q in qs if rank == (n * q + 99) // 100})
-    return found
+        for name in names)))
+
+
+def _place(into: dict[Any, Spread], row: Any, name: str, qs: Sequence[int]) -> None:
+    """File a returned row under its group of figure `name`: count, mean, and the percentiles it is."""
+    n, rank = int(row[f"{name}_n"]), int(row[f"{name}_rn"])
+    group = {"agent": row["a"], "week": row["w"]}.get(name, 0)
+    spread = into.setdefault(group, Spread(group, n, float(row[f"{name}_mean"]), {}))
+    d = row["res" if name == "resolution" else "fr"]
+    spread.percentiles.update({q: float(d) for q in qs if rank == (n * q + 99) // 100})
 
 
 def _counted(r: Any, name: str) -> ColumnElement[bool]:

@@ -27,6 +27,7 @@ from maildesk.admin.report.build import monday_of
 from maildesk.admin.report.html import render_html
 from maildesk.admin.report.model import AGE_BUCKETS, Report
 from maildesk.runtime.wiring import Runtime
+from maildesk.store import report as queries
 
 SINCE, UNTIL, NOW = local(16, 0), local(26, 0), local(25, 9, 30)
 CONFIG = SLA_CONFIG + """
@@ -168,6 +169,16 @@ def test_percentiles_and_per_ticket_compliance_equal_python_from_rows(desk: Runt
     assert [b[0] for b in got] == [b[0] for b in worst] == [1, 5, 3]
     assert [v for b in got for v in b[1:]] == pytest.approx([v for b in worst for v in b[1:]], abs=0.01)
     assert report.breached_total == 3 and report.breaches[0].targets == "first response + resolution"
+
+
+def test_one_scan_and_one_statement_per_figure_rank_alike(desk: Runtime) -> None:
+    # The two ways of ranking the duration figures (small and large periods) give the same figures.
+    span = queries.Span(SINCE, UNTIL, NOW)
+    with desk.db.reading() as session:
+        together = queries.spreads(session, span, monday_of(SINCE), one_scan=True)
+        apart = queries.spreads(session, span, monday_of(SINCE), one_scan=False)
+    assert together == apart and set(together["agent"]) == {1, 2, None} and set(together["week"]) == {2}
+    assert together["resolution"][0].count == 3 and together["first_response"][0].percentiles.keys() == {50, 90}
 
 
 def test_backlog_agents_trend_and_satisfaction_equal_python_from_rows(desk: Runtime) -> None:
