@@ -8,7 +8,7 @@ Spam is left out everywhere, as in every list of the desk.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -139,36 +139,47 @@ def spreads(session: Session, span: Span, origin: datetime, qs: Sequence[int] = 
     ceil(q% of the group's count), so only those few rows come back. `one_scan` computes the four
     in one statement: best when the scan costs more than the sorts (a month of a large desk); else
     one statement each, which SQLite sorts faster than four windows carried through one."""
-    base = _base(span, origin)
     found: dict[str, dict[Any, Spread]] = {name: {} for name in FIGURES}
     for names in [FIGURES] if one_scan else [(name,) for name in FIGURES]:
-        for row in session.connection().execute(_ranked(base, names, qs)).mappings():
+        for row in session.connection().execute(_ranked(_base(span, origin, names), names, qs)).mappings():
             for name in names:
                 if _counted_row(row, name):
                     _place(found[name], row, name, qs)
     return found
 
 
-def _base(span: Span, origin: datetime) -> Any:
-    """The rows the figures rank: assignee, week, in the period (1) or before it, the two durations."""
-    return select(
-        _t.c.assignee_id.label("a"), bucket_of(_t.c.created_at, _instant(origin), 7 * 86400).label("w"),
-        case((_t.c.created_at >= span.since, 1), else_=0).label("p"),
-        seconds_between(_t.c.first_response_at, _t.c.created_at).label("fr"),
-        seconds_between(_t.c.resolved_at, _t.c.created_at).label("res"),
-    ).where(_created_in(origin, span.until),
-            or_(_t.c.first_response_at.is_not(None), _t.c.resolved_at.is_not(None))).subquery()
+_NEEDS = {"first_response": ("p", "fr"), "agent": ("a", "p", "fr"), "week": ("w", "fr"),
+          "resolution": ("p", "res")}
+
+
+def _base(span: Span, origin: datetime, names: Sequence[str]) -> Any:
+    """The rows the figures `names` rank, with only what they read: assignee (a), week (w), in the
+    period (p: 1) or before it, the durations to the first response (fr) and to the resolution (res)."""
+    ends = {"fr": _t.c.first_response_at, "res": _t.c.resolved_at}
+    made: dict[str, Callable[[], ColumnElement[Any]]] = {
+        "a": lambda: _t.c.assignee_id,
+        "w": lambda: bucket_of(_t.c.created_at, _instant(origin), 7 * 86400),
+        "p": lambda: case((_t.c.created_at >= span.since, 1), else_=0),
+        "fr": lambda: seconds_between(ends["fr"], _t.c.created_at),
+        "res": lambda: seconds_between(ends["res"], _t.c.created_at)}
+    wanted = [c for c in ("a", "w", "p", "fr", "res") if any(c in _NEEDS[n] for n in names)]
+    start = origin if "week" in names else span.since
+    return select(*(made[c]().label(c) for c in wanted)).where(
+        _created_in(start, span.until), or_(*(ends[c].is_not(None) for c in ("fr", "res") if c in wanted))
+    ).subquery()
 
 
 def _ranked(base: Any, names: Sequence[str], qs: Sequence[int]) -> Any:
     """The rows at the wanted ranks of the figures `names`, with each figure's count and mean."""
     b = base.c
     # Each figure: its groups (the period flag and NULL durations kept apart) and its duration.
-    figures = {"first_response": ([b.p, b.fr.is_(None)], b.fr), "agent": ([b.p, b.fr.is_(None), b.a], b.fr),
-               "week": ([b.fr.is_(None), b.w], b.fr), "resolution": ([b.p, b.res.is_(None)], b.res)}
-    columns: list[Any] = [b.a, b.w, b.p, b.fr, b.res]
+    figures = {"first_response": lambda: ([b.p, b.fr.is_(None)], b.fr),
+               "agent": lambda: ([b.p, b.fr.is_(None), b.a], b.fr),
+               "week": lambda: ([b.fr.is_(None), b.w], b.fr),
+               "resolution": lambda: ([b.p, b.res.is_(None)], b.res)}
+    columns: list[Any] = list(b)
     for name in names:
-        part, d = figures[name]
+        part, d = figures[name]()
         columns += [func.row_number().over(partition_by=part, order_by=d).label(f"{name}_rn"),
                     func.count().over(partition_by=part).label(f"{name}_n"),
                     func.avg(d).over(partition_by=part).label(f"{name}_mean")]
@@ -181,7 +192,7 @@ def _ranked(base: Any, names: Sequence[str], qs: Sequence[int]) -> Any:
 def _place(into: dict[Any, Spread], row: Any, name: str, qs: Sequence[int]) -> None:
     """File a returned row under its group of figure `name`: count, mean, and the percentiles it is."""
     n, rank = int(row[f"{name}_n"]), int(row[f"{name}_rn"])
-    group = {"agent": row["a"], "week": row["w"]}.get(name, 0)
+    group = row["a"] if name == "agent" else row["w"] if name == "week" else 0
     spread = into.setdefault(group, Spread(group, n, float(row[f"{name}_mean"]), {}))
     d = row["res" if name == "resolution" else "fr"]
     spread.percentiles.update({q: float(d) for q in qs if rank == (n * q + 99) // 100})
