@@ -108,6 +108,6 @@ def test_the_report_gives_the_ratings_of_the_period(desk: Runtime) -> None:
     # One rating of 4 in the period: the report's satisfaction line says so.
     resolve(desk, 1)
     answer(desk, "carol@client.example", "good", "c2")
-    report = build_report(desk.db, desk.desk.clock, NOW - timedelta(days=1), NOW + timedelta(days=1), NOW)
-    assert report.ratings == (4,)
-    assert "satisfaction: 1 ratings, mean 4.0 of 5 (4: 1)" in format_text(report)
+    report = build_report(desk.db, NOW - timedelta(days=1), NOW + timedelta(days=1), NOW)
+    assert report.ratings.by_score == (0, 0, 0, 1, 0)
+    assert "satisfaction: 1 ratings, mean 4.0 of 5 (4: 1); good 1, bad 0, 100% good" in format_text(report)

@@ -1,0 +1,201 @@
+"""Time `maildesk report` over 1,000,000 tickets on SQLite (issue #17: at most 3 s and 150 MB peak RSS).
+
+Run from the repository root:  .venv/bin/python bench/report.py [--tickets 1000000] [--keep DIR]
+
+Fills a temporary SQLite desk with bench/sweep.py's fill (imported, not copied), then gives the
+tickets what a report reads: five agents, four categories, three queues, statuses from new to
+closed, first responses, resolutions, SLA due instants (some met, some missed), one `created`
+event per ticket and a satisfaction rating on every 50th. Two shapes, both timed:
+
+  recent  every ticket created in the report's period (sweep.py's fill: three days before its NOW),
+          the worst case, and the shape of the earlier 12.4 s / 890 MB figure;
+  spread  the tickets created over 1,000 days, so the default 30-day period holds about 3 %.
+
+Each run is the real command in a child process, `maildesk report --json --csv DIR --html FILE`
+over sweep.py's NOW minus 30 days (start-up and imports included); wall time from the parent, peak
+RSS from the child's own rusage.
+Prints seconds and MB against the 3 s / 150 MB targets, and SQLite's plan for the period scan.
+Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+for path in (REPO, REPO / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))  # Run as a script from anywhere: maildesk and sweep.py importable.
+
+import sweep  # noqa: E402  (bench/sweep.py: its CONFIG, NOW, stamp and fill)
+
+from maildesk import config  # noqa: E402
+from maildesk.store import migrate  # noqa: E402
+from maildesk.store.db import Database  # noqa: E402
+
+TARGET_S, TARGET_MB = 3.0, 150.0
+EARLIER = "12.4 s and 890 MB (the loading implementation, issue #17)"
+BEFORE = "fe3d772"  # the last commit with the loading implementation
+PERIOD_QUERY = "SELECT count(*) FROM tickets WHERE spam = 0 AND created_at >= ? AND created_at < ?"
+# Spread creation over 1,000 days before sweep.py's NOW (the shape "spread" only).
+SPREAD = ("UPDATE tickets SET created_at = strftime('%Y-%m-%d %H:%M:%S', ?, '-' || (id % 1000) || ' days', "
+          "'-' || (id % 1440) || ' minutes') || '.000000'")
+# What the report reads, from each ticket's id (sweep.py's first `due` tickets keep their sweep state).
+SHAPE = """UPDATE tickets SET
+  status = CASE id % 10 WHEN 0 THEN 'new' WHEN 1 THEN 'open' WHEN 2 THEN 'pending' WHEN 3 THEN 'resolved'
+                        WHEN 4 THEN 'resolved' ELSE 'closed' END,
+  assignee_id = CASE WHEN id % 10 = 0 THEN NULL ELSE 1 + id % 5 END,
+  category = CASE id % 4 WHEN 0 THEN 'hardware' WHEN 1 THEN 'access' WHEN 2 THEN 'billing' ELSE 'other' END,
+  queue = CASE id % 3 WHEN 0 THEN 'support' WHEN 1 THEN 'it' ELSE '' END,
+  priority = CASE id % 7 WHEN 0 THEN 'high' WHEN 1 THEN 'low' ELSE 'normal' END,
+  first_response_due = strftime('%Y-%m-%d %H:%M:%S', created_at, '+2 hours') || '.000000',
+  resolution_due = strftime('%Y-%m-%d %H:%M:%S', created_at, '+16 hours') || '.000000',
+  first_response_at = CASE WHEN id % 10 = 0 THEN NULL
+    ELSE strftime('%Y-%m-%d %H:%M:%S', created_at, '+' || (id % 181) || ' minutes') || '.000000' END,
+  resolved_at = CASE WHEN id % 10 < 3 THEN NULL
+    ELSE strftime('%Y-%m-%d %H:%M:%S', created_at, '+' || (id % 1201) || ' minutes') || '.000000' END,
+  closed_at = CASE WHEN id % 10 < 5 THEN NULL
+    ELSE strftime('%Y-%m-%d %H:%M:%S', created_at, '+' || (1440 + id % 1201) || ' minutes') || '.000000' END,
+  close_reason = CASE WHEN id % 10 = 5 THEN 'resolved_timeout' WHEN id % 10 > 5 THEN 'agent' ELSE '' END
+WHERE id > ?"""
+# A desk years old has closed its old tickets: past 60 days, those still open in the shape above close.
+SETTLE = ("UPDATE tickets SET status = 'closed', close_reason = 'agent', closed_at = "
+          "strftime('%Y-%m-%d %H:%M:%S', created_at, '+3 days') || '.000000' "
+          "WHERE status != 'closed' AND created_at < strftime('%Y-%m-%d %H:%M:%S', ?, '-60 days') AND id > ?")
+# The indexes a report over a period would read by (--indexes; not in the schema: see docs/performance.md).
+INDEXES = ("CREATE INDEX bench_tickets_created ON tickets (created_at)",
+           "CREATE INDEX bench_tickets_closed ON tickets (closed_at)",
+           "CREATE INDEX bench_events_kind_at ON events (kind, at)")
+
+
+def shape(db_path: Path, due: int, spread: bool, indexes: bool) -> None:
+    """Agents, the columns the report reads, one event per ticket and every 50th ticket rated."""
+    conn = sqlite3.connect(db_path)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.executemany("INSERT INTO agents (id, email, name, active, created_at) VALUES (?, ?, ?, 1, ?)",
+                     ((i, f"agent{i}@example.org", f"Agent {i}", sweep.stamp(sweep.NOW)) for i in range(2, 6)))
+    if spread:
+        conn.execute(SPREAD, (sweep.stamp(sweep.NOW),))
+    conn.execute(SHAPE, (due,))
+    if spread:
+        conn.execute(SETTLE, (sweep.stamp(sweep.NOW), due))
+    for statement in INDEXES if indexes else ():
+        conn.execute(statement)
+    conn.execute("INSERT INTO events (ticket_id, at, actor, kind, detail, reason) "
+                 "SELECT id, created_at, 'contact:1', 'created', '{}', '' FROM tickets")
+    conn.execute("INSERT INTO events (ticket_id, at, actor, kind, detail, reason) "
+                 "SELECT id, coalesce(closed_at, created_at), 'contact:1', 'satisfaction', json_object('rating', 1 + (id / 50) % 5, 'comment', ''),"
+                 " '' FROM tickets WHERE id % 50 = 5")
+    conn.commit()
+    conn.execute("ANALYZE")
+    conn.close()
+
+
+def timed(argv: list[str], out: Path, env: dict[str, str] | None = None, cwd: Path = REPO) -> tuple[float, float]:
+    """Run `argv` in a child with stdout to `out`: (seconds, the child's own peak RSS in MB)."""
+    started = time.perf_counter()
+    with open(out, "wb") as stdout:
+        child = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE, cwd=cwd, env=env)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage, not every child's so far
+    took = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        sys.exit(f"{argv[3:]} failed: {child.stderr.read().decode() if child.stderr else ''}")
+    return took, usage.ru_maxrss / 1024
+
+
+def period_args() -> list[str]:
+    """sweep.py's NOW minus 30 days to a day after it: every ticket of the shape "recent"."""
+    return ["--since", (sweep.NOW - timedelta(days=30)).isoformat(), "--until", (sweep.NOW + timedelta(days=1)).isoformat()]
+
+
+def run_report(conf: Path, out: Path) -> tuple[float, float, dict[str, Any]]:
+    """The command once: (seconds, peak RSS in MB, its JSON document)."""
+    took, peak = timed([sys.executable, "-m", "maildesk", "--config", str(conf), "report", *period_args(), "--json",
+                        "--csv", str(out / "csv"), "--html", str(out / "report.html")], out / "report.json")
+    return took, peak, json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
+def run_before(conf: Path, out: Path) -> tuple[float, float]:
+    """The implementation before this one (commit BEFORE, which loaded the period's rows), unpacked from
+    git into `out` and run the same way with --html."""
+    old = out / "before"
+    old.mkdir(exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", BEFORE, "maildesk"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(old)], input=archive.stdout, check=True)
+    # Run from the unpacked copy: `python -m` puts the working directory first on the path, and the
+    # repository's own maildesk/ must not be the one imported.
+    env = {**os.environ, "PYTHONPATH": str(old)}
+    took, peak = timed([sys.executable, "-m", "maildesk", "--config", str(conf), "report", *period_args(),
+                        "--html", str(out / "before.html")], out / "before.txt", env, cwd=old)
+    if "opened" not in (out / "before.txt").read_text(encoding="utf-8") or (old / "maildesk/admin/report").exists():
+        sys.exit("the run of the earlier implementation printed no report")
+    return took, peak
+
+
+def one_shape(name: str, tickets: int, due: int, root: Path, indexes: bool, before: bool) -> None:
+    """Build a desk of this shape in `root`, fill it and time the report over it."""
+    root.mkdir(parents=True, exist_ok=True)
+    conf = root / "maildesk.conf"
+    conf.write_text(sweep.CONFIG.replace("[desk]\n", f"[desk]\nname = \"Bench {name}\"\n")
+                    + f"[database]\nurl = \"sqlite:///{root / 'desk.db'}\"\n", encoding="utf-8")
+    settings = config.load(conf)
+    db = Database(settings.database.url)
+    migrate.upgrade(db)
+    db.dispose()  # no connection left open: the fill's last close checkpoints the WAL
+    db_path = root / "desk.db"
+    started = time.perf_counter()
+    sweep.fill(db_path, tickets, due)
+    shape(db_path, due, spread=name == "spread", indexes=indexes)
+    print(f"[{name}] filled {tickets:,} tickets in {time.perf_counter() - started:.1f} s"
+          + (" (with the period indexes)" if indexes else ""))
+    with sqlite3.connect(db_path) as conn:
+        row = conn.execute("SELECT min(created_at), max(created_at) FROM tickets").fetchone()
+        print(f"[{name}] tickets created from {row[0]} to {row[1]}")
+        bounds = (sweep.stamp(sweep.NOW - timedelta(days=30)), sweep.stamp(sweep.NOW + timedelta(days=1)))
+        plan = conn.execute("EXPLAIN QUERY PLAN " + PERIOD_QUERY, bounds).fetchall()
+        print(f"[{name}] period scan: {conn.execute(PERIOD_QUERY, bounds).fetchone()[0]:,} tickets; "
+              f"plan: {'; '.join(str(line[-1]) for line in plan)}")
+    took, peak, doc = run_report(conf, root)
+    print(f"[{name}] maildesk report --json --csv --html: {took:.2f} s = {took / TARGET_S:.2f} x the "
+          f"{TARGET_S:.0f} s target; peak RSS {peak:.0f} MB = {peak / TARGET_MB:.2f} x the {TARGET_MB:.0f} MB target")
+    if before:
+        old_s, old_mb = run_before(conf, root)
+        print(f"[{name}] before ({BEFORE}), same desk, same run: {old_s:.2f} s, peak RSS {old_mb:.0f} MB; "
+              f"now {took / old_s:.2f} x the time and {peak / old_mb:.2f} x the memory")
+    summary = {row["metric"]: row["value"] for row in doc["summary"]}
+    print(f"[{name}] opened {summary['opened']:,}, closed {summary['closed']:,}, breached "
+          f"{doc['breached_total']:,}, first response median {summary['first_response_median_seconds']} s")
+
+
+def main() -> None:
+    """Fill and time each shape; print the earlier figure for comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--due", type=int, default=10_000)
+    parser.add_argument("--shape", choices=("recent", "spread", "both"), default="both")
+    parser.add_argument("--keep", type=Path, default=None, help="Build the desks here and keep them.")
+    parser.add_argument("--before", action="store_true",
+                        help=f"Also time the implementation of commit {BEFORE} on the same desk (git needed).")
+    parser.add_argument("--indexes", action="store_true",
+                        help="Also index tickets(created_at), tickets(closed_at) and events(kind, at).")
+    args = parser.parse_args()
+    print(f"earlier figure at 1,000,000 tickets: {EARLIER}")
+    shapes = ("recent", "spread") if args.shape == "both" else (args.shape,)
+    with tempfile.TemporaryDirectory() as tmp:
+        base = args.keep or Path(tmp)
+        for name in shapes:
+            one_shape(name, args.tickets, args.due, base / name, args.indexes, args.before)
+
+
+if __name__ == "__main__":
+    main()

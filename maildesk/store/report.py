@@ -1,0 +1,245 @@
+"""The report's queries: every figure of `maildesk report` aggregated in the database.
+
+Each function runs one statement (GROUP BY, or a window for nearest-rank percentiles) and hands back
+plain tuples whose number depends on the groups (statuses, agents, days, queues), never on the
+number of tickets: a million-ticket desk costs scans in the database, not rows in Python.
+Spam is left out everywhere, as in every list of the desk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select
+
+from maildesk.store import sql
+from maildesk.store.db import Session
+from maildesk.store.spans import bucket_of, seconds_between
+
+_t, _e, _g = sql.tickets, sql.events, sql.agents
+OPEN_STATUSES = ("new", "open", "pending")
+MET, MISSED = "met", "missed"
+
+
+@dataclass(frozen=True)
+class Span:
+    """The period [since, until) and the instant the report is made (for targets not yet due)."""
+
+    since: datetime
+    until: datetime
+    now: datetime
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Durations in seconds of one group: how many, their mean, and the nearest-rank percentiles asked."""
+
+    group: Any
+    count: int
+    mean: float
+    percentiles: dict[int, float]
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A ticket that missed a target: seconds late per target (None: that target was met or is open)."""
+
+    ticket_id: int
+    subject: str
+    first_response_late: float | None
+    resolution_late: float | None
+
+
+def _instant(value: datetime) -> ColumnElement[Any]:
+    return literal(value, _t.c.created_at.type)
+
+
+def _created_in(since: datetime, until: datetime) -> ColumnElement[bool]:
+    return and_(_t.c.spam.is_(False), _t.c.created_at >= since, _t.c.created_at < until)
+
+
+def _closed_in(since: datetime, until: datetime) -> ColumnElement[bool]:
+    return and_(_t.c.spam.is_(False), _t.c.closed_at >= since, _t.c.closed_at < until)
+
+
+def _missed(done: Any, due: Any, now: datetime) -> ColumnElement[bool]:
+    """Done late, or not done and already past due."""
+    return and_(due.is_not(None), or_(done > due, and_(done.is_(None), due <= now)))
+
+
+def _open_target(done: Any, due: Any, now: datetime) -> ColumnElement[bool]:
+    return and_(due.is_not(None), done.is_(None), due > now)
+
+
+def outcome(now: datetime) -> ColumnElement[Any]:
+    """A ticket's SLA outcome: missed when any target was missed, met when it had targets and every one
+    was met, NULL while one is still open in time or when it has none."""
+    fr, res = (_t.c.first_response_at, _t.c.first_response_due), (_t.c.resolved_at, _t.c.resolution_due)
+    return case(
+        (or_(_missed(*fr, now), _missed(*res, now)), literal(MISSED)),
+        (or_(_open_target(*fr, now), _open_target(*res, now)), null()),
+        (or_(_t.c.first_response_due.is_not(None), _t.c.resolution_due.is_not(None)), literal(MET)),
+        else_=null())
+
+
+def created_groups(session: Session, span: Span,
+                   origin: datetime) -> list[tuple[str, str, str, str | None, int, bool, int]]:
+    """Tickets created in [origin, until) by (queue, category, priority, SLA outcome, UTC day from
+    `origin`, whether in the period): volume, compliance, the opened count and the tickets opened per
+    day and week all fold from these rows, from one scan."""
+    verdict = outcome(span.now).label("outcome")
+    day = bucket_of(_t.c.created_at, _instant(origin), 86400).label("day")
+    inside = case((_t.c.created_at >= span.since, 1), else_=0).label("inside")
+    stmt = (select(_t.c.queue, _t.c.category, _t.c.priority, verdict, day, inside, func.count())
+            .where(_created_in(origin, span.until))
+            .group_by(_t.c.queue, _t.c.category, _t.c.priority, verdict, day, inside))
+    rows = session.connection().execute(stmt)
+    return [(q, c, p, o, int(d), bool(i), int(n)) for q, c, p, o, d, i, n in rows]
+
+
+def closed_groups(session: Session, span: Span,
+                  origin: datetime) -> list[tuple[int | None, str, int, bool, int]]:
+    """Tickets closed in [origin, until) by (assignee id, close reason, UTC day from `origin`, whether
+    in the period): the period's closures by agent and reason and the closures per day and week, from
+    one scan."""
+    day = bucket_of(_t.c.closed_at, _instant(origin), 86400).label("day")
+    inside = case((_t.c.closed_at >= span.since, 1), else_=0).label("inside")
+    stmt = (select(_t.c.assignee_id, _t.c.close_reason, day, inside, func.count())
+            .where(_closed_in(origin, span.until))
+            .group_by(_t.c.assignee_id, _t.c.close_reason, day, inside))
+    return [(a, r, int(d), bool(i), int(n)) for a, r, d, i, n in session.connection().execute(stmt)]
+
+
+def backlog(session: Session, now: datetime,
+            ages: Sequence[datetime]) -> list[tuple[str, int, int | None, int]]:
+    """Open tickets (new, open, pending) by (status, age bucket, assignee id). `ages` are the bucket
+    limits newest first: bucket 0 is created after ages[0], the last is created at or before ages[-1]."""
+    age = case(*((_t.c.created_at > limit, literal(i)) for i, limit in enumerate(ages)),
+               else_=literal(len(ages))).label("age")
+    stmt = (select(_t.c.status, age, _t.c.assignee_id, func.count())
+            .where(_t.c.spam.is_(False), _t.c.status.in_(OPEN_STATUSES), _t.c.created_at <= now)
+            .group_by(_t.c.status, age, _t.c.assignee_id))
+    return [(s, int(b), a, int(n)) for s, b, a, n in session.connection().execute(stmt)]
+
+
+FIGURES = ("first_response", "agent", "week", "resolution")
+
+
+def spreads(session: Session, span: Span, origin: datetime, qs: Sequence[int] = (50, 90),
+            one_scan: bool = True) -> dict[str, dict[Any, Spread]]:
+    """Seconds from creation to the first response and to the resolution, with count, mean and
+    nearest-rank percentiles: "first_response" and "resolution" over the tickets created in the
+    period (group 0), "agent" per assignee, "week" per 7-day bucket from `origin` (a Monday before
+    the period) over the tickets created since then.
+
+    Each figure is a window over the same rows; a percentile is the row whose rank in its group is
+    ceil(q% of the group's count), so only those few rows come back. `one_scan` computes the four
+    in one statement: best when the scan costs more than the sorts (a month of a large desk); else
+    one statement each, which SQLite sorts faster than four windows carried through one."""
+    found: dict[str, dict[Any, Spread]] = {name: {} for name in FIGURES}
+    for names in [FIGURES] if one_scan else [(name,) for name in FIGURES]:
+        for row in session.connection().execute(_ranked(_base(span, origin, names), names, qs)).mappings():
+            for name in names:
+                if _counted_row(row, name):
+                    _place(found[name], row, name, qs)
+    return found
+
+
+_NEEDS = {"first_response": ("p", "fr"), "agent": ("a", "p", "fr"), "week": ("w", "fr"),
+          "resolution": ("p", "res")}
+
+
+def _base(span: Span, origin: datetime, names: Sequence[str]) -> Any:
+    """The rows the figures `names` rank, with only what they read: assignee (a), week (w), in the
+    period (p: 1) or before it, the durations to the first response (fr) and to the resolution (res)."""
+    ends = {"fr": _t.c.first_response_at, "res": _t.c.resolved_at}
+    made: dict[str, Callable[[], ColumnElement[Any]]] = {
+        "a": lambda: _t.c.assignee_id,
+        "w": lambda: bucket_of(_t.c.created_at, _instant(origin), 7 * 86400),
+        "p": lambda: case((_t.c.created_at >= span.since, 1), else_=0),
+        "fr": lambda: seconds_between(ends["fr"], _t.c.created_at),
+        "res": lambda: seconds_between(ends["res"], _t.c.created_at)}
+    wanted = [c for c in ("a", "w", "p", "fr", "res") if any(c in _NEEDS[n] for n in names)]
+    start = origin if "week" in names else span.since
+    return select(*(made[c]().label(c) for c in wanted)).where(
+        _created_in(start, span.until), or_(*(ends[c].is_not(None) for c in ("fr", "res") if c in wanted))
+    ).subquery()
+
+
+def _ranked(base: Any, names: Sequence[str], qs: Sequence[int]) -> Any:
+    """The rows at the wanted ranks of the figures `names`, with each figure's count and mean."""
+    b = base.c
+    # Each figure: its groups (the period flag and NULL durations kept apart) and its duration.
+    figures = {"first_response": lambda: ([b.p, b.fr.is_(None)], b.fr),
+               "agent": lambda: ([b.p, b.fr.is_(None), b.a], b.fr),
+               "week": lambda: ([b.fr.is_(None), b.w], b.fr),
+               "resolution": lambda: ([b.p, b.res.is_(None)], b.res)}
+    columns: list[Any] = list(b)
+    for name in names:
+        part, d = figures[name]()
+        columns += [func.row_number().over(partition_by=part, order_by=d).label(f"{name}_rn"),
+                    func.count().over(partition_by=part).label(f"{name}_n"),
+                    func.avg(d).over(partition_by=part).label(f"{name}_mean")]
+    r = select(*columns).subquery().c
+    return select(*r).where(or_(*(
+        and_(_counted(r, name), or_(*(r[f"{name}_rn"] == (r[f"{name}_n"] * q + 99) // 100 for q in qs)))
+        for name in names)))
+
+
+def _place(into: dict[Any, Spread], row: Any, name: str, qs: Sequence[int]) -> None:
+    """File a returned row under its group of figure `name`: count, mean, and the percentiles it is."""
+    n, rank = int(row[f"{name}_n"]), int(row[f"{name}_rn"])
+    group = row["a"] if name == "agent" else row["w"] if name == "week" else 0
+    spread = into.setdefault(group, Spread(group, n, float(row[f"{name}_mean"]), {}))
+    d = row["res" if name == "resolution" else "fr"]
+    spread.percentiles.update({q: float(d) for q in qs if rank == (n * q + 99) // 100})
+
+
+def _counted(r: Any, name: str) -> ColumnElement[bool]:
+    """Whether a row counts in the figure `name` (SQL side)."""
+    d = r.res if name == "resolution" else r.fr
+    return d.is_not(None) if name == "week" else and_(r.p == 1, d.is_not(None))
+
+
+def _counted_row(row: Any, name: str) -> bool:
+    """The same test on a row that came back."""
+    d = row["res" if name == "resolution" else "fr"]
+    return d is not None and (name == "week" or row["p"] == 1)
+
+
+def breaches(session: Session, span: Span, limit: int) -> list[Breach]:
+    """The `limit` tickets created in the period that missed a target by the most, worst first."""
+    late = []
+    targets = ((_t.c.first_response_at, _t.c.first_response_due), (_t.c.resolved_at, _t.c.resolution_due))
+    for done, due in targets:
+        late.append(case((_missed(done, due, span.now),
+                          seconds_between(func.coalesce(done, _instant(span.now)), due)), else_=null()))
+    worst = case((late[0].is_(None), late[1]), (late[1].is_(None), late[0]), (late[0] > late[1], late[0]),
+                 else_=late[1])
+    stmt = (select(_t.c.id, _t.c.subject, late[0], late[1])
+            .where(_created_in(span.since, span.until), worst.is_not(None))
+            .order_by(worst.desc(), _t.c.id).limit(limit))
+    return [Breach(int(i), s, _float(a), _float(b)) for i, s, a, b in session.connection().execute(stmt)]
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def ratings(session: Session, since: datetime, until: datetime) -> list[tuple[int | None, int, int]]:
+    """Satisfaction ratings given in the period, each ticket's latest, by (assignee id, rating 1-5)."""
+    latest = (select(func.max(_e.c.id)).where(_e.c.kind == "satisfaction", _e.c.at >= since, _e.c.at < until)
+              .group_by(_e.c.ticket_id).scalar_subquery())
+    rating = _e.c.detail["rating"].as_integer().label("rating")
+    stmt = (select(_t.c.assignee_id, rating, func.count())
+            .select_from(_e.join(_t, _t.c.id == _e.c.ticket_id))
+            .where(_e.c.id.in_(latest)).group_by(_t.c.assignee_id, rating))
+    return [(a, int(r), int(n)) for a, r, n in session.connection().execute(stmt)]
+
+
+def agent_names(session: Session) -> dict[int, str]:
+    """Every agent's id → email, for labels."""
+    return {int(i): str(e) for i, e in session.connection().execute(select(_g.c.id, _g.c.email))}

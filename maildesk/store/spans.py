@@ -1,0 +1,72 @@
+"""Time arithmetic in SQL that SQLite and PostgreSQL spell differently: seconds between two instants,
+and which bucket (day, week) of a fixed length an instant falls in counted from an origin.
+
+The report aggregates in the database (docs/sla.md), so these run once per row inside a GROUP BY or
+a window; both compile to plain SQL functions of each backend, never to a Python callback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, Integer, literal_column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class seconds_between(FunctionElement[float]):  # named as the SQL it stands for
+    """`later - earlier` in seconds, as a float."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+    def __init__(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> None:
+        super().__init__(later, earlier)
+
+
+class bucket_of(FunctionElement[int]):
+    """Which bucket of `seconds` an instant falls in, counted from `origin` (bucket 0 starts there).
+
+    Whole seconds on both backends, so an instant exactly on a boundary lands in the later bucket
+    (a float julianday difference could put midnight a hair before it)."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "bucket_of"
+
+    def __init__(self, when: ColumnElement[Any], origin: ColumnElement[Any], seconds: int) -> None:
+        # The length is a clause, not an attribute: the statement cache keys on clauses, so a day and
+        # a week must differ there or one would run the other's compiled SQL.
+        super().__init__(when, origin, literal_column(str(int(seconds))))
+
+
+def _args(element: FunctionElement[Any], compiler: Any, **kw: Any) -> list[str]:
+    return [compiler.process(arg, **kw) for arg in element.clauses]
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = _args(element, compiler, **kw)
+    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgres(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = _args(element, compiler, **kw)
+    return f"CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) AS DOUBLE PRECISION)"
+
+
+@compiles(bucket_of, "sqlite")
+def _bucket_sqlite(element: bucket_of, compiler: Any, **kw: Any) -> str:
+    when, origin, seconds = _args(element, compiler, **kw)
+    # Only instants at or after the origin are asked about, so integer division is the floor.
+    return (f"((CAST(strftime('%s', {when}) AS INTEGER) - CAST(strftime('%s', {origin}) AS INTEGER))"
+            f" / {seconds})")
+
+
+@compiles(bucket_of, "postgresql")
+def _bucket_postgres(element: bucket_of, compiler: Any, **kw: Any) -> str:
+    when, origin, seconds = _args(element, compiler, **kw)
+    return f"CAST(floor(EXTRACT(EPOCH FROM ({when} - {origin})) / {seconds}) AS INTEGER)"
