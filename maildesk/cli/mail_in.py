@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,34 +30,14 @@ def ingest(ctx: click.Context, mail_from: str | None, rcpt_to: tuple[str, ...]) 
     """Store one message from stdin (for an MTA pipe). Prints nothing when it is stored (exit 0) and
     one line when not, which the MTA shows: exit 75 try later, 65 refused for good. Logs go to
     syslog's mail facility. With `maildesk serve` running, the daemon stores and processes it."""
-    raw = sys.stdin.buffer.read()
-    if _handed_to_daemon(ctx, raw, mail_from, rcpt_to):
-        return
+    from maildesk.cli.pipe import DAEMON_ASKED, PIPED_MAIL, daemon_status
+
+    obj = ctx.ensure_object(dict)  # what `maildesk.cli.main` found before click ran (cli/pipe.py)
+    raw = obj[PIPED_MAIL] if PIPED_MAIL in obj else sys.stdin.buffer.read()
+    status = None if obj.get(DAEMON_ASKED) else daemon_status(obj.get("config_path"), raw, mail_from, rcpt_to)
+    if status is not None:
+        sys.exit(status)
     _store_here(ctx, raw, mail_from, rcpt_to)
-
-
-def _handed_to_daemon(ctx: click.Context, raw: bytes, mail_from: str | None,
-                      rcpt_to: tuple[str, ...]) -> bool:
-    """Hand the mail to a running daemon, which commits it durably before it answers, as it does
-    before its 250 (serve/local.py): the MTA's process then costs no more than that commit. False
-    when no daemon took it; exits as the daemon says otherwise."""
-    from maildesk.config.peek import config_path, peek
-    from maildesk.serve.local import ask, socket_path
-    from maildesk.serve.logs import configure_mta_logging
-
-    peeked = peek(config_path(ctx.ensure_object(dict).get("config_path"), os.environ))
-    if peeked is None:
-        return False
-    answer = ask(socket_path(peeked.data_dir), {"op": "ingest", "config": str(peeked.path),
-                                                "mail_from": mail_from, "rcpt_to": list(rcpt_to)}, raw)
-    if answer is None:
-        return False
-    if answer.code:
-        fail(answer.message, answer.code)
-    configure_mta_logging(peeked.log_level)
-    log.info("inbound=%s stored from %s%s, handed to the running daemon", answer.fields.get("inbound"),
-             mail_from or "<>", "" if answer.fields.get("new") else " (a duplicate)")
-    return True
 
 
 def _store_here(ctx: click.Context, raw: bytes, mail_from: str | None, rcpt_to: tuple[str, ...]) -> None:

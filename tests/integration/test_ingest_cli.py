@@ -102,7 +102,7 @@ def test_handed_to_the_running_daemon_committed_before_exit_0(serve: Callable[..
         assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
         assert query(daemon.settings, "select source, mail_from, rcpt_to from inbound") == [
             ("pipe", "bob@client.example", '["support@example.org"]')]
-        assert loaded(modules, HEAVY) == []
+        assert loaded(modules, (*HEAVY, "click", "maildesk.cli.app", "logging")) == []
         wait_for(lambda: len(outbox_files(daemon.settings)) == 1, 20, "the acknowledgement")
         assert query(daemon.settings, "select state from inbound") == [("done",)]
         again = _ingest(daemon.config_path, raw)
@@ -140,5 +140,57 @@ def test_a_socket_left_by_a_killed_daemon_sends_ingest_down_its_own_path(serve: 
         handed = _ingest(daemon.config_path, make_mail(message_id="two"))
         assert handed.returncode == 0
         wait_for(lambda: query(daemon.settings, "select count(*) from tickets") == [(2,)], 20, "the second ticket")
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_the_forms_an_mta_uses_reach_the_daemon_before_click(serve: Callable[..., ServeProcess]) -> None:
+    # Every spelling click accepts for --config, -f and -r hands the mail over without loading click, with
+    # the envelope as given; an empty sender (a bounce) stays empty.
+    daemon = serve().start()
+    conf = str(daemon.config_path)
+    try:
+        for i, args in enumerate([("--config", conf, "ingest", "-f", "a@client.example", "-r", "support@example.org"),
+                                  (f"--config={conf}", "ingest", "--sender=b@client.example",
+                                   "--recipient", "support@example.org", "-rsales@example.org"),
+                                  ("--config", conf, "ingest", "-fc@client.example"),
+                                  ("--config", conf, "ingest", "-f", "")]):
+            _, modules, result = importtime("-m", "maildesk", *args, stdin=make_mail(message_id=f"form{i}"))
+            assert (result.returncode, result.stderr) == (0, ""), args
+            assert loaded(modules, ("click", "maildesk.cli.app")) == [], args
+        assert query(daemon.settings, "select mail_from, rcpt_to from inbound order by id") == [
+            ("a@client.example", '["support@example.org"]'),
+            ("b@client.example", '["support@example.org", "sales@example.org"]'),
+            ("c@client.example", "[]"), ("", "[]")]
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_a_command_line_the_fast_path_does_not_know_goes_through_click(serve: Callable[..., ServeProcess]) -> None:
+    # `ingest --help` and an unknown option are click's (help; one line and exit 2), and nothing is stored.
+    daemon = serve().start()
+    try:
+        shown = _ingest(daemon.config_path, make_mail(), "--help")
+        assert shown.returncode == 0 and b"Store one message from stdin" in shown.stdout
+        wrong = _ingest(daemon.config_path, make_mail(), "--sendr", "x@client.example")
+        assert wrong.returncode == 2 and wrong.stderr.count(b"\n") == 1 and b"--sendr" in wrong.stderr
+        assert query(daemon.settings, "select count(*) from inbound") == [(0,)]
+    finally:
+        assert daemon.stop() == 0
+
+
+def test_mail_read_before_the_daemon_declined_is_stored_by_the_command(serve: Callable[..., ServeProcess],
+                                                                        tmp_path: Path) -> None:
+    # A second config file for the same data directory: the daemon (started with the first) declines, so
+    # the command stores and processes the mail itself, the bytes the fast path read from stdin intact.
+    daemon = serve().start()
+    other = tmp_path / "other.conf"  # beside the first: the same data directory, the same socket
+    other.write_text(daemon.config_path.read_text())
+    try:
+        raw = make_mail(message_id="declined")
+        result = _ingest(other, raw, "-f", "bob@client.example")
+        assert (result.returncode, result.stderr) == (0, b"")
+        assert [bytes(r) for (r,) in query(daemon.settings, "select raw from inbound")] == [raw]
+        assert "via pipe" not in daemon.log.read_text()
     finally:
         assert daemon.stop() == 0
