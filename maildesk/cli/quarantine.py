@@ -63,10 +63,11 @@ def quarantine_list(ctx: click.Context, every: bool, limit: int, as_json: bool) 
 @quarantine.command("show")
 @click.argument("inbound_id", type=int)
 @click.option("--raw", is_flag=True, help="Write the message's bytes exactly as received to stdout.")
+@json_option
 @click.pass_context
 @reported
-def quarantine_show(ctx: click.Context, inbound_id: int, raw: bool) -> None:
-    """One stored message (any state): its facts as JSON, or with --raw its exact bytes."""
+def quarantine_show(ctx: click.Context, inbound_id: int, raw: bool, as_json: bool) -> None:
+    """One stored message (any state): its facts, one per line; with --raw its exact bytes."""
     from maildesk.admin import quarantine as quarantine_service
 
     row, data = quarantine_service.show(store_of(ctx), inbound_id)
@@ -74,7 +75,21 @@ def quarantine_show(ctx: click.Context, inbound_id: int, raw: bool) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    echo_json(_inbound_json(row))
+    if as_json:
+        echo_json(_inbound_json(row))
+        return
+    for label, value in _facts(row):
+        click.echo(f"{label + ':':<17}{value}")
+
+
+def _facts(row: InboundRow) -> list[tuple[str, str]]:
+    """`quarantine show` as text: the same facts as --json, absent ones as "-"."""
+    return [("inbound", str(row.id)), ("received", f"{row.received_at:%Y-%m-%d %H:%M:%S %Z}".strip()),
+            ("source", row.source), ("from", row.mail_from or "<>"), ("to", ", ".join(row.rcpt_to) or "-"),
+            ("message-id", row.message_id or "-"), ("size", f"{row.size} bytes"), ("state", row.state),
+            ("attempts", str(row.attempts)), ("reason", row.error or "-"), ("verdict", row.verdict or "-"),
+            ("verdict reasons", "; ".join(row.verdict_reasons) or "-"),
+            ("ticket", f"#{row.ticket_id}" if row.ticket_id else "-")]
 
 
 @quarantine.command("retry")
