@@ -28,7 +28,7 @@ def domain_of(address: str | None) -> str:
 def organisational_domain(domain: str) -> str:
     """The registrable domain of `domain` (`client.example` for `mx.client.example`); `domain`
     itself when it is a public suffix or not a domain name at all."""
-    domain = domain.strip().rstrip(".").lower()
+    domain = _bare(domain)
     if not domain or domain.startswith("["):  # an address literal is its own organisation
         return domain
     return str(_list().privatesuffix(domain) or domain)
@@ -38,4 +38,10 @@ def aligned(first: str, second: str) -> bool:
     """Whether two domains share their organisational domain (DMARC's relaxed alignment)."""
     if not first or not second:
         return False
+    if _bare(first) == _bare(second):  # most mail: From: and envelope in one domain; no list needed
+        return True
     return organisational_domain(first) == organisational_domain(second)
+
+
+def _bare(domain: str) -> str:
+    return domain.strip().rstrip(".").lower()

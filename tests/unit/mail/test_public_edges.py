@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 from maildesk.domain import Address
+from maildesk.mail import alignment
 from maildesk.mail.alignment import aligned, organisational_domain
 from maildesk.mail.compose import OutgoingAttachment, OutgoingMail, compose
 from maildesk.mail.fingerprint import fingerprint
@@ -22,6 +23,15 @@ def test_alignment_is_by_organisational_domain() -> None:
     assert aligned("bounce.client.example", "client.example")
     assert not aligned("a.co.uk", "b.co.uk") and not aligned("client.example", "")
     assert organisational_domain("mx.mail.example.com") == "example.com"
+
+
+def test_one_domain_aligns_without_reading_the_suffix_list() -> None:
+    # From: and envelope in the same domain (most mail) align at once: `maildesk ingest` without a daemon
+    # does not pay for reading the Public Suffix List, which only tells different domains apart.
+    alignment._list.cache_clear()
+    assert aligned("Client.Example.", "client.example") and aligned("co.uk", "co.uk")
+    assert alignment._list.cache_info().currsize == 0
+    assert not aligned("a.co.uk", "b.co.uk") and alignment._list.cache_info().currsize == 1
 
 
 def test_fingerprint_ignores_numbers_tags_and_quotes() -> None:
