@@ -116,7 +116,7 @@ def _hand_over(config: str | None, raw: bytes, mail_from: str | None, rcpt_to: t
         return answer.code
     if peeked.log_level in ("DEBUG", "INFO"):  # stored: a lost log line must not make the MTA retry
         with contextlib.suppress(OSError, ValueError):
-                _note(f"inbound={answer.fields.get('inbound')} stored from {mail_from or '<>'}"
+            _note(f"inbound={answer.fields.get('inbound')} stored from {mail_from or '<>'}"
                   f"{'' if answer.fields.get('new') else ' (a duplicate)'}, handed to the running daemon")
     return 0
 
