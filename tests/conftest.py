@@ -118,6 +118,16 @@ def mail(sender: str, to: str, subject: str, text: str, *, pdf: bytes | None = N
     return msg.as_bytes()
 
 
+@pytest.fixture(autouse=True)
+def _restore_umask() -> Iterator[None]:
+    # `maildesk` commands set umask 027 for their process; one run in-process (click's runner) must
+    # not leave the rest of the session writing files other users cannot read (Dovecot's passwd-file).
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Validated settings for a desk living in tmp_path."""

@@ -129,6 +129,8 @@ def start_with(root: Path, port: int, config: str) -> Dovecot:
     os.chown(root / "mail", owner["uid"], owner["gid"])
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     (root / "dovecot.conf").write_text(config)
+    for readable in ("passwd", "dovecot.conf"):  # Dovecot's auth user reads them, whatever our umask
+        (root / readable).chmod(0o644)
     _start(root)
     server = Dovecot("127.0.0.1", port, USER, PASSWORD, root)
     _wait(lambda: _listening(server.host, port), 15, "dovecot to listen")
