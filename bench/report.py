@@ -72,13 +72,9 @@ WHERE id > ?"""
 SETTLE = ("UPDATE tickets SET status = 'closed', close_reason = 'agent', closed_at = "
           "strftime('%Y-%m-%d %H:%M:%S', created_at, '+3 days') || '.000000' "
           "WHERE status != 'closed' AND created_at < strftime('%Y-%m-%d %H:%M:%S', ?, '-60 days') AND id > ?")
-# The indexes a report over a period would read by (--indexes; not in the schema: see docs/performance.md).
-INDEXES = ("CREATE INDEX bench_tickets_created ON tickets (created_at)",
-           "CREATE INDEX bench_tickets_closed ON tickets (closed_at)",
-           "CREATE INDEX bench_events_kind_at ON events (kind, at)")
 
 
-def shape(db_path: Path, due: int, spread: bool, indexes: bool) -> None:
+def shape(db_path: Path, due: int, spread: bool) -> None:
     """Agents, the columns the report reads, one event per ticket and every 50th ticket rated."""
     conn = sqlite3.connect(db_path)
     conn.execute("PRAGMA synchronous=OFF")
@@ -89,8 +85,6 @@ def shape(db_path: Path, due: int, spread: bool, indexes: bool) -> None:
     conn.execute(SHAPE, (due,))
     if spread:
         conn.execute(SETTLE, (sweep.stamp(sweep.NOW), due))
-    for statement in INDEXES if indexes else ():
-        conn.execute(statement)
     conn.execute("INSERT INTO events (ticket_id, at, actor, kind, detail, reason) "
                  "SELECT id, created_at, 'contact:1', 'created', '{}', '' FROM tickets")
     conn.execute("INSERT INTO events (ticket_id, at, actor, kind, detail, reason) "
@@ -142,7 +136,7 @@ def run_before(conf: Path, out: Path) -> tuple[float, float]:
     return took, peak
 
 
-def one_shape(name: str, tickets: int, due: int, root: Path, indexes: bool, before: bool) -> None:
+def one_shape(name: str, tickets: int, due: int, root: Path, before: bool) -> None:
     """Build a desk of this shape in `root`, fill it and time the report over it."""
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "maildesk.conf"
@@ -155,9 +149,8 @@ def one_shape(name: str, tickets: int, due: int, root: Path, indexes: bool, befo
     db_path = root / "desk.db"
     started = time.perf_counter()
     sweep.fill(db_path, tickets, due)
-    shape(db_path, due, spread=name == "spread", indexes=indexes)
-    print(f"[{name}] filled {tickets:,} tickets in {time.perf_counter() - started:.1f} s"
-          + (" (with the period indexes)" if indexes else ""))
+    shape(db_path, due, spread=name == "spread")
+    print(f"[{name}] filled {tickets:,} tickets in {time.perf_counter() - started:.1f} s")
     with sqlite3.connect(db_path) as conn:
         row = conn.execute("SELECT min(created_at), max(created_at) FROM tickets").fetchone()
         print(f"[{name}] tickets created from {row[0]} to {row[1]}")
@@ -186,15 +179,13 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="Build the desks here and keep them.")
     parser.add_argument("--before", action="store_true",
                         help=f"Also time the implementation of commit {BEFORE} on the same desk (git needed).")
-    parser.add_argument("--indexes", action="store_true",
-                        help="Also index tickets(created_at), tickets(closed_at) and events(kind, at).")
     args = parser.parse_args()
     print(f"earlier figure at 1,000,000 tickets: {EARLIER}")
     shapes = ("recent", "spread") if args.shape == "both" else (args.shape,)
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         for name in shapes:
-            one_shape(name, args.tickets, args.due, base / name, args.indexes, args.before)
+            one_shape(name, args.tickets, args.due, base / name, args.before)
 
 
 if __name__ == "__main__":

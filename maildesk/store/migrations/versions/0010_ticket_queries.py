@@ -1,4 +1,5 @@
-"""ticket_queries: the indexes `tickets list` filters by, and a full-text index of ticket text
+"""ticket_queries: the indexes `tickets list` filters by and `report` reads a period by, and a
+full-text index of ticket text
 
 Revision ID: 0010_ticket_queries
 Revises: 0009_answer_brakes
@@ -7,6 +8,8 @@ At 1,000,000 tickets a filter without an index reads the whole table. Each filte
 gets the index it needs, on the one column alone: on SQLite an index entry ends with the rowid, so
 the rows of one value come out in ticket order (the list's newest first) and the list stops after
 its limit without a sort. The list no longer filters "not spam" through an index (store/reads.py).
+`maildesk report` reads a period by `created_at` and `closed_at`, and the ratings by the events' kind
+and time: a month of a large desk is then a range, not the whole table.
 
 `--text` matches part of a word, case-insensitively (`lower(…) LIKE '%…%'`, as before this revision);
 a word index would change what it finds, so both backends index trigrams instead:
@@ -37,7 +40,10 @@ INDEXES = (
     ("ix_tickets_type", ["type"]),
     ("ix_tickets_assignee", ["assignee_id"]),
     ("ix_tickets_created", ["created_at"]),
+    ("ix_tickets_closed", ["closed_at"]),
 )
+#: (name, columns) of the indexes on events.
+EVENT_INDEXES = (("ix_events_kind_at", ["kind", "at"]),)
 #: Partial indexes: (name, column, condition). Must match maildesk.store.reads (_due_before, BREACHED),
 #: word for word, or the databases will not use them.
 PARTIAL = (
@@ -53,6 +59,8 @@ FTS = (("ticket_fts", "tickets", "subject"), ("message_fts", "messages", "text")
 def upgrade() -> None:
     for name, columns in INDEXES:
         op.create_index(name, "tickets", columns)
+    for name, columns in EVENT_INDEXES:
+        op.create_index(name, "events", columns)
     for name, column, condition in PARTIAL:
         op.create_index(name, "tickets", [column], sqlite_where=text(condition),
                         postgresql_where=text(condition))
@@ -92,3 +100,5 @@ def downgrade() -> None:
         op.drop_index(name, table_name="tickets")
     for name, _ in INDEXES:
         op.drop_index(name, table_name="tickets")
+    for name, _ in EVENT_INDEXES:
+        op.drop_index(name, table_name="events")
