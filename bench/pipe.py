@@ -1,7 +1,7 @@
 """Mail piped in by an MTA, one process per message: maildesk with and without a running daemon,
 and Roundup's mail gateway on the same messages.
 
-    .venv/bin/python bench/pipe.py [-n 100] [--roundup /work/roundup-venv] [--generated]
+    .venv/bin/python bench/pipe.py [-n 100] [--roundup ../roundup-venv] [--generated]
 
 Each message goes through `maildesk ingest -f SENDER -r support@example.org` as Postfix's pipe
 transport calls it: a fresh process, the raw mail on stdin, exit status 0 required (anything else
@@ -22,7 +22,7 @@ tagged `expected-result`) when it is there, else generated requests (`--generate
 
 With `--roundup VENV`, a venv with Roundup installed:
 
-    python3 -m venv /work/roundup-venv && /work/roundup-venv/bin/pip install roundup
+    python3 -m venv ../roundup-venv && ../roundup-venv/bin/pip install roundup
 
 the bench also creates a Roundup tracker (`roundup-admin install classic sqlite`, then
 `initialise`) in a temporary directory and pipes the same messages, one process each, through
