@@ -181,6 +181,13 @@ def test_one_scan_and_one_statement_per_figure_rank_alike(desk: Runtime) -> None
     assert together["resolution"][0].count == 3 and together["first_response"][0].percentiles.keys() == {50, 90}
 
 
+@pytest.mark.parametrize("desk", ["sqlite"], indirect=True)
+def test_sqlite_sorts_of_a_large_period_may_use_a_second_thread(desk: Runtime) -> None:
+    # The report's GROUP BYs over a million tickets merge their sorts on two threads (docs/performance.md).
+    with desk.db.reading() as session:
+        assert session.connection().exec_driver_sql("PRAGMA threads").scalar() == 2
+
+
 def test_backlog_agents_trend_and_satisfaction_equal_python_from_rows(desk: Runtime) -> None:
     # Backlog by age, agents' workload and first response, weeks, days, ratings: database = Python over rows.
     report, tickets = build_report(desk.db, SINCE, UNTIL, NOW), rows(desk)
