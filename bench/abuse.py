@@ -17,7 +17,6 @@ import argparse
 import os
 import random
 import smtplib
-import socket
 import sqlite3
 import string
 import subprocess
@@ -29,14 +28,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ingest.py's helpers, run from anywhere
+from ingest import free_port, wait_port
+
 ROOT = Path(__file__).resolve().parents[1]
 DESK = "support@example.org"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def mail(sender: str, subject: str, body: str, **headers: str) -> bytes:
@@ -170,13 +166,7 @@ def run(work: Path, flood: int) -> list[Row]:
     # What the desk holds back it logs as an error, one line per mail: kept out of the table.
     proc = subprocess.Popen([*cli, "serve"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(port)
         desk = Desk(port, work / "var" / "maildesk.sqlite3", proc)
         return [backscatter_one_domain(desk, flood), backscatter_many_domains(desk, flood),
                 robot(desk, "robot at one address", lambda _: "echo@bots.example", "10 acks/3 h per address",

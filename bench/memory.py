@@ -16,7 +16,6 @@ import argparse
 import hashlib
 import os
 import smtplib
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -26,14 +25,11 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ingest.py's helpers, run from anywhere
+from ingest import free_port, wait_port
+
 ROOT = Path(__file__).resolve().parents[1]
 LISTENER_CEILING_MB, PIPELINE_CEILING_MB = 300, 400
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def message(i: int, size: int) -> bytes:
@@ -106,13 +102,7 @@ def main() -> None:
         subprocess.run([*cli, "init"], check=True, capture_output=True)
         daemon = subprocess.Popen([*cli, "serve"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_port(port)
             started = time.monotonic()
             errors = send_all(port, mails)
             sent = time.monotonic() - started

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -55,6 +54,9 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ingest.py's helpers, run from anywhere
+from ingest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -146,12 +148,6 @@ def pipe_all(mails: list[Mail], command: Callable[[Mail], list[str]],
             raise SystemExit(f"{command(mail)[0]} exited {done.returncode}: {last}")
         failures.append(f"exit {done.returncode}: {last}")
     return seconds, started, children_cpu() - cpu
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_desk(work: Path) -> Path:

@@ -65,12 +65,13 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
         one_scan = sum(n for *_, n in opened_by_day) < ONE_SCAN_UP_TO
         spreads = queries.spreads(session, span, monday_of(since), one_scan=one_scan)
         days = _day_counts(since, until, opened_by_day, by_day)
+        rated = queries.ratings(session, since, until)
         return Report(
             since=since, until=until, now=now, goal=goal,
             opened=sum(n for *_, n in created), closed=sum(n for *_, n in closed),
             auto_closed_by_reason=tuple((r, sum(n for _, c, n in closed if c == r)) for r in AUTO_REASONS),
             first_response=_times(spreads["first_response"]), resolution=_times(spreads["resolution"]),
-            backlog=_backlog(backlog), agents=_agents(session, span, backlog, closed, spreads["agent"]),
+            backlog=_backlog(backlog), agents=_agents(session, rated, backlog, closed, spreads["agent"]),
             by_category=_volume(created, 1), by_queue=_volume(created, 0),
             compliance=_overall(created),
             compliance_by=tuple((name, _compliance(created, i)) for i, name in enumerate(_GROUPS)),
@@ -79,7 +80,7 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
             breached_total=sum(n for *_, o, n in created if o == queries.MISSED),
             weeks=_weeks(days, since, until, spreads["week"]),
             per_day=tuple(d for d in days if d[0] >= since.astimezone(UTC).date()),
-            ratings=_ratings(r for r in queries.ratings(session, since, until)))
+            ratings=_ratings(rated))
 
 
 def _times(spreads: dict[Any, queries.Spread]) -> Times:
@@ -128,7 +129,8 @@ def _ratings(rows: Iterable[tuple[Any, int, int]]) -> Ratings:
     return Ratings((scores[0], scores[1], scores[2], scores[3], scores[4]))
 
 
-def _agents(session: Session, span: queries.Span, backlog: list[tuple[str, int, int | None, int]],
+def _agents(session: Session, ratings: list[tuple[int | None, int, int]],
+            backlog: list[tuple[str, int, int | None, int]],
             closed: list[tuple[int | None, str, int]],
             response: dict[Any, queries.Spread]) -> tuple[AgentLine, ...]:
     open_by: dict[int | None, int] = defaultdict(int)
@@ -138,7 +140,7 @@ def _agents(session: Session, span: queries.Span, backlog: list[tuple[str, int, 
     for agent, _, n in closed:
         closed_by[agent] += n
     rated: dict[int | None, list[tuple[Any, int, int]]] = defaultdict(list)
-    for row in queries.ratings(session, span.since, span.until):
+    for row in ratings:
         rated[row[0]].append(row)
     names = queries.agent_names(session)
     lines = []
