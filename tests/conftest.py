@@ -47,6 +47,26 @@ from maildesk.store.db import Database
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 ALICE, BOB = ("alice@example.org", "Alice"), ("bob@example.org", "Bob")  # agents, as (address, name)
+# Config text several ticket tests share: a rule that makes outages urgent incidents, and SLAs for
+# urgent tickets and for the rest.
+OUTAGE_RULE = """
+[[rules]]
+name = "outage"
+when = { field = "text", regex = 'is down' }
+then = { type = "incident", priority = "urgent" }
+"""
+URGENT_AND_STANDARD_SLAS = """
+[[sla]]
+name = "urgent"
+priority = "urgent"
+first_response = "1h"
+resolution = "4h"
+
+[[sla]]
+name = "standard"
+first_response = "8h"
+resolution = "36h"
+"""
 # Agents proven by their reply token or by our own MTA's Authentication-Results.
 TRUSTED_MX = '[agents]\ntrusted_hosts = ["mx.example.org"]\nproofs = ["token", "auth-results"]\n'
 DeskFactory = Callable[..., Runtime]  # the make_desk fixture

@@ -14,7 +14,9 @@ from conftest import (
     ALICE,
     BOB,
     NOW,
+    OUTAGE_RULE,
     SECRET,
+    URGENT_AND_STANDARD_SLAS,
     DeskFactory,
     mail,
     make_mail,
@@ -58,23 +60,7 @@ def test_sweep_at_a_future_instant_only_previews(make_desk: DeskFactory) -> None
     assert preview.exit_code == 0 and "would take" in preview.output
 
 
-SLA = """
-[[rules]]
-name = "outage"
-when = { field = "text", regex = 'is down' }
-then = { type = "incident", priority = "urgent" }
-
-[[sla]]
-name = "urgent"
-priority = "urgent"
-first_response = "1h"
-resolution = "4h"
-
-[[sla]]
-name = "standard"
-first_response = "8h"
-resolution = "36h"
-"""
+SLA = OUTAGE_RULE + URGENT_AND_STANDARD_SLAS
 
 
 @pytest.fixture

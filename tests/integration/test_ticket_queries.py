@@ -14,7 +14,17 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from click.testing import CliRunner
-from conftest import ALICE, BOB, NOW, DeskFactory, make_mail, query, receive
+from conftest import (
+    ALICE,
+    BOB,
+    NOW,
+    OUTAGE_RULE,
+    URGENT_AND_STANDARD_SLAS,
+    DeskFactory,
+    make_mail,
+    query,
+    receive,
+)
 from servers import Postgres, postgres_server  # noqa: F401
 from sqlalchemy import event
 
@@ -29,27 +39,13 @@ RULES = """
 name = "billing"
 title = { en = "Invoices" }
 
-[[rules]]
-name = "outage"
-when = { field = "text", regex = 'is down' }
-then = { type = "incident", priority = "urgent" }
-
+""" + OUTAGE_RULE + """
 [[rules]]
 name = "money"
 when = { field = "subject", regex = 'Invoice' }
 then = { category = "billing" }
 
-[[sla]]
-name = "urgent"
-priority = "urgent"
-first_response = "1h"
-resolution = "4h"
-
-[[sla]]
-name = "standard"
-first_response = "8h"
-resolution = "36h"
-"""
+""" + URGENT_AND_STANDARD_SLAS
 BEFORE_QUERIES = "0009_answer_brakes"
 
 
