@@ -169,6 +169,27 @@ def _wait(ready: object, seconds: float, what: str) -> None:
     raise TimeoutError(f"timed out waiting for {what}")
 
 
+#: What every private test instance has: stats sockets its processes may write, and its users in a
+#: passwd file of its own, all mapped to one mail owner.
+PRIVATE_STATS_AND_USERS = """\
+service stats {{
+  unix_listener stats-reader {{
+    mode = 0666
+  }}
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%u
+}}
+"""
+
 _CONFIG = """\
 base_dir = {root}/run
 state_dir = {root}/state
@@ -195,22 +216,7 @@ service imap-login {{
     port = 0
   }}
 }}
-service stats {{
-  unix_listener stats-reader {{
-    mode = 0666
-  }}
-  unix_listener stats-writer {{
-    mode = 0666
-  }}
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={root}/mail/%u
-}}
+""" + PRIVATE_STATS_AND_USERS + """\
 namespace inbox {{
   inbox = yes
   separator = /

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, ServeProcess, free_port, make_mail, query, wait_for
-from dovecot import Dovecot, mail_owner, require_dovecot, start_with
+from dovecot import PRIVATE_STATS_AND_USERS, Dovecot, mail_owner, require_dovecot, start_with
 from imapclient import IMAPClient
 
 EXAMPLE = REPO / "deploy" / "dovecot" / "maildesk-imap.conf.example"
@@ -45,23 +45,7 @@ service imap-login {{
     port = {port}
   }}
 }}
-service stats {{
-  unix_listener stats-reader {{
-    mode = 0666
-  }}
-  unix_listener stats-writer {{
-    mode = 0666
-  }}
-}}
-passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={root}/mail/%u
-}}
-"""
+""" + PRIVATE_STATS_AND_USERS
 
 
 def _replaced(text: str, replace: dict[str, str], what: str) -> str:
