@@ -1,4 +1,4 @@
-"""`maildesk serve` under systemd's eyes: the sd_notify exchange over a real datagram socket, SIGHUP
+"""`maildesk serve` and `maildesk worker` under systemd's eyes: the sd_notify exchange over a real datagram socket, SIGHUP
 reloads, a start that cannot succeed ending at once, and journald's log format."""
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from conftest import REPO, ServeProcess, make_mail, outbox_files, query, wait_for
+from conftest import REPO, ServeProcess, free_port, make_mail, outbox_files, query, wait_for
+from servers import Redis, redis_server  # noqa: F401
 
 
 class Manager:
@@ -216,3 +217,47 @@ def test_the_single_machine_unit_runs_on_the_embedded_defaults(serve: Callable[.
     assert manager.expect("READY=1", 30)[0].startswith("READY=1")
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
+
+
+def _worker(daemon: ServeProcess, manager: Manager, processes: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """`maildesk worker` as deploy/maildesk-worker@.service starts it, $NOTIFY_SOCKET set."""
+    log_path = daemon.config_path.parent / "worker.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), "worker",
+                                 "-p", str(processes), "-t", "1"],
+                                env={**os.environ, "NOTIFY_SOCKET": str(manager.path)}, stdout=log,
+                                stderr=subprocess.STDOUT)
+    daemon.proc = proc  # killed by the serve fixture if the test fails half-way
+    return proc, log_path
+
+
+def test_the_worker_says_ready_once_every_process_consumes(serve: Callable[..., ServeProcess], manager: Manager,
+                                                           redis_server: Redis) -> None:  # noqa: F811
+    # Type=notify for maildesk-worker@: READY=1 once both processes consume, then WATCHDOG=1; SIGTERM: STOPPING=1.
+    unit = (REPO / "deploy" / "maildesk-worker@.service").read_text()
+    assert "\nType=notify\n" in unit and "\nWatchdogSec=" in unit
+    daemon = serve(f'[broker]\nurl = "{redis_server.new_url()}"\n')
+    proc, log_path = _worker(daemon, manager, processes=2)
+    assert manager.expect("READY=1", 60) == ["READY=1\nSTATUS=2 processes × 1 threads consuming"]
+    children = [c for c in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert len(children) == 2
+    assert all(b"NOTIFY_SOCKET" not in Path(f"/proc/{c}/environ").read_bytes() for c in children)
+    manager.sock.settimeout(10)
+    assert manager.sock.recv(4096) == b"WATCHDOG=1"
+    proc.send_signal(signal.SIGTERM)
+    assert manager.expect("STOPPING=1", 30) == ["STOPPING=1"]
+    assert proc.wait(30) == 0, log_path.read_text()[-2000:]
+
+
+def test_a_worker_whose_broker_does_not_answer_never_says_ready(serve: Callable[..., ServeProcess],
+                                                                manager: Manager) -> None:
+    # Nothing listens on the broker's port: no READY=1 (systemd fails the start), one line says why; SIGTERM stops it.
+    daemon = serve(f'[broker]\nurl = "redis://127.0.0.1:{free_port()}/0"\n')
+    proc, log_path = _worker(daemon, manager, processes=1)
+    wait_for(lambda: "not ready until it answers" in log_path.read_text(), 60, "the worker to say why")
+    time.sleep(2)  # a READY=1 sent regardless would have arrived by now
+    assert manager.pending() == []  # nor the watchdog, which starts with READY=1
+    assert log_path.read_text().count("not ready until it answers") == 1
+    proc.send_signal(signal.SIGTERM)
+    assert manager.expect("STOPPING=1", 30) == ["STOPPING=1"]
+    assert proc.wait(30) == 0, log_path.read_text()[-2000:]
