@@ -13,6 +13,10 @@ from html.parser import HTMLParser
 _BLOCK = frozenset({"p", "div", "br", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
                     "blockquote", "pre", "hr", "section", "article", "header", "footer"})
 _SKIP = frozenset({"script", "style", "head", "title", "template"})
+_CELL = frozenset({"td", "th"})
+# Between two cells of one line (a data table: "Name | Alice"). Cells that hold blocks (a layout
+# table) already start on a line of their own and get none.
+_CELL_SEPARATOR = " | "
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANKS = re.compile(r"\n{3,}")
 
@@ -30,6 +34,9 @@ class _TextCollector(HTMLParser):
         elif tag == "li":
             self._newline()
             self.parts.append("- ")
+        elif tag in _CELL and self.parts and not self.parts[-1].endswith("\n"):
+            self.parts[-1] = self.parts[-1].rstrip(" ")
+            self.parts.append(_CELL_SEPARATOR)
         elif tag in _BLOCK:
             self._newline()
             if tag == "blockquote":
@@ -47,6 +54,8 @@ class _TextCollector(HTMLParser):
         if self.skipping:
             return
         text = _SPACES.sub(" ", data.replace("\n", " "))
+        if self.parts and self.parts[-1] == _CELL_SEPARATOR:
+            text = text.lstrip(" ")
         if text.strip():
             if self.quote_depth and (not self.parts or self.parts[-1].endswith("\n")):
                 # Keep HTML quotes recognisable as quotes for the reply splitter.
