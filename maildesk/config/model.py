@@ -98,18 +98,30 @@ class BrokerSettings:
 @with_config(FORBID)
 @dataclass(frozen=True)
 class MetricsSettings:
-    """Where the Prometheus endpoint listens; empty means no endpoint."""
+    """Where the Prometheus endpoints listen; empty means no endpoint."""
 
     listen: Annotated[str, expect(lambda v: v == "" or LISTEN.match(v),
                                   "should be HOST:PORT, e.g. 127.0.0.1:9191")] = ""
+    # `maildesk worker`'s own, for a worker on the host of a front end: one port cannot serve both.
+    worker_listen: Annotated[str, expect(lambda v: v == "" or LISTEN.match(v),
+                                         "should be HOST:PORT, e.g. 127.0.0.1:9192")] = ""
 
     @property
     def address(self) -> tuple[str, int] | None:
-        """(host, port) to serve on, or None when metrics are off."""
-        if not self.listen:
-            return None
-        host, _, port = self.listen.rpartition(":")
-        return host.strip("[]"), int(port)
+        """(host, port) `maildesk serve` serves on, or None when metrics are off."""
+        return _host_port(self.listen)
+
+    @property
+    def worker_address(self) -> tuple[str, int] | None:
+        """(host, port) `maildesk worker` serves on: `worker_listen`, else `listen`; None when off."""
+        return _host_port(self.worker_listen or self.listen)
+
+
+def _host_port(listen: str) -> tuple[str, int] | None:
+    if not listen:
+        return None
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 @with_config(FORBID)

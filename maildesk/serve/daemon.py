@@ -13,12 +13,10 @@ a non-zero status. SIGHUP reloads the config file (`maildesk.serve.reload`) with
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 from types import FrameType
@@ -37,6 +35,7 @@ from maildesk.pipeline import kb
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime, utcnow
 from maildesk.serve import local_ops
+from maildesk.serve.bind import bind
 from maildesk.serve.local import socket_path
 from maildesk.serve.local_server import LocalServer
 from maildesk.serve.pipeline_process import PipelineProcess, handlers_for
@@ -126,7 +125,7 @@ class Daemon:
         address = self.settings.metrics.address
         if address is not None:
             child = self._pipeline_pid if isinstance(self.jobs, PipelineProcess) else None
-            _bind("the metrics endpoint", *address,
+            bind("the metrics endpoint", *address,
                   partial(metrics.serve_endpoint, *address, self.gauges, child))
         if self.workers:
             self.jobs.start_workers(self.settings.broker.worker_threads)
@@ -139,7 +138,7 @@ class Daemon:
                                   max_size=self.settings.smtp.max_message_size,
                                   spool_dir=self.settings.desk.data_dir / "spool")
             front = SmtpFront(self.settings.smtp, handler)
-            _bind("the SMTP listener", self.settings.smtp.host, self.settings.smtp.port, front.start)
+            bind("the SMTP listener", self.settings.smtp.host, self.settings.smtp.port, front.start)
             self.front = front
         self.start_fetchers()
 
@@ -241,15 +240,6 @@ class Daemon:
             metrics.remove_directory()
         self.runtime.db.dispose()
         log.info("maildesk stopped")
-
-
-def _bind(what: str, host: str, port: int, start: Callable[[], None]) -> None:
-    """Run `start`, which binds host:port; an address taken (or not ours) is a StartError in one line."""
-    try:
-        start()
-    except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise StartError(f"{what} cannot listen on {host}:{port}: {reason}") from exc
 
 
 def _counter_files() -> None:

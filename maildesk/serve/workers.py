@@ -14,6 +14,7 @@ import os
 import signal
 import threading
 import time
+from functools import partial
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -23,6 +24,7 @@ from maildesk import config, metrics
 from maildesk.errors import BrokerUnavailable, ConfigError
 from maildesk.runtime.queue import Jobs, make_broker
 from maildesk.runtime.wiring import Runtime
+from maildesk.serve.bind import bind
 from maildesk.serve.logs import configure_logging
 from maildesk.serve.memory import give_large_blocks_back
 from maildesk.serve.pipeline_process import STOP_GRACE_SECONDS, end_process, handlers_for, replace_pause
@@ -36,14 +38,15 @@ def child_main(config_path: str, threads: int, consuming: Event) -> None:
     `consuming` once its threads take messages from the broker."""
     settings = config.load(Path(config_path))
     configure_logging(settings.log_level)
-    if settings.metrics.address is not None:
+    if settings.metrics.worker_address is not None:
         metrics.enable()
     stopping = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _signum, _frame: stopping.set())
     give_large_blocks_back()
     runtime = Runtime.build(settings)
-    jobs = Jobs(make_broker(settings.broker.url, settings.metrics.address is not None), handlers_for(runtime))
+    jobs = Jobs(make_broker(settings.broker.url, settings.metrics.worker_address is not None),
+                handlers_for(runtime))
     parent = os.getppid()
     jobs.start_workers(threads)
     log.info("worker process %d: %d threads on %s", os.getpid(), threads, settings.broker.url)
@@ -91,10 +94,12 @@ class WorkerPool:
         """Start the children and keep them running until SIGTERM; return the exit status."""
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
-        address = self.settings.metrics.address
+        address = self.settings.metrics.worker_address
         if address is not None:
             metrics.prepare_directory()
-            metrics.serve_endpoint(*address)
+            # Beside a front end its `listen` port is taken: the line names the key that fixes it.
+            bind("the worker's metrics endpoint ([metrics] worker_listen, else listen)", *address,
+                 partial(metrics.serve_endpoint, *address))
         started = [self._spawn() for _ in range(self.processes)]
         self.children, self.consuming = [c for c, _ in started], [e for _, e in started]
         log.info("maildesk worker: %d processes × %d threads", self.processes, self.threads)

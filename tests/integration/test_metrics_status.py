@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ServeProcess, free_port, make_mail, outbox_files, query, send_smtp, wait_for
+from servers import Redis, redis_server  # noqa: F401
 
 
 def _metric(text: str, name: str) -> float:
@@ -88,3 +92,45 @@ def test_status_reports_stuck_rows(serve: Callable[..., ServeProcess]) -> None:
     shown = daemon.cli("status")
     assert shown.returncode == 1
     assert "1 stuck" in shown.stdout.decode() and "STUCK" in shown.stdout.decode()
+
+
+def test_a_worker_on_the_front_ends_host_serves_its_own_port(serve: Callable[..., ServeProcess],
+                                                             redis_server: Redis) -> None:  # noqa: F811
+    # [metrics] worker_listen: the front end keeps `listen`, the worker beside it serves its own port.
+    front_port, worker_port = free_port(), free_port()
+    daemon = serve(f'[broker]\nurl = "{redis_server.new_url()}"\n'
+                   f'[metrics]\nlisten = "127.0.0.1:{front_port}"\nworker_listen = "127.0.0.1:{worker_port}"\n')
+    daemon.start_args = ("serve", "--no-workers")
+    daemon.start()
+    log = daemon.config_path.parent / "worker.log"
+    with log.open("wb") as out:
+        worker = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), "worker",
+                                   "-p", "1", "-t", "1"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        send_smtp(daemon, make_mail())
+        wait_for(lambda: len(outbox_files(daemon.settings)) == 1, 30, "the worker's acknowledgement")
+        wait_for(lambda: _scrape(worker_port).get("maildesk_processed_total") == 1, 10, "the worker's counter")
+        front = _scrape(front_port)
+        assert front["maildesk_received_total"] == 1 and front.get("maildesk_processed_total", 0) == 0
+        assert "maildesk_inbound_waiting" in front and "maildesk_inbound_waiting" not in _scrape(worker_port)
+        assert worker.poll() is None, log.read_text()
+    finally:
+        worker.terminate()
+        assert worker.wait(30) == 0, log.read_text()[-2000:]
+    assert daemon.stop() == 0
+
+
+def test_a_worker_whose_metrics_port_is_taken_names_the_key_in_one_line(serve: Callable[..., ServeProcess],
+                                                                        redis_server: Redis) -> None:  # noqa: F811
+    # A worker on a front end's host with only `listen` set: exit 2 and one line that says which key to set.
+    port = free_port()
+    daemon = serve(f'[broker]\nurl = "{redis_server.new_url()}"\n[metrics]\nlisten = "127.0.0.1:{port}"\n')
+    with socket.create_server(("127.0.0.1", port)):  # the front end's endpoint
+        result = subprocess.run([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), "worker",
+                                 "-p", "1"], capture_output=True, timeout=60)
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert [line for line in stderr.splitlines() if line.startswith("maildesk:")] == [
+        "maildesk: the worker's metrics endpoint ([metrics] worker_listen, else listen) cannot listen on "
+        f"127.0.0.1:{port}: Address already in use"]
+    assert "Traceback" not in stderr
