@@ -19,12 +19,12 @@ from maildesk.mail.compose import OutgoingAttachment
 from maildesk.mail.quotes import split_reply
 from maildesk.mail.tokens import TokenClaim, parse_reply_address, verify
 from maildesk.notices.notifier import Draft, TicketSummary
-from maildesk.pipeline import notices
+from maildesk.pipeline import merge, notices
 from maildesk.pipeline.context import Desk
 from maildesk.pipeline.outcome import Handled
 from maildesk.pipeline.turn import Turn
 from maildesk.policy.commands import Forward, ParsedCommands
-from maildesk.store import contacts, messages, outbox, participants, third_parties, tickets
+from maildesk.store import contacts, messages, outbox, participants, third_parties
 
 log = logging.getLogger(__name__)
 #: Files bigger than this in total are named in the forward instead of attached.
@@ -92,7 +92,8 @@ def _claims(t: Turn) -> list[TokenClaim]:
 def take(t: Turn, answer: ThirdPartyMail) -> Handled:
     """Store the answer as an internal entry and tell the agents; a robot's answer is only stored."""
     reason = f"third party's answer kept internal ({answer.proof})"
-    ticket = tickets.load(t.session, answer.ticket_id)
+    # The ticket forwarded may have been merged since: the answer belongs where its thread went.
+    ticket = merge.followed(t.session, answer.ticket_id)
     parsed, sender, verdict = t.mail.parsed, t.mail.sender, t.mail.verdict
     if ticket is None or messages.has_message(t.session, ticket.id, parsed.message_id):
         return Handled(InboundState.DONE, TicketId(answer.ticket_id), (), reason)
@@ -106,14 +107,14 @@ def take(t: Turn, answer: ThirdPartyMail) -> Handled:
     t.desk.writer.record(t.session, ticket.id, t.now, f"third_party:{sender.key}",
                          Record("third_party_reply", answer.proof, detail))
     # A vendor's auto-acknowledgement is kept, but wakes nobody.
-    drafts = () if verdict.machine else tuple(_tell_agents(t, ticket, new_text))
+    drafts = () if verdict.machine else tuple(_tell_agents(t, ticket, answer, new_text))
     return Handled(InboundState.DONE, TicketId(ticket.id), drafts, reason)
 
 
-def _tell_agents(t: Turn, ticket: TicketState, text: str) -> list[Draft]:
+def _tell_agents(t: Turn, ticket: TicketState, answer: ThirdPartyMail, text: str) -> list[Draft]:
     sender = t.mail.sender
     agents = contacts.active_agents(t.session)
-    wanted = {third_parties.forwarded_by(t.session, ticket.id, sender.key)}
+    wanted = {third_parties.forwarded_by(t.session, answer.ticket_id, sender.key)}  # on the ticket forwarded
     chosen = [(i, a) for i, a in agents if i == ticket.assignee_id or a.key in wanted] or agents
     summary = notices.summary(t.session, ticket, participants.of_ticket(t.session, ticket.id)[0][0])
     files = tuple(OutgoingAttachment(a.filename, a.content_type, a.data) for a in t.mail.parsed.attachments)

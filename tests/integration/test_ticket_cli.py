@@ -302,3 +302,21 @@ def test_mail_about_the_merged_ticket_lands_on_the_one_it_went_into(two: Runtime
     assert (out.ticket_id, cited.ticket_id) == (2, 2)
     assert query(two.settings, "select count(*) from tickets") == [(2,)]
     assert query(two.settings, "select status from tickets where id = 1") == [("closed",)]
+
+
+def test_a_third_partys_answer_to_a_merged_ticket_lands_on_the_one_it_went_into(two: Runtime) -> None:
+    # Alice forwarded #1 to a vendor, then #1 went into #2: the vendor's answer is kept internal on #2.
+    receive(two, mail("Alice <alice@example.org>", token(1, 1), "Re: [#1] Printers down",
+                      "#forward vendor@printers.example\nCan you help with this model?", id_domain="example.org"),
+            "alice@example.org", rcpt=token(1, 1))
+    (forward,) = sent(two, "third_party_forward")
+    reply_to = forward["Reply-To"].addresses[0].addr_spec
+    cli(two, "tickets", "merge", "1", "2")
+    answer = mail("vendor@printers.example", reply_to, "Re: [#1] forward", "Replace the cable.",
+                  id_domain="printers.example")
+    out = receive(two, answer, "vendor@printers.example", rcpt=reply_to)
+    assert out.ticket_id == 2
+    assert query(two.settings, "select ticket_id, direction, verdict from messages "
+                               "where from_email = 'vendor@printers.example'") == [(2, "internal", "third_party")]
+    (notice,) = sent(two, "third_party_reply")  # to Alice, who forwarded, about the ticket that holds it now
+    assert "alice@example.org" in str(notice["To"]) and "[#2]" in str(notice["Subject"])
