@@ -13,7 +13,9 @@ event per ticket and a satisfaction rating on every 50th. Two shapes, both timed
 
 Each run is the real command in a child process, `maildesk report --json --csv DIR --html FILE`
 over sweep.py's NOW minus 30 days (start-up and imports included); wall time from the parent, peak
-RSS from the child's own rusage.
+RSS from the child's own rusage. With --postgres the same desk is copied into a private PostgreSQL
+cluster (started as the tests start theirs, default settings) and the command runs there too; the
+server's memory is its own and not in the figure.
 Prints seconds and MB against the 3 s / 150 MB targets, and SQLite's plan for the period scan.
 Not a timed test.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -33,11 +36,12 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-for path in (REPO, REPO / "bench"):
+for path in (REPO, REPO / "bench", REPO / "tests", REPO / "tests" / "integration"):
     if str(path) not in sys.path:
-        sys.path.insert(0, str(path))  # Run as a script from anywhere: maildesk and sweep.py importable.
+        sys.path.insert(0, str(path))  # Run as a script from anywhere: maildesk, sweep.py, servers.py importable.
 
 import sweep  # noqa: E402  (bench/sweep.py: its CONFIG, NOW, stamp and fill)
+from sqlalchemy import MetaData, create_engine  # noqa: E402
 
 from maildesk import config  # noqa: E402
 from maildesk.store import migrate  # noqa: E402
@@ -136,7 +140,63 @@ def run_before(conf: Path, out: Path) -> tuple[float, float]:
     return took, peak
 
 
-def one_shape(name: str, tickets: int, due: int, root: Path, before: bool) -> None:
+def copy_to_postgres(db_path: Path, url: str) -> None:
+    """Every row of the SQLite desk into the migrated PostgreSQL database at `url`, table by table in
+    foreign-key order, with COPY; then ANALYZE, as autovacuum would after a load."""
+    pg = create_engine(url)
+    tables = MetaData()
+    tables.reflect(pg)
+    source = sqlite3.connect(db_path)
+    with pg.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        with raw.cursor() as cur:
+            cur.execute("SET TIME ZONE 'UTC'")
+            for table in tables.sorted_tables:
+                if table.name == "alembic_version":
+                    continue
+                names = [c.name for c in table.columns]
+                rows = source.execute(f"SELECT {', '.join(names)} FROM {table.name}")
+                with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            raw.commit()
+            raw.autocommit = True
+            cur.execute("ANALYZE")
+    source.close()
+    pg.dispose()
+
+
+def postgres_run(name: str, root: Path, conf: Path) -> None:
+    """The same desk on PostgreSQL: a private cluster, the schema by migration, the rows copied."""
+    from servers import start_postgres, stop_postgres
+
+    # A folder of its own: the cluster runs as the postgres user, who cannot enter the desk's folder.
+    pg_root = Path(tempfile.mkdtemp(prefix="maildesk-bench-pg-"))
+    server = start_postgres(pg_root)
+    try:
+        url = server.new_database()
+        pg_conf = root / "maildesk-pg.conf"
+        pg_conf.write_text(conf.read_text(encoding="utf-8").replace(
+            f'url = "sqlite:///{root / "desk.db"}"', f'url = "{url}"'), encoding="utf-8")
+        db = Database(url)
+        migrate.upgrade(db)
+        db.dispose()
+        started = time.perf_counter()
+        copy_to_postgres(root / "desk.db", url)
+        print(f"[{name}] copied into PostgreSQL in {time.perf_counter() - started:.1f} s")
+        took, peak, doc = run_report(pg_conf, root)
+        print(f"[{name}] PostgreSQL: maildesk report --json --csv --html: {took:.2f} s = {took / TARGET_S:.2f} x "
+              f"the {TARGET_S:.0f} s target; peak RSS of the command {peak:.0f} MB")
+        summary = {row["metric"]: row["value"] for row in doc["summary"]}
+        print(f"[{name}] PostgreSQL: opened {summary['opened']:,}, closed {summary['closed']:,}, breached "
+              f"{doc['breached_total']:,}, first response median {summary['first_response_median_seconds']} s")
+    finally:
+        stop_postgres(server)
+        shutil.rmtree(pg_root, ignore_errors=True)
+
+
+def one_shape(name: str, tickets: int, due: int, root: Path, before: bool, postgres: bool = False) -> None:
     """Build a desk of this shape in `root`, fill it and time the report over it."""
     root.mkdir(parents=True, exist_ok=True)
     conf = root / "maildesk.conf"
@@ -168,6 +228,8 @@ def one_shape(name: str, tickets: int, due: int, root: Path, before: bool) -> No
     summary = {row["metric"]: row["value"] for row in doc["summary"]}
     print(f"[{name}] opened {summary['opened']:,}, closed {summary['closed']:,}, breached "
           f"{doc['breached_total']:,}, first response median {summary['first_response_median_seconds']} s")
+    if postgres:
+        postgres_run(name, root, conf)
 
 
 def main() -> None:
@@ -177,6 +239,8 @@ def main() -> None:
     parser.add_argument("--due", type=int, default=10_000)
     parser.add_argument("--shape", choices=("recent", "spread", "both"), default="both")
     parser.add_argument("--keep", type=Path, default=None, help="Build the desks here and keep them.")
+    parser.add_argument("--postgres", action="store_true",
+                        help="Also copy each desk into a private PostgreSQL cluster and time the report there.")
     parser.add_argument("--before", action="store_true",
                         help=f"Also time the implementation of commit {BEFORE} on the same desk (git needed).")
     args = parser.parse_args()
@@ -185,7 +249,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
         for name in shapes:
-            one_shape(name, args.tickets, args.due, base / name, args.before)
+            one_shape(name, args.tickets, args.due, base / name, args.before, args.postgres)
 
 
 if __name__ == "__main__":
