@@ -126,7 +126,7 @@ class Daemon:
         if address is not None:
             child = self._pipeline_pid if isinstance(self.jobs, PipelineProcess) else None
             bind("the metrics endpoint", *address,
-                  partial(metrics.serve_endpoint, *address, self.gauges, child))
+                 partial(metrics.serve_endpoint, *address, self.gauges, child))
         if self.workers:
             self.jobs.start_workers(self.settings.broker.worker_threads)
         self._sweep(first=True)  # Whatever a crash left behind is queued before new mail.
