@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, ServeProcess, free_port, make_mail, outbox_files, query, wait_for
-from servers import Redis, redis_server  # noqa: F401
+from servers import rabbitmq_server, redis_server  # noqa: F401
 
 
 class Manager:
@@ -231,12 +231,19 @@ def _worker(daemon: ServeProcess, manager: Manager, processes: int) -> tuple[sub
     return proc, log_path
 
 
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_the_worker_says_ready_once_every_process_consumes(serve: Callable[..., ServeProcess], manager: Manager,
-                                                           redis_server: Redis) -> None:  # noqa: F811
+                                                           broker: str, request: pytest.FixtureRequest) -> None:
     # Type=notify for maildesk-worker@: READY=1 once both processes consume, then WATCHDOG=1; SIGTERM: STOPPING=1.
     unit = (REPO / "deploy" / "maildesk-worker@.service").read_text()
     assert "\nType=notify\n" in unit and "\nWatchdogSec=" in unit
-    daemon = serve(f'[broker]\nurl = "{redis_server.new_url()}"\n')
+    if broker == "redis":
+        url = request.getfixturevalue("redis_server").new_url()
+    else:
+        rabbit = request.getfixturevalue("rabbitmq_server")
+        rabbit.purge()
+        url = rabbit.url
+    daemon = serve(f'[broker]\nurl = "{url}"\n')
     proc, log_path = _worker(daemon, manager, processes=2)
     assert manager.expect("READY=1", 60) == ["READY=1\nSTATUS=2 processes × 1 threads consuming"]
     children = [c for c in _children(proc.pid) if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
