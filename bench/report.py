@@ -140,6 +140,19 @@ def run_before(conf: Path, out: Path) -> tuple[float, float]:
     return took, peak
 
 
+def timing(took: float, peak: float) -> str:
+    """One run of the command against the targets."""
+    return (f"maildesk report --json --csv --html: {took:.2f} s = {took / TARGET_S:.2f} x the {TARGET_S:.0f} s "
+            f"target; peak RSS {peak:.0f} MB = {peak / TARGET_MB:.2f} x the {TARGET_MB:.0f} MB target")
+
+
+def figures(doc: dict[str, Any]) -> str:
+    """What the report found, to compare runs and backends by."""
+    summary = {row["metric"]: row["value"] for row in doc["summary"]}
+    return (f"opened {summary['opened']:,}, closed {summary['closed']:,}, breached {doc['breached_total']:,}, "
+            f"first response median {summary['first_response_median_seconds']} s")
+
+
 def copy_to_postgres(db_path: Path, url: str) -> None:
     """Every row of the SQLite desk into the migrated PostgreSQL database at `url`, table by table in
     foreign-key order, with COPY; then ANALYZE, as autovacuum would after a load."""
@@ -186,11 +199,8 @@ def postgres_run(name: str, root: Path, conf: Path) -> None:
         copy_to_postgres(root / "desk.db", url)
         print(f"[{name}] copied into PostgreSQL in {time.perf_counter() - started:.1f} s")
         took, peak, doc = run_report(pg_conf, root)
-        print(f"[{name}] PostgreSQL: maildesk report --json --csv --html: {took:.2f} s = {took / TARGET_S:.2f} x "
-              f"the {TARGET_S:.0f} s target; peak RSS of the command {peak:.0f} MB")
-        summary = {row["metric"]: row["value"] for row in doc["summary"]}
-        print(f"[{name}] PostgreSQL: opened {summary['opened']:,}, closed {summary['closed']:,}, breached "
-              f"{doc['breached_total']:,}, first response median {summary['first_response_median_seconds']} s")
+        print(f"[{name}] PostgreSQL: {timing(took, peak)} (the command's; the server's is its own)")
+        print(f"[{name}] PostgreSQL: {figures(doc)}")
     finally:
         stop_postgres(server)
         shutil.rmtree(pg_root, ignore_errors=True)
@@ -219,15 +229,12 @@ def one_shape(name: str, tickets: int, due: int, root: Path, before: bool, postg
         print(f"[{name}] period scan: {conn.execute(PERIOD_QUERY, bounds).fetchone()[0]:,} tickets; "
               f"plan: {'; '.join(str(line[-1]) for line in plan)}")
     took, peak, doc = run_report(conf, root)
-    print(f"[{name}] maildesk report --json --csv --html: {took:.2f} s = {took / TARGET_S:.2f} x the "
-          f"{TARGET_S:.0f} s target; peak RSS {peak:.0f} MB = {peak / TARGET_MB:.2f} x the {TARGET_MB:.0f} MB target")
+    print(f"[{name}] {timing(took, peak)}")
     if before:
         old_s, old_mb = run_before(conf, root)
         print(f"[{name}] before ({BEFORE}), same desk, same run: {old_s:.2f} s, peak RSS {old_mb:.0f} MB; "
               f"now {took / old_s:.2f} x the time and {peak / old_mb:.2f} x the memory")
-    summary = {row["metric"]: row["value"] for row in doc["summary"]}
-    print(f"[{name}] opened {summary['opened']:,}, closed {summary['closed']:,}, breached "
-          f"{doc['breached_total']:,}, first response median {summary['first_response_median_seconds']} s")
+    print(f"[{name}] {figures(doc)}")
     if postgres:
         postgres_run(name, root, conf)
 
