@@ -223,6 +223,14 @@ class ServeProcess:
         return subprocess.run([sys.executable, "-m", "maildesk", "--config", str(self.config_path), *args],
                               input=stdin, capture_output=True, timeout=120)
 
+    def worker(self, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], Path]:
+        """Start `maildesk worker ARGS` on the same config; the process and worker.log, where its output goes."""
+        log_path = self.config_path.parent / "worker.log"
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(self.config_path), "worker",
+                                     *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+        return proc, log_path
+
     def start(self) -> ServeProcess:
         """Start the daemon and wait until its SMTP port answers."""
         with open(self.log, "ab") as log:

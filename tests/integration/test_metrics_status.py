@@ -102,10 +102,7 @@ def test_a_worker_on_the_front_ends_host_serves_its_own_port(serve: Callable[...
                    f'[metrics]\nlisten = "127.0.0.1:{front_port}"\nworker_listen = "127.0.0.1:{worker_port}"\n')
     daemon.start_args = ("serve", "--no-workers")
     daemon.start()
-    log = daemon.config_path.parent / "worker.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), "worker",
-                                   "-p", "1", "-t", "1"], stdout=out, stderr=subprocess.STDOUT)
+    worker, log = daemon.worker("-p", "1", "-t", "1")
     try:
         send_smtp(daemon, make_mail())
         wait_for(lambda: len(outbox_files(daemon.settings)) == 1, 30, "the worker's acknowledgement")

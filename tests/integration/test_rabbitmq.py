@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import subprocess
-import sys
 from collections.abc import Callable
 
 from conftest import ServeProcess, make_mail, outbox_files, query, wait_for
@@ -24,21 +22,17 @@ def test_front_end_and_worker_over_rabbitmq(serve: Callable[..., ServeProcess], 
             client.sendmail(f"u{i}@client.example", ["support@example.org"],
                             make_mail(sender=f"u{i}@client.example", message_id=f"rmq{i}"))
     assert query(daemon.settings, "select count(*) from inbound where state = 'received'") == [(20,)]
-    log = open(daemon.config_path.parent / "worker.log", "wb")  # noqa: SIM115 (closed below)
-    worker = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), "worker",
-                               "--processes", "1", "--threads", "2"], stdout=log, stderr=subprocess.STDOUT)
+    worker, log = daemon.worker("--processes", "1", "--threads", "2")
     try:
         try:
             wait_for(lambda: len(outbox_files(daemon.settings)) == 20, 60, "20 acknowledgements")
         except AssertionError:
-            raise AssertionError((daemon.config_path.parent / "worker.log").read_text()[-3000:]
-                                 + daemon.log.read_text()[-3000:]) from None
+            raise AssertionError(log.read_text()[-3000:] + daemon.log.read_text()[-3000:]) from None
         assert query(daemon.settings, "select count(*) from tickets") == [(20,)]
         status = daemon.cli("status", "--json")
         assert status.returncode == 0, status.stdout
     finally:
         worker.terminate()
         code = worker.wait(60)
-        log.close()
-    assert code == 0, (daemon.config_path.parent / "worker.log").read_text()[-3000:]
+    assert code == 0, log.read_text()[-3000:]
     assert daemon.stop() == 0

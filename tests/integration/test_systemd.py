@@ -1,5 +1,5 @@
-"""`maildesk serve` and `maildesk worker` under systemd's eyes: the sd_notify exchange over a real datagram socket, SIGHUP
-reloads, a start that cannot succeed ending at once, and journald's log format."""
+"""`maildesk serve` and `maildesk worker` under systemd's eyes: the sd_notify exchange over a real
+datagram socket, SIGHUP reloads, a start that cannot succeed ending at once, and journald's log format."""
 
 from __future__ import annotations
 
@@ -221,12 +221,8 @@ def test_the_single_machine_unit_runs_on_the_embedded_defaults(serve: Callable[.
 
 def _worker(daemon: ServeProcess, manager: Manager, processes: int) -> tuple[subprocess.Popen[bytes], Path]:
     """`maildesk worker` as deploy/maildesk-worker@.service starts it, $NOTIFY_SOCKET set."""
-    log_path = daemon.config_path.parent / "worker.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), "worker",
-                                 "-p", str(processes), "-t", "1"],
-                                env={**os.environ, "NOTIFY_SOCKET": str(manager.path)}, stdout=log,
-                                stderr=subprocess.STDOUT)
+    proc, log_path = daemon.worker("-p", str(processes), "-t", "1",
+                                   env={**os.environ, "NOTIFY_SOCKET": str(manager.path)})
     daemon.proc = proc  # killed by the serve fixture if the test fails half-way
     return proc, log_path
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -39,10 +37,7 @@ def test_worker_stops_on_sigterm_after_its_redis_went_away(serve: Callable[..., 
         for inbound_id in ids:
             queue.enqueue_inbound(inbound_id)
         queue.broker.close()
-        log = daemon.config_path.parent / "worker.log"
-        with log.open("wb") as out:
-            worker = subprocess.Popen([sys.executable, "-m", "maildesk", "--config", str(daemon.config_path), "worker",
-                                       "-p", "1", "-t", "2"], stdout=out, stderr=subprocess.STDOUT)
+        worker, log = daemon.worker("-p", "1", "-t", "2")
         wait_for(lambda: _done(daemon) >= 5, 60, "the worker to be busy with the backlog")
         redis_proc.send_signal(signal.SIGKILL if broker_fate == "killed" else signal.SIGSTOP)
         time.sleep(1)  # long enough for its acknowledgements to start failing
