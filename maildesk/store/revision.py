@@ -14,7 +14,7 @@ from maildesk.errors import StoreError
 from maildesk.store.db import Database, translated
 
 #: The newest migration in store/migrations/versions (a test holds the two together).
-HEAD = "0010_ticket_queries"
+HEAD = "0011_report_durations"
 _VERSION_TABLE = "alembic_version"
 
 
