@@ -93,9 +93,13 @@ POSTGRES_WORK_MEM = "16MB"
 
 
 def prepare(session: Session) -> None:
-    """Set the report's transaction up for aggregating: on PostgreSQL, room to hash its groups."""
+    """Set the report's transaction up, before its first query: one snapshot for every statement
+    (SQLite's read transaction is one already; PostgreSQL's default gives each statement its own,
+    and a walk's rank must come from the count it was computed from), and on PostgreSQL room to
+    hash its groups."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{POSTGRES_WORK_MEM}'")
 
 

@@ -214,15 +214,19 @@ def test_a_walk_reads_each_duration_off_its_index(desk: Runtime) -> None:
 
 
 @pytest.mark.parametrize("desk", ["postgres"], indirect=True)
-def test_postgres_hashes_the_report_groups_in_memory_of_its_own(desk: Runtime) -> None:
-    # The report's transaction gives PostgreSQL room to hash a million tickets' groups instead of
-    # sorting them on disk (docs/performance.md); the setting ends with the transaction.
+def test_postgres_reports_from_one_snapshot_and_hashes_its_groups(desk: Runtime) -> None:
+    # Every statement of the report reads one snapshot (a walk's ranks come from its counts), and
+    # PostgreSQL gets room to hash a million tickets' groups instead of sorting them on disk
+    # (docs/performance.md); both settings end with the transaction.
     statements: list[str] = []
     event.listen(desk.db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     build_report(desk.db, SINCE, UNTIL, NOW)
-    assert statements[0] == f"SET LOCAL work_mem = '{queries.POSTGRES_WORK_MEM}'"
+    assert statements[:2] == ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+                              f"SET LOCAL work_mem = '{queries.POSTGRES_WORK_MEM}'"]
     with desk.db.reading() as session:
-        assert session.connection().exec_driver_sql("SHOW work_mem").scalar() == "4MB"
+        conn = session.connection()
+        assert conn.exec_driver_sql("SHOW work_mem").scalar() == "4MB"
+        assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
 
 
 @pytest.mark.parametrize("desk", ["sqlite"], indirect=True)
