@@ -201,7 +201,11 @@ def test_postgres_reads_the_list_filters_from_their_indexes(make_desk: DeskFacto
             ticket_rows(session, flt)
             statement, parameters = sent[-1]
             plans[index] = str(conn.exec_driver_sql(f"EXPLAIN {statement}", parameters).all())
-    assert {index: index in plan for index, plan in plans.items()} == dict.fromkeys(wanted, True)
+    # The report's per-assignee duration index (migration 0011) also leads with assignee_id; with
+    # both one page big the planner may take either for the assignee filter.
+    also = {"ix_tickets_assignee": "ix_tickets_agent_first_response_s"}
+    assert {index: index in plan or also.get(index, index) in plan
+            for index, plan in plans.items()} == dict.fromkeys(wanted, True)
 
 
 def test_a_common_text_lists_the_same_tickets_as_a_rare_one_would(make_desk: DeskFactory) -> None:
