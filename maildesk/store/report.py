@@ -58,12 +58,15 @@ def _instant(value: datetime) -> ColumnElement[Any]:
     return literal(value, _t.c.created_at.type)
 
 
+# A period is a range of created_at's or closed_at's index (migration 0010). Spam is tested on each
+# row, kept from SQLite's planner: without statistics (a desk never runs ANALYZE) it would rather
+# read every ticket that is not spam through ix_tickets_spam_status.
 def _created_in(since: datetime, until: datetime) -> ColumnElement[bool]:
-    return and_(_t.c.spam.is_(False), _t.c.created_at >= since, _t.c.created_at < until)
+    return and_(unindexed(_t.c.spam).is_(False), _t.c.created_at >= since, _t.c.created_at < until)
 
 
 def _closed_in(since: datetime, until: datetime) -> ColumnElement[bool]:
-    return and_(_t.c.spam.is_(False), _t.c.closed_at >= since, _t.c.closed_at < until)
+    return and_(unindexed(_t.c.spam).is_(False), _t.c.closed_at >= since, _t.c.closed_at < until)
 
 
 def _missed(done: Any, due: Any, now: datetime) -> ColumnElement[bool]:
