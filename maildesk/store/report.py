@@ -151,13 +151,19 @@ def backlog(session: Session, now: datetime,
 
 
 FIGURES = ("first_response", "agent", "week", "resolution")
+
+
+def _rank(n: Any, q: int) -> Any:
+    """The nearest rank of the q-th percentile of `n` values, ceil(q% of n): on ints, or on columns."""
+    return (n * q + 99) // 100
 #: Past this many weeks from the first Monday, a walk's weekly figure is one window (a sort of the
 #: period's rows) rather than a walk per week (each up to the length of the duration index).
 WALKED_WEEKS_UP_TO = 8
 
 
 def spreads(session: Session, span: Span, origin: datetime, qs: Sequence[int] = (50, 90),
-            walk: bool = False, weeks: Collection[int] | None = None) -> dict[str, dict[Any, Spread]]:
+            walk: bool = False, weeks: Collection[int] | None = None,
+            agents: Collection[int] | None = None) -> dict[str, dict[Any, Spread]]:
     """Seconds from creation to the first response and to the resolution, with count, mean and
     nearest-rank percentiles: "first_response" and "resolution" over the tickets created in the
     period (group 0), "agent" per assignee, "week" per 7-day bucket from `origin` (a Monday before
@@ -168,14 +174,14 @@ def spreads(session: Session, span: Span, origin: datetime, qs: Sequence[int] = 
     the period: a month of a large desk), or with `walk` each figure read off its duration index
     (migration 0011) at the ranks wanted (the length of the index, whatever the period holds: a
     period of most of a large desk). `weeks`, when known, are the only weeks with tickets: a walk
-    skips the others."""
+    skips the others; `agents` are the agents' ids when the caller has read them already."""
     if not walk:
         return _windowed(session, _base(span, origin, FIGURES), FIGURES, qs)
     period = (span.since, span.until)
-    agents = {a: _t.c.assignee_id == a for a in agent_names(session)} | {None: _t.c.assignee_id.is_(None)}
+    assignees = {a: _t.c.assignee_id == a for a in (agent_names(session) if agents is None else agents)}
     return {"first_response": _walked(session, period, "fr", qs),
             "resolution": _walked(session, period, "res", qs),
-            "agent": _walked(session, period, "fr", qs, agents),
+            "agent": _walked(session, period, "fr", qs, assignees | {None: _t.c.assignee_id.is_(None)}),
             "week": _weeks(session, span, origin, qs, weeks)}
 
 
@@ -233,7 +239,7 @@ def _walked(session: Session, period: tuple[datetime, datetime], end: str, qs: S
 def _ranks(session: Session, d: ColumnElement[Any], where: ColumnElement[bool], group: Any, n: int,
            mean: float, qs: Sequence[int]) -> Spread:
     """The durations at the wanted ranks of a group of `n`, each the k-th entry of the index in order."""
-    at = {q: (n * q + 99) // 100 for q in qs}
+    at = {q: _rank(n, q) for q in qs}
     conn = session.connection()
     return Spread(group, n, mean, {q: float(conn.execute(
         select(d).where(where).order_by(d).limit(1).offset(k - 1)).scalar_one())
@@ -277,7 +283,7 @@ def _ranked(base: Any, names: Sequence[str], qs: Sequence[int]) -> Any:
                     func.avg(d).over(partition_by=part).label(f"{name}_mean")]
     r = select(*columns).subquery().c
     return select(*r).where(or_(*(
-        and_(_counted(r, name), or_(*(r[f"{name}_rn"] == (r[f"{name}_n"] * q + 99) // 100 for q in qs)))
+        and_(_counted(r, name), or_(*(r[f"{name}_rn"] == _rank(r[f"{name}_n"], q) for q in qs)))
         for name in names)))
 
 
@@ -287,7 +293,7 @@ def _place(into: dict[Any, Spread], row: Any, name: str, qs: Sequence[int]) -> N
     group = row["a"] if name == "agent" else row["w"] if name == "week" else 0
     spread = into.setdefault(group, Spread(group, n, float(row[f"{name}_mean"]), {}))
     d = row["res" if name == "resolution" else "fr"]
-    spread.percentiles.update({q: float(d) for q in qs if rank == (n * q + 99) // 100})
+    spread.percentiles.update({q: float(d) for q in qs if rank == _rank(n, q)})
 
 
 def _counted(r: Any, name: str) -> ColumnElement[bool]:

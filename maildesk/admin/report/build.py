@@ -28,7 +28,7 @@ from maildesk.admin.report.model import (
     Week,
 )
 from maildesk.store import report as queries
-from maildesk.store.db import Database, Session
+from maildesk.store.db import Database
 
 BREACH_LIMIT = 50
 # Up to this many tickets created since the first Monday, one scan ranks all four duration figures
@@ -66,7 +66,8 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
         # A period of many tickets walks the duration indexes instead of sorting (store/report.py).
         walk = sum(n for *_, n in opened_by_day) >= ONE_SCAN_UP_TO
         weeks = {day // 7 for *_, day, _, _ in opened_by_day}
-        spreads = queries.spreads(session, span, monday_of(since), walk=walk, weeks=weeks)
+        names = queries.agent_names(session)
+        spreads = queries.spreads(session, span, monday_of(since), walk=walk, weeks=weeks, agents=names)
         days = _day_counts(since, until, opened_by_day, by_day)
         rated = queries.ratings(session, since, until)
         return Report(
@@ -74,7 +75,7 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
             opened=sum(n for *_, n in created), closed=sum(n for *_, n in closed),
             auto_closed_by_reason=tuple((r, sum(n for _, c, n in closed if c == r)) for r in AUTO_REASONS),
             first_response=_times(spreads["first_response"]), resolution=_times(spreads["resolution"]),
-            backlog=_backlog(backlog), agents=_agents(session, rated, backlog, closed, spreads["agent"]),
+            backlog=_backlog(backlog), agents=_agents(names, rated, backlog, closed, spreads["agent"]),
             by_category=_volume(created, 1), by_queue=_volume(created, 0),
             compliance=_overall(created),
             compliance_by=tuple((name, _compliance(created, i)) for i, name in enumerate(_GROUPS)),
@@ -132,7 +133,7 @@ def _ratings(rows: Iterable[tuple[Any, int, int]]) -> Ratings:
     return Ratings((scores[0], scores[1], scores[2], scores[3], scores[4]))
 
 
-def _agents(session: Session, ratings: list[tuple[int | None, int, int]],
+def _agents(names: dict[int, str], ratings: list[tuple[int | None, int, int]],
             backlog: list[tuple[str, int, int | None, int]],
             closed: list[tuple[int | None, str, int]],
             response: dict[Any, queries.Spread]) -> tuple[AgentLine, ...]:
@@ -145,7 +146,6 @@ def _agents(session: Session, ratings: list[tuple[int | None, int, int]],
     rated: dict[int | None, list[tuple[Any, int, int]]] = defaultdict(list)
     for row in ratings:
         rated[row[0]].append(row)
-    names = queries.agent_names(session)
     lines = []
     for agent in set(open_by) | set(closed_by) | set(response) | set(rated):
         spread = response.get(agent)
