@@ -36,6 +36,7 @@ from mailflow import (  # noqa: F401
     store,
     token,
 )
+from sqlalchemy import event
 
 from maildesk import config
 from maildesk.admin.agents import add_agent
@@ -196,6 +197,14 @@ def outbox_files(settings: Settings) -> list[bytes]:
     if not new.exists():
         return []
     return [p.read_bytes() for p in sorted(new.iterdir(), key=lambda p: p.stat().st_mtime_ns)]
+
+
+def statements_sent(db: Database) -> list[tuple[str, Any]]:
+    """Every statement `db` sends from now on, with its parameters, as the database receives them.
+    Explain a copy: an EXPLAIN sent through `db` lands in the list too."""
+    statements: list[tuple[str, Any]] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
+    return statements
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:

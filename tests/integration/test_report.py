@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ALICE, BOB, SECRET, DeskFactory, make_mail, query, receive, sent, token
+from conftest import ALICE, BOB, SECRET, DeskFactory, make_mail, query, receive, sent, statements_sent, token
 from servers import postgres_server  # noqa: F401
-from sqlalchemy import event
 from test_sweep import SLA_CONFIG, local, run_sweep
 
 from maildesk.admin.report import build_report
@@ -196,8 +195,7 @@ def test_a_walk_reads_each_duration_off_its_index(desk: Runtime) -> None:
     # Every statement of a walk over tickets reads one of migration 0011's duration indexes, no sort
     # (an index on an expression serves only the very expression the report compiles). PostgreSQL
     # plans the counts from its statistics; its rankings show the expressions match.
-    span, statements = queries.Span(SINCE, UNTIL, NOW), []
-    event.listen(desk.db.engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
+    span, statements = queries.Span(SINCE, UNTIL, NOW), statements_sent(desk.db)
     with desk.db.reading() as session:
         conn = session.connection()
         postgres = conn.dialect.name == "postgresql"
@@ -218,8 +216,7 @@ def test_a_desk_without_statistics_reads_the_period_by_its_index(desk: Runtime) 
     # A desk never runs ANALYZE: each statement over the period ranges over created_at's or
     # closed_at's index, not every ticket that is not spam (a month of a million-ticket desk: 1.6 →
     # 0.7 s, docs/performance.md).
-    statements: list[tuple[str, Any]] = []
-    event.listen(desk.db.engine, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
+    statements = statements_sent(desk.db)
     build_report(desk.db, SINCE, UNTIL, NOW)
     period = [(st, params) for st, params in statements if "tickets.created_at >=" in st or "tickets.closed_at >=" in st]
     with desk.db.reading() as session:
@@ -236,10 +233,9 @@ def test_postgres_reports_from_one_snapshot_and_hashes_its_groups(desk: Runtime)
     # Every statement of the report reads one snapshot (a walk's ranks come from its counts), and
     # PostgreSQL gets room to hash a million tickets' groups instead of sorting them on disk
     # (docs/performance.md); both settings end with the transaction.
-    statements: list[str] = []
-    event.listen(desk.db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    statements = statements_sent(desk.db)
     build_report(desk.db, SINCE, UNTIL, NOW)
-    assert statements[:2] == ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    assert [statement for statement, _ in statements[:2]] == ["SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
                               f"SET LOCAL work_mem = '{queries.POSTGRES_WORK_MEM}'"]
     with desk.db.reading() as session:
         conn = session.connection()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from alembic import command
@@ -24,9 +23,9 @@ from conftest import (
     make_mail,
     query,
     receive,
+    statements_sent,
 )
 from servers import Postgres, postgres_server  # noqa: F401
-from sqlalchemy import event
 
 from maildesk.cli.app import main
 from maildesk.runtime.wiring import Runtime
@@ -183,8 +182,7 @@ def test_postgres_reads_the_list_filters_from_their_indexes(make_desk: DeskFacto
     # the very expression it was built on).
     rt = make_desk(RULES + f'[database]\nurl = "{postgres_server.new_database()}"\n', agents=(ALICE, BOB))
     three_tickets(rt)
-    sent: list[tuple[str, Any]] = []
-    event.listen(rt.db.engine, "before_cursor_execute", lambda *a: sent.append((a[2], a[3])))
+    sent = statements_sent(rt.db)
     wanted = {"ix_tickets_breached": TicketFilter(breached=True),
               "ix_messages_text_trgm": TicketFilter(text="kerberos"),
               "ix_tickets_first_response_open": TicketFilter(due_before=NOW),
