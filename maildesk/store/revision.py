@@ -14,7 +14,7 @@ from maildesk.errors import StoreError
 from maildesk.store.db import Database, translated
 
 #: The newest migration in store/migrations/versions (a test holds the two together).
-HEAD = "0011_report_durations"
+HEAD = "0012_report_covering"
 _VERSION_TABLE = "alembic_version"
 
 

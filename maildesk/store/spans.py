@@ -1,6 +1,6 @@
 """Time arithmetic in SQL that SQLite and PostgreSQL spell differently: seconds between two instants,
-and which bucket (day, week) of a fixed length an instant falls in counted from an origin; and a
-column the SQLite planner is told not to look up by index.
+and which bucket (day, week) of a fixed length an instant falls in counted from an origin; the
+larger of two values; and a column the SQLite planner is told not to look up by index.
 
 The report aggregates in the database (docs/sla.md), so these run once per row inside a GROUP BY or
 a window; both compile to plain SQL functions of each backend, never to a Python callback.
@@ -72,6 +72,30 @@ def _bucket_sqlite(element: bucket_of, compiler: Any, **kw: Any) -> str:
 def _bucket_postgres(element: bucket_of, compiler: Any, **kw: Any) -> str:
     when, origin, seconds = _args(element, compiler, **kw)
     return f"CAST(floor(date_part('epoch', {when} - {origin}) / {seconds}) AS INTEGER)"
+
+
+class larger(FunctionElement[Any]):
+    """The larger of two values, or the one that is not NULL; NULL only when both are."""
+
+    inherit_cache = True
+    name = "larger"
+
+    def __init__(self, first: ColumnElement[Any], second: ColumnElement[Any]) -> None:
+        super().__init__(first, second)
+        self.type = first.type
+
+
+@compiles(larger, "sqlite")
+def _larger_sqlite(element: larger, compiler: Any, **kw: Any) -> str:
+    first, second = _args(element, compiler, **kw)
+    # SQLite's max() of several arguments is NULL when any is: each stands in for the other.
+    return f"max(coalesce({first}, {second}), coalesce({second}, {first}))"
+
+
+@compiles(larger, "postgresql")
+def _larger_postgres(element: larger, compiler: Any, **kw: Any) -> str:
+    first, second = _args(element, compiler, **kw)
+    return f"greatest({first}, {second})"  # which leaves NULLs out itself
 
 
 class unindexed(FunctionElement[Any]):  # named as what it asks of the planner
