@@ -43,37 +43,6 @@ class bucket_of(FunctionElement[int]):
         super().__init__(when, origin, literal_column(str(int(seconds))))
 
 
-def _args(element: FunctionElement[Any], compiler: Any, **kw: Any) -> list[str]:
-    return [compiler.process(arg, **kw) for arg in element.clauses]
-
-
-@compiles(seconds_between, "sqlite")
-def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = _args(element, compiler, **kw)
-    return f"((julianday({later}) - julianday({earlier})) * 86400.0)"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_postgres(element: seconds_between, compiler: Any, **kw: Any) -> str:
-    later, earlier = _args(element, compiler, **kw)
-    # date_part, not EXTRACT: EXTRACT gives numeric since PostgreSQL 14, several times slower per row.
-    return f"date_part('epoch', {later} - {earlier})"
-
-
-@compiles(bucket_of, "sqlite")
-def _bucket_sqlite(element: bucket_of, compiler: Any, **kw: Any) -> str:
-    when, origin, seconds = _args(element, compiler, **kw)
-    # Only instants at or after the origin are asked about, so integer division is the floor.
-    return (f"((CAST(strftime('%s', {when}) AS INTEGER) - CAST(strftime('%s', {origin}) AS INTEGER))"
-            f" / {seconds})")
-
-
-@compiles(bucket_of, "postgresql")
-def _bucket_postgres(element: bucket_of, compiler: Any, **kw: Any) -> str:
-    when, origin, seconds = _args(element, compiler, **kw)
-    return f"CAST(floor(date_part('epoch', {when} - {origin}) / {seconds}) AS INTEGER)"
-
-
 class larger(FunctionElement[Any]):
     """The larger of two values, or the one that is not NULL; NULL only when both are."""
 
@@ -83,19 +52,6 @@ class larger(FunctionElement[Any]):
     def __init__(self, first: ColumnElement[Any], second: ColumnElement[Any]) -> None:
         super().__init__(first, second)
         self.type = first.type
-
-
-@compiles(larger, "sqlite")
-def _larger_sqlite(element: larger, compiler: Any, **kw: Any) -> str:
-    first, second = _args(element, compiler, **kw)
-    # SQLite's max() of several arguments is NULL when any is: each stands in for the other.
-    return f"max(coalesce({first}, {second}), coalesce({second}, {first}))"
-
-
-@compiles(larger, "postgresql")
-def _larger_postgres(element: larger, compiler: Any, **kw: Any) -> str:
-    first, second = _args(element, compiler, **kw)
-    return f"greatest({first}, {second})"  # which leaves NULLs out itself
 
 
 class unindexed(FunctionElement[Any]):  # named as what it asks of the planner
@@ -113,13 +69,33 @@ class unindexed(FunctionElement[Any]):  # named as what it asks of the planner
         self.type = column.type
 
 
-@compiles(unindexed, "sqlite")
-def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
-    (column,) = _args(element, compiler, **kw)
-    return f"+{column}"  # SQLite's documented way to take a term away from the index planner
+#: Each construct as each backend spells it, its arguments in order as {0}, {1}, {2}; None is the
+#: spelling for any other backend.
+SPELLINGS: dict[type[FunctionElement[Any]], dict[str | None, str]] = {
+    seconds_between: {
+        "sqlite": "((julianday({0}) - julianday({1})) * 86400.0)",
+        # date_part, not EXTRACT: EXTRACT gives numeric since PostgreSQL 14, several times slower per row.
+        "postgresql": "date_part('epoch', {0} - {1})"},
+    bucket_of: {
+        # Only instants at or after the origin are asked about, so integer division is the floor.
+        "sqlite": "((CAST(strftime('%s', {0}) AS INTEGER) - CAST(strftime('%s', {1}) AS INTEGER)) / {2})",
+        "postgresql": "CAST(floor(date_part('epoch', {0} - {1}) / {2}) AS INTEGER)"},
+    larger: {
+        # SQLite's max() of several arguments is NULL when any is: each stands in for the other.
+        "sqlite": "max(coalesce({0}, {1}), coalesce({1}, {0}))",
+        "postgresql": "greatest({0}, {1})"},  # which leaves NULLs out itself
+    unindexed: {
+        "sqlite": "+{0}",  # SQLite's documented way to take a term away from the index planner
+        None: "{0}"},
+}
 
 
-@compiles(unindexed)
-def _unindexed_other(element: unindexed, compiler: Any, **kw: Any) -> str:
-    (column,) = _args(element, compiler, **kw)
-    return column
+def _spell(construct: type[FunctionElement[Any]], dialect: str | None, template: str) -> None:
+    def compile_(element: FunctionElement[Any], compiler: Any, **kw: Any) -> str:
+        return template.format(*(compiler.process(arg, **kw) for arg in element.clauses))
+    compiles(construct, *([dialect] if dialect else []))(compile_)
+
+
+for _construct, _spellings in SPELLINGS.items():
+    for _dialect, _template in _spellings.items():
+        _spell(_construct, _dialect, _template)
