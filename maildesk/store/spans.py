@@ -1,6 +1,7 @@
 """Time arithmetic in SQL that SQLite and PostgreSQL spell differently: seconds between two instants,
-and which bucket (day, week) of a fixed length an instant falls in counted from an origin; the
-larger of two values; and a column the SQLite planner is told not to look up by index.
+which bucket (day, week) of a fixed length an instant falls in counted from an origin, the UTC date
+of an instant; the larger of two values; and a column the SQLite planner is told not to look up by
+index.
 
 The report aggregates in the database (docs/sla.md), so these run once per row inside a GROUP BY or
 a window; both compile to plain SQL functions of each backend, never to a Python callback.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, literal_column
+from sqlalchemy import Date, Float, Integer, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -41,6 +42,18 @@ class bucket_of(FunctionElement[int]):
         # The length is a clause, not an attribute: the statement cache keys on clauses, so a day and
         # a week must differ there or one would run the other's compiled SQL.
         super().__init__(when, origin, literal_column(str(int(seconds))))
+
+
+class utc_day(FunctionElement[Any]):
+    """The UTC date of an instant: a date, on both backends. An expression an index can hold (the
+    report's created tickets, migration 0012), unlike a bucket counted from an origin."""
+
+    type = Date()
+    inherit_cache = True
+    name = "utc_day"
+
+    def __init__(self, when: ColumnElement[Any]) -> None:
+        super().__init__(when)
 
 
 class larger(FunctionElement[Any]):
@@ -80,6 +93,9 @@ SPELLINGS: dict[type[FunctionElement[Any]], dict[str | None, str]] = {
         # Only instants at or after the origin are asked about, so integer division is the floor.
         "sqlite": "((CAST(strftime('%s', {0}) AS INTEGER) - CAST(strftime('%s', {1}) AS INTEGER)) / {2})",
         "postgresql": "CAST(floor(date_part('epoch', {0} - {1}) / {2}) AS INTEGER)"},
+    utc_day: {
+        "sqlite": "date({0})",  # instants are stored as UTC text (store.dates.UtcDateTime)
+        "postgresql": "CAST(({0} AT TIME ZONE 'UTC') AS DATE)"},
     larger: {
         # SQLite's max() of several arguments is NULL when any is: each stands in for the other.
         "sqlite": "max(coalesce({0}, {1}), coalesce({1}, {0}))",

@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 from conftest import ALICE, BOB, SECRET, DeskFactory, make_mail, query, receive, sent, statements_sent, token
 from servers import postgres_server  # noqa: F401
-from sqlalchemy import Float, cast, literal, select
+from sqlalchemy import Float, cast, insert, literal, select
 from test_sweep import SLA_CONFIG, local, run_sweep
 
 from maildesk.admin.report import build_report
@@ -29,6 +30,7 @@ from maildesk.admin.report.html import render_html
 from maildesk.admin.report.model import AGE_BUCKETS, Report
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import report as queries
+from maildesk.store import sql
 from maildesk.store.spans import larger
 
 SINCE, UNTIL, NOW = local(16, 0), local(26, 0), local(25, 9, 30)
@@ -173,6 +175,33 @@ def test_percentiles_and_per_ticket_compliance_equal_python_from_rows(desk: Runt
     assert report.breached_total == 3 and report.breaches[0].targets == "first response + resolution"
 
 
+def test_created_groups_equal_python_over_many_edge_cases(desk: Runtime) -> None:
+    # The created tickets' groups come from the settled outcome, then those still open in time at
+    # `now` are moved to "no outcome yet" (store/report.py): equal to each ticket's outcome at `now`
+    # counted in Python, over 400 tickets with targets due, done and created on every boundary.
+    origin, pick = monday_of(SINCE), random.Random(17).choice
+    instants = [origin - timedelta(hours=1), origin, SINCE - timedelta(seconds=1), SINCE, NOW - timedelta(hours=3),
+                NOW, NOW + timedelta(hours=2), UNTIL - timedelta(microseconds=1), UNTIL, origin + timedelta(days=3)]
+    with desk.db.reading() as session:
+        requester = session.connection().execute(select(sql.tickets.c.requester_id)).scalars().first()
+    made = []
+    for _ in range(400):
+        created, due = pick(instants), [pick([None, *instants]) for _ in range(2)]
+        done = [pick([None, d, d and d - timedelta(minutes=5), d and d + timedelta(minutes=5)]) for d in due]
+        made.append({"status": "open", "requester_id": requester, "created_at": created, "updated_at": created,
+                     "queue": pick(["", "it"]), "category": pick(["other", "access"]), "priority": pick(["normal", "high"]),
+                     "spam": pick([False, False, False, True]), "first_response_due": due[0], "first_response_at": done[0],
+                     "resolution_due": due[1], "resolved_at": done[1]})
+    with desk.db.transaction() as session:
+        session.connection().execute(insert(sql.tickets), made)
+    with desk.db.reading() as session:
+        got = queries.created_groups(session, queries.Span(SINCE, UNTIL, NOW), origin)
+    expected = Counter((t["queue"], t["category"], t["priority"], verdict(t), (t["created_at"].astimezone(UTC).date()
+                        - origin.date()).days, t["created_at"] >= SINCE)
+                       for t in rows(desk) if origin <= t["created_at"] < UNTIL)
+    assert {g[:6]: g[6] for g in got} == dict(expected) and len(got) == len(expected) > 20
+
+
 @pytest.mark.parametrize("walked_weeks", [queries.WALKED_WEEKS_UP_TO, 0])
 def test_windows_and_walks_of_the_duration_indexes_rank_alike(desk: Runtime, walked_weeks: int,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,9 +254,16 @@ def test_a_desk_without_statistics_reads_the_period_by_its_index(desk: Runtime) 
         conn = session.connection()
         assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar() == 0
         plans = {st: str(conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {st}", params).all()) for st, params in period}
-    assert len(plans) == 4  # created, closed, breaches, the duration windows
-    assert all(("ix_tickets_created" in p or "ix_tickets_closed" in p) and "spam_status" not in p
+    # created groups, those not settled yet, closed, breaches, the duration windows
+    assert len(plans) == 5
+    assert all(re.search(r"ix_tickets_(created|closed|opened)\b", p) and "spam_status" not in p
                for p in plans.values())
+    # The created tickets' groups, and those whose outcome is not settled yet, come off a range of
+    # ix_tickets_opened in order, without a sort (migration 0012).
+    grouped = [p for st, p in plans.items() if "GROUP BY date(tickets.created_at)" in st]
+    assert len(grouped) == 2
+    assert all("COVERING INDEX ix_tickets_opened (<expr>>? AND <expr><?)" in p and "TEMP B-TREE" not in p
+               for p in grouped)
 
 
 def test_closures_and_the_backlog_are_read_from_their_indexes_alone(desk: Runtime) -> None:

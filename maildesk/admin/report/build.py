@@ -29,6 +29,7 @@ from maildesk.admin.report.model import (
 )
 from maildesk.store import report as queries
 from maildesk.store.db import Database
+from maildesk.store.outcomes import MET, MISSED
 
 BREACH_LIMIT = 50
 # Up to this many tickets created since the first Monday, one scan ranks all four duration figures
@@ -81,7 +82,7 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
             compliance_by=tuple((name, _compliance(created, i)) for i, name in enumerate(_GROUPS)),
             breaches=tuple(BreachLine(b.ticket_id, b.subject, b.first_response_late, b.resolution_late)
                            for b in breaches),
-            breached_total=sum(n for *_, o, n in created if o == queries.MISSED),
+            breached_total=sum(n for *_, o, n in created if o == MISSED),
             weeks=_weeks(days, since, until, spreads["week"]),
             per_day=tuple(d for d in days if d[0] >= since.astimezone(UTC).date()),
             ratings=_ratings(rated))
@@ -116,13 +117,13 @@ def _compliance(created: list[tuple[str, str, str, str | None, int]], index: int
     for group in created:
         verdict, n = group[3], group[4]
         if verdict is not None:
-            tally.setdefault(str(group[index]) or "-", [0, 0])[0 if verdict == queries.MET else 1] += n
+            tally.setdefault(str(group[index]) or "-", [0, 0])[0 if verdict == MET else 1] += n
     return tuple(Compliance(g, met, missed) for g, (met, missed) in sorted(tally.items()))
 
 
 def _overall(created: list[tuple[str, str, str, str | None, int]]) -> Compliance:
-    return Compliance("all", sum(n for *_, o, n in created if o == queries.MET),
-                      sum(n for *_, o, n in created if o == queries.MISSED))
+    return Compliance("all", sum(n for *_, o, n in created if o == MET),
+                      sum(n for *_, o, n in created if o == MISSED))
 
 
 def _ratings(rows: Iterable[tuple[Any, int, int]]) -> Ratings:
