@@ -256,14 +256,14 @@ def test_a_desk_without_statistics_reads_the_period_by_its_index(desk: Runtime) 
         plans = {st: str(conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {st}", params).all()) for st, params in period}
     # created groups, those not settled yet, closed, breaches, the duration windows
     assert len(plans) == 5
-    assert all(re.search(r"ix_tickets_(created|closed|opened)\b", p) and "spam_status" not in p
+    assert all(re.search(r"ix_tickets_(created|closed|opened|first_response_open)\b", p) and "spam_status" not in p
                for p in plans.values())
-    # The created tickets' groups, and those whose outcome is not settled yet, come off a range of
-    # ix_tickets_opened in order, without a sort (migration 0012).
-    grouped = [p for st, p in plans.items() if "GROUP BY date(tickets.created_at)" in st]
-    assert len(grouped) == 2
-    assert all("COVERING INDEX ix_tickets_opened (<expr>>? AND <expr><?)" in p and "TEMP B-TREE" not in p
-               for p in grouped)
+    # The created tickets' groups come off a range of ix_tickets_opened in order, without a sort;
+    # those whose outcome is not settled at `now`, from the partial indexes of open targets.
+    (grouped,) = [p for st, p in plans.items() if "GROUP BY date(tickets.created_at)" in st]
+    assert "COVERING INDEX ix_tickets_opened (<expr>>? AND <expr><?)" in grouped and "TEMP B-TREE" not in grouped
+    (unsettled,) = [p for st, p in plans.items() if "GROUP BY +date(tickets.created_at)" in st]
+    assert "ix_tickets_first_response_open" in unsettled and "ix_tickets_resolution_open" in unsettled
 
 
 def test_closures_and_the_backlog_are_read_from_their_indexes_alone(desk: Runtime) -> None:
