@@ -244,12 +244,16 @@ def _walked(session: Session, period: tuple[datetime, datetime], end: str, qs: S
 
 def _ranks(session: Session, d: ColumnElement[Any], where: ColumnElement[bool], group: Any, n: int,
            mean: float, qs: Sequence[int]) -> Spread:
-    """The durations at the wanted ranks of a group of `n`, each the k-th entry of the index in order."""
-    at = {q: _rank(n, q) for q in qs}
+    """The durations at the wanted ranks of a group of `n`, each the k-th entry of the index in order:
+    counted from the nearer end (the 90th percentile is the (n-k+1)-th from the top, a tenth of the
+    walk)."""
     conn = session.connection()
-    return Spread(group, n, mean, {q: float(conn.execute(
-        select(d).where(where).order_by(d).limit(1).offset(k - 1)).scalar_one())
-        for q, k in at.items()})
+
+    def kth(k: int) -> float:
+        ordered = (select(d).where(where).order_by(d).limit(1).offset(k - 1) if k <= n - k
+                   else select(d).where(where).order_by(d.desc()).limit(1).offset(n - k))
+        return float(conn.execute(ordered).scalar_one())
+    return Spread(group, n, mean, {q: kth(_rank(n, q)) for q in qs})
 
 
 _NEEDS = {"first_response": ("p", "fr"), "agent": ("a", "p", "fr"), "week": ("w", "fr"),
