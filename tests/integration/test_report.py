@@ -31,7 +31,8 @@ from maildesk.admin.report.model import AGE_BUCKETS, Report
 from maildesk.runtime.wiring import Runtime
 from maildesk.store import report as queries
 from maildesk.store import sql
-from maildesk.store.spans import larger
+from maildesk.store.dates import UtcDateTime
+from maildesk.store.spans import larger, utc_day
 
 SINCE, UNTIL, NOW = local(16, 0), local(26, 0), local(25, 9, 30)
 CONFIG = SLA_CONFIG + """
@@ -296,6 +297,16 @@ def test_larger_of_two_leaves_a_null_out(desk: Runtime, first: float | None, sec
     values = [cast(literal(v, Float), Float) for v in (first, second)]
     with desk.db.reading() as session:
         assert session.connection().execute(select(larger(*values))).scalar() == expected
+
+
+@pytest.mark.parametrize("instant", [datetime(2026, 11, 20, 23, 59, 59, 999999, tzinfo=UTC),
+                                     datetime(2026, 11, 21, tzinfo=UTC), datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC),
+                                     local(20, 3, 30)])
+def test_utc_day_is_the_date_python_gives(desk: Runtime, instant: datetime) -> None:
+    # The day a ticket was created on, as the report groups it: a day's last microsecond stays in it.
+    with desk.db.reading() as session:
+        day = session.connection().execute(select(utc_day(literal(instant, UtcDateTime())))).scalar()
+    assert day == instant.astimezone(UTC).date()
 
 
 @pytest.mark.parametrize("desk", ["postgres"], indirect=True)
