@@ -1,8 +1,9 @@
 """The report's queries: every figure of `maildesk report` aggregated in the database.
 
-Each function runs one statement (GROUP BY, or a window for nearest-rank percentiles) and hands back
-plain tuples whose number depends on the groups (statuses, agents, days, queues), never on the
-number of tickets: a million-ticket desk costs scans in the database, not rows in Python.
+Each function runs a statement or a few (GROUP BY, a window for nearest-rank percentiles, or a walk
+of an index to a rank) and hands back plain tuples whose number depends on the groups (statuses,
+agents, days, queues), never on the number of tickets: a million-ticket desk costs scans in the
+database, not rows in Python.
 Spam is left out everywhere, as in every list of the desk.
 """
 
