@@ -16,7 +16,9 @@ On SQLite only, `ix_tickets_opened` holds the tickets in the order the report gr
 ones (UTC date, queue, category, priority, settled SLA outcome: `store.outcomes.opened_groups`, the
 expressions the report compiles) with every column that scan reads. SQLite groups only by sorting;
 with this index it reads a million tickets' groups in order, without a sort (1.5 → 0.3 s).
-PostgreSQL hashes its groups and does not get the index.
+PostgreSQL hashes its groups and does not get the index. A later migration that rebuilds `tickets`
+on SQLite (batch_alter_table) must create it again, and 0011's duration indexes: SQLite cannot
+reflect an index on an expression, so the rebuilt table would come without them.
 """
 
 from __future__ import annotations
