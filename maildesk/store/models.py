@@ -112,7 +112,7 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_status_updated", "status", "updated_at"),
         Index("ix_tickets_requester", "requester_id"),
-        # Both carry what the report reads of open and of closed tickets (migration 0012).
+        # Carries what the report reads of the open tickets (migration 0012).
         Index("ix_tickets_spam_status", "spam", "status", "created_at", "assignee_id"),
         # The sweep reads only tickets whose next check is due; NULL means nothing to check.
         Index("ix_tickets_next_check", "next_check_at"),
@@ -123,7 +123,7 @@ class Ticket(Base):
         Index("ix_tickets_type", "type"),
         Index("ix_tickets_assignee", "assignee_id"),
         Index("ix_tickets_created", "created_at"),
-        Index("ix_tickets_closed", "closed_at", "spam", "assignee_id", "close_reason"),
+        Index("ix_tickets_closed", "closed_at", "spam", "assignee_id", "close_reason"),  # report's closures
         *(Index(name, column, sqlite_where=text(where), postgresql_where=text(where))
           for name, column, where in _OPEN_AND_MISSED),
         {"sqlite_autoincrement": True},

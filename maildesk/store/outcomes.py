@@ -23,7 +23,7 @@ from maildesk.store.spans import utc_day
 MET, MISSED = "met", "missed"
 
 
-def _targets(c: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+def targets(c: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
     """(done, due) of the first response and of the resolution, from a table's columns `c`."""
     return (c.first_response_at, c.first_response_due), (c.resolved_at, c.resolution_due)
 
@@ -37,20 +37,24 @@ def _open(done: Any, due: Any, now: Any) -> ColumnElement[bool]:
     return and_(due.is_not(None), done.is_(None), due > now)
 
 
+def _any_open(c: Any, now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
+    return or_(*(_open(done, due, now) for done, due in targets(c)))
+
+
 def _has_targets(c: Any) -> ColumnElement[bool]:
     return or_(c.first_response_due.is_not(None), c.resolution_due.is_not(None))
 
 
 def missed_at(c: Any, now: datetime | ColumnElement[Any]) -> list[ColumnElement[bool]]:
     """Whether each target (first response, resolution) was missed at `now`."""
-    return [_missed(done, due, now) for done, due in _targets(c)]
+    return [_missed(done, due, now) for done, due in targets(c)]
 
 
 def outcome(c: Any, now: datetime | ColumnElement[Any]) -> ColumnElement[Any]:
     """The outcome at `now`: "missed", "met", or NULL (a target open in time, or no targets)."""
     return case(
         (or_(*missed_at(c, now)), literal(MISSED)),
-        (or_(*(_open(done, due, now) for done, due in _targets(c))), null()),
+        (_any_open(c, now), null()),
         (_has_targets(c), literal(MET)),
         else_=null())
 
@@ -58,7 +62,7 @@ def outcome(c: Any, now: datetime | ColumnElement[Any]) -> ColumnElement[Any]:
 def settled(c: Any) -> ColumnElement[Any]:
     """The outcome once every open target has fallen due: a target not done counts as missed. Its
     words are written into the SQL, not bound, so a query's expression is the index's."""
-    late = or_(*(and_(due.is_not(None), or_(done.is_(None), done > due)) for done, due in _targets(c)))
+    late = or_(*(and_(due.is_not(None), or_(done.is_(None), done > due)) for done, due in targets(c)))
     return case((late, literal_column(f"'{MISSED}'")), (_has_targets(c), literal_column(f"'{MET}'")),
                 else_=null())
 
@@ -66,7 +70,7 @@ def settled(c: Any) -> ColumnElement[Any]:
 def unsettled(c: Any, now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
     """A target open in time at `now` and none missed: settled says "missed", `now` says nothing yet.
     (Asked of the outcome, not as NOT missed: a comparison with a NULL instant is NULL, not false.)"""
-    return and_(or_(*(_open(done, due, now) for done, due in _targets(c))), outcome(c, now).is_(None))
+    return and_(_any_open(c, now), outcome(c, now).is_(None))
 
 
 def opened_groups(c: Any) -> list[ColumnElement[Any]]:

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, sele
 
 from maildesk.store import sql
 from maildesk.store.db import Session
-from maildesk.store.outcomes import MISSED, missed_at, opened_groups, unsettled
+from maildesk.store.outcomes import MISSED, missed_at, opened_groups, targets, unsettled
 from maildesk.store.spans import bucket_of, larger, seconds_between, unindexed
 
 _t, _e, _g = sql.tickets, sql.events, sql.agents
@@ -67,8 +67,11 @@ def _instant(value: datetime) -> ColumnElement[Any]:
 _NOT_SPAM = _t.c.spam.is_not(True)
 
 
-def _created_in(since: datetime, until: datetime) -> ColumnElement[bool]:
-    return and_(_NOT_SPAM, _t.c.created_at >= since, _t.c.created_at < until)
+def _created_in(since: datetime, until: datetime, by_index: bool = True) -> ColumnElement[bool]:
+    """Not spam and created in [since, until); without `by_index` the range is kept from SQLite's
+    planner, for a statement that reads another index in order and tests the period on each entry."""
+    created = _t.c.created_at if by_index else unindexed(_t.c.created_at)
+    return and_(_NOT_SPAM, created >= _instant(since), created < _instant(until))
 
 
 def _closed_in(since: datetime, until: datetime) -> ColumnElement[bool]:
@@ -106,8 +109,7 @@ def created_groups(session: Session, span: Span, origin: datetime) -> list[Openi
     the tickets with a target still open in time, which have no outcome yet at `now`."""
     keys, first = opened_groups(_t.c)[:5], origin.astimezone(UTC).date()
     day = keys[0]
-    created = unindexed(_t.c.created_at)  # the range is the index's leading date, not created_at's index
-    period = and_(_NOT_SPAM, created >= _instant(origin), created < _instant(span.until))
+    period = _created_in(origin, span.until, by_index=False)  # the range is the index's leading date
     conn, found = session.connection(), defaultdict[tuple[Any, ...], int](int)
     # The range of the index's leading date, on SQLite alone: PostgreSQL has no such index, and would
     # take the two ranges for independent and expect a few rows, then sort a million on disk.
@@ -166,6 +168,8 @@ FIGURES = ("first_response", "agent", "week", "resolution")
 def _rank(n: Any, q: int) -> Any:
     """The nearest rank of the q-th percentile of `n` values, ceil(q% of n): on ints, or on columns."""
     return (n * q + 99) // 100
+
+
 #: Past this many weeks from the first Monday, a walk's weekly figure is one window (a sort of the
 #: period's rows) rather than a walk per week (each up to the length of the duration index).
 WALKED_WEEKS_UP_TO = 8
@@ -234,9 +238,7 @@ def _walked(session: Session, period: tuple[datetime, datetime], end: str, qs: S
     # Every statement is a range of the duration index (SQLite 3.40 does not take IS NOT NULL as one)
     # that tests spam and the period on each entry; the period is kept from the planner, which would
     # otherwise range over created_at's index and sort what it finds.
-    created = unindexed(_t.c.created_at)
-    ranged = and_(d >= literal(-math.inf), _NOT_SPAM, created >= _instant(period[0]),
-                  created < _instant(period[1]))
+    ranged = and_(d >= literal(-math.inf), _created_in(*period, by_index=False))
     found = {}
     for key, condition in (groups or {0: true()}).items():
         own = and_(condition, ranged)
@@ -324,10 +326,9 @@ def _counted_row(row: Any, name: str) -> bool:
 
 def breaches(session: Session, span: Span, limit: int) -> list[Breach]:
     """The `limit` tickets created in the period that missed a target by the most, worst first."""
-    targets = ((_t.c.first_response_at, _t.c.first_response_due), (_t.c.resolved_at, _t.c.resolution_due))
     missed = missed_at(_t.c, span.now)
     late = [case((miss, seconds_between(func.coalesce(done, _instant(span.now)), due)), else_=null())
-            for miss, (done, due) in zip(missed, targets, strict=True)]
+            for miss, (done, due) in zip(missed, targets(_t.c), strict=True)]
     # Which tickets missed is a comparison of instants; only those get their seconds late computed,
     # each once (bench/report.py, a million tickets in the period on SQLite: 1.1 → 0.6 s).
     stmt = (select(_t.c.id, _t.c.subject, late[0], late[1])
