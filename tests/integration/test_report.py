@@ -223,6 +223,12 @@ def test_windows_and_walks_of_the_duration_indexes_rank_alike(desk: Runtime, wal
             assert walked.mean == pytest.approx(spread.mean)
 
 
+def plan(conn: Any, statement: str, parameters: Any) -> str:
+    """How the database would run `statement`, as text: EXPLAIN on PostgreSQL, EXPLAIN QUERY PLAN on SQLite."""
+    explain = "EXPLAIN " if conn.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
+    return str(conn.exec_driver_sql(explain + statement, parameters).all())
+
+
 def test_a_walk_reads_each_duration_off_its_index(desk: Runtime) -> None:
     # Every statement of a walk over tickets reads one of migration 0011's duration indexes, no sort
     # (an index on an expression serves only the very expression the report compiles). PostgreSQL
@@ -237,9 +243,8 @@ def test_a_walk_reads_each_duration_off_its_index(desk: Runtime) -> None:
         queries.spreads(session, span, monday_of(SINCE), walk=True)
         walk = [(statement, parameters) for statement, parameters in statements
                 if "FROM tickets" in statement and (not postgres or "ORDER BY" in statement)]
-        plans = [str(conn.exec_driver_sql(f"EXPLAIN {'' if postgres else 'QUERY PLAN '}{statement}",
-                                          parameters).all()) for statement, parameters in walk]
-    used = [re.findall(r"ix_tickets_(?:agent_)?(?:first_response|resolution)_s", plan) for plan in plans]
+        plans = [plan(conn, statement, parameters) for statement, parameters in walk]
+    used = [re.findall(r"ix_tickets_(?:agent_)?(?:first_response|resolution)_s", p) for p in plans]
     assert len(plans) >= 6 and all(used) and not [p for p in plans if "TEMP B-TREE" in p or "Sort" in p]
 
 
@@ -254,7 +259,7 @@ def test_a_desk_without_statistics_reads_the_period_by_its_index(desk: Runtime) 
     with desk.db.reading() as session:
         conn = session.connection()
         assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar() == 0
-        plans = {st: str(conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {st}", params).all()) for st, params in period}
+        plans = {st: plan(conn, st, params) for st, params in period}
     # created groups, those not settled yet, closed, breaches, the duration windows
     assert len(plans) == 5
     assert all(re.search(r"ix_tickets_(created|closed|opened|first_response_open)\b", p) and "spam_status" not in p
@@ -282,8 +287,7 @@ def test_closures_and_the_backlog_are_read_from_their_indexes_alone(desk: Runtim
         if postgres:
             for setting in ("enable_seqscan", "enable_bitmapscan"):
                 conn.exec_driver_sql(f"SET {setting} = off")
-        plans = [str(conn.exec_driver_sql(f"EXPLAIN {'' if postgres else 'QUERY PLAN '}{st}", params).all())
-                 for st, params in grouped]
+        plans = [plan(conn, st, params) for st, params in grouped]
     only = "Index Only Scan using {}" if postgres else "COVERING INDEX {}"
     assert len(plans) == 2
     assert only.format("ix_tickets_closed") in plans[0] and only.format("ix_tickets_spam_status") in plans[1]
