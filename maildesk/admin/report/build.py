@@ -55,12 +55,12 @@ def monday_of(when: datetime) -> datetime:
 def build_report(db: Database, since: datetime, until: datetime, now: datetime,
                  goal: float = DEFAULT_GOAL, breach_limit: int = BREACH_LIMIT) -> Report:
     """Compute every section for [since, until) at `now`."""
-    span = queries.Span(since, until, now)
+    span, origin = queries.Span(since, until, now), monday_of(since)
     with db.reading() as session:
         queries.prepare(session)
-        opened_by_day = queries.created_groups(session, span, monday_of(since))
+        opened_by_day = queries.created_groups(session, span, origin)
         created = [(q, c, p, o, n) for q, c, p, o, _, inside, n in opened_by_day if inside]
-        by_day = queries.closed_groups(session, span, monday_of(since))
+        by_day = queries.closed_groups(session, span, origin)
         closed = [(a, r, n) for a, r, _, inside, n in by_day if inside]
         backlog = queries.backlog(session, now, _age_limits(now))
         breaches = queries.breaches(session, span, breach_limit)
@@ -68,7 +68,7 @@ def build_report(db: Database, since: datetime, until: datetime, now: datetime,
         walk = sum(n for *_, n in opened_by_day) >= ONE_SCAN_UP_TO
         weeks = {day // 7 for *_, day, _, _ in opened_by_day}
         names = queries.agent_names(session)
-        spreads = queries.spreads(session, span, monday_of(since), walk=walk, weeks=weeks, agents=names)
+        spreads = queries.spreads(session, span, origin, walk=walk, weeks=weeks, agents=names)
         days = _day_counts(since, until, opened_by_day, by_day)
         rated = queries.ratings(session, since, until)
         return Report(
